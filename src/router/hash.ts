@@ -27,10 +27,16 @@ function mixBlock(h: number, k: number): number {
 }
 
 /**
- * The core: returns the hash as a signed 32-bit integer (a small integer for V8, never a boxed number).
+ * The core: returns the hash as a signed 32-bit integer (a small integer for V8, never a boxed number); `>>> 0`
+ * gives the unsigned value. Internal hot paths (bucketing, distinct-client sketches) use this form.
  * Bytes are gathered into `block` little-endian; every fourth byte flushes the block into the hash.
+ *
+ * @example
+ * ```ts
+ * murmur3Signed("user-123", 0) >>> 0; // 2674956871
+ * ```
  */
-function murmur3Signed(key: string, seed: number): number {
+export function murmur3Signed(key: string, seed: number): number {
   let h = seed | 0;
   let block = 0;
   let filled = 0; // bytes waiting in `block`, 0–3

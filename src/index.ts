@@ -37,6 +37,7 @@ export type {
   WindowSummary,
 } from "./types.js";
 
-export { BUCKETS, bucketOf, murmur3, seedOf } from "./router/hash.js";
+export { createRouter } from "./router/index.js";
+export { BUCKETS, bucketOf, murmur3, seedOf } from "./router/index.js";
 export { formatDuration, parseDuration } from "./internal/duration.js";
 export type { Duration } from "./internal/duration.js";

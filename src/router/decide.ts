@@ -1,0 +1,326 @@
+/**
+ * The decision procedure. One implementation serves `decide` (no trace: the hot path) and `explain` (a trace that
+ * records every rule considered), so the two can never disagree.
+ *
+ * Precedence: explicit version (or unknown version) → header override → pin → experiment with a version → segment
+ * → split (keyed), keyless (random / round-robin) or fallback. An experiment whose variant names no version only
+ * annotates the decision. Mirroring is decided last, for the version chosen.
+ */
+import type { Decision, ExplainStep, StickinessSource } from "../types.js";
+import { BUCKETS, bucketOf } from "./hash.js";
+import {
+  type Compiled,
+  type CompiledCondition,
+  type CompiledExperiment,
+  EXPLICIT_RULES,
+  ExplicitChannel,
+  type KeySource,
+  type PinNote,
+  type Slot,
+  matches,
+} from "./compile.js";
+import { readPin } from "./pin.js";
+import { FieldSource, type LooseRequest, pathHasPrefix, pathOf, readBag, readField } from "./request.js";
+
+/** What `explain` collects besides the decision. */
+export interface Trace {
+  readonly steps: ExplainStep[];
+  key?: { source: StickinessSource; value: string };
+  bucket?: number;
+}
+
+const EMPTY: LooseRequest = Object.freeze({});
+const MAX_TOKEN = 64;
+
+/** Runs the rules. `rng` serves keyless traffic; a trace turns on explanation (and freezes round-robin state). */
+export function decideWith(c: Compiled, input: unknown, rng: () => number, trace: Trace | undefined): Decision {
+  const request: LooseRequest = typeof input === "object" && input !== null ? (input as LooseRequest) : EMPTY;
+
+  // 1. The client asked for a version.
+  if (c.explicit !== undefined) {
+    const explicit = explicitChoice(c, request, rng, trace);
+    if (explicit !== undefined) return explicit;
+  }
+
+  // 2. Header overrides.
+  const overrides = c.overrides;
+  for (let i = 0; i < overrides.length; i++) {
+    const override = overrides[i]!;
+    const value = readBag(request.headers, override.condition.name);
+    const hit = matches(override.condition, value);
+    if (trace !== undefined) step(trace, override.rule, "override", hit, `${override.condition.label}: ${describe(value)}`);
+    if (hit) return finish(c, override.slot, request, null, rng, 0, trace);
+  }
+
+  // 3. A pin from an earlier step of the same transaction.
+  let pinNote: PinNote = 0;
+  const pin = request.pin;
+  if (typeof pin === "string" && pin !== "") {
+    const current = c.pins.get(pin);
+    if (current !== undefined) {
+      if (trace !== undefined) step(trace, "pin", "pin", true, `pin for ${c.versions[current]} at this revision`);
+      return finish(c, c.pinned[current]!, request, null, rng, 0, trace);
+    }
+    const reading = readPin(pin, c.pinSeed);
+    const live = reading.ok ? c.index.get(reading.version) : undefined;
+    if (live !== undefined) {
+      if (trace !== undefined) step(trace, "pin", "pin", true, `pin for ${reading.ok ? reading.version : ""} from revision ${reading.ok ? reading.revision : ""}`);
+      return finish(c, c.pinned[live]!, request, null, rng, 0, trace);
+    }
+    pinNote = reading.ok ? 1 : 2;
+    if (trace !== undefined) {
+      step(trace, "pin", "pin", false, reading.ok ? `pin names ${reading.version}, which is no longer live: ignored` : "garbled or forged pin: ignored");
+    }
+  } else if (trace !== undefined) {
+    step(trace, "pin", "pin", false, "no pin");
+  }
+
+  // 4. Experiments: the first one the request is eligible for applies.
+  let key: string | undefined | null = null; // null: not read yet
+  let annotated: CompiledExperiment | undefined;
+  let variantIndex = 0;
+  const experiments = c.experiments;
+  for (let i = 0; i < experiments.length; i++) {
+    const experiment = experiments[i]!;
+    if (!eligible(experiment, request, trace)) continue;
+    let experimentKey: string | undefined;
+    if (experiment.keySources === undefined) {
+      if (key === null) key = readKey(c.keySources, request, trace);
+      experimentKey = key;
+    } else {
+      experimentKey = readKey(experiment.keySources, request, undefined);
+    }
+    if (experimentKey === undefined) {
+      if (trace !== undefined) step(trace, experiment.rule, "experiment", false, `${experiment.name}: no sticky key, not enrolled`);
+      continue;
+    }
+    variantIndex = experiment.table[bucketOf(experimentKey, experiment.seed)]!;
+    const variant = experiment.variants[variantIndex]!;
+    if (trace !== undefined) step(trace, experiment.rule, "experiment", true, `${experiment.name}: variant ${variant.name}`);
+    if (variant.slot !== undefined) return finish(c, variant.slot, request, key, rng, pinNote, trace);
+    annotated = experiment;
+    break;
+  }
+
+  // 5. Segments.
+  const segments = c.segments;
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (allMatch(segment.include, request) && !anyMatch(segment.exclude, request)) {
+      if (trace !== undefined) step(trace, segment.rule, "segment", true, `${segment.name ?? "segment"} → ${segment.slot.base.version}`);
+      return finish(c, annotate(segment.slot, annotated, variantIndex), request, key, rng, pinNote, trace);
+    }
+    if (trace !== undefined) step(trace, segment.rule, "segment", false, `${segment.name ?? "segment"}: ${conditionsDetail(segment.include, segment.exclude, request)}`);
+  }
+
+  // 6. The split: by the key's bucket, or keyless.
+  if (key === null) key = readKey(c.keySources, request, trace);
+  let slot: Slot;
+  if (key !== undefined) {
+    const bucket = bucketOf(key, c.seed);
+    slot = c.weighted[c.table[bucket]!]!;
+    if (trace !== undefined) {
+      trace.bucket = bucket;
+      step(trace, "split", "split", true, `bucket ${bucket} of ${BUCKETS} → ${slot.base.version}`);
+    }
+  } else if (c.keyless === "stable") {
+    slot = c.fallback;
+    if (trace !== undefined) step(trace, "keyless", "keyless", true, `no sticky key → stable ${slot.base.version}`);
+  } else if (c.keyless === "round-robin") {
+    slot = c.keylessSlots[nextRoundRobin(c, trace !== undefined)]!;
+    if (trace !== undefined) step(trace, "keyless", "keyless", true, `no sticky key → round-robin ${slot.base.version}`);
+  } else {
+    const r = rng();
+    if (!(r >= 0 && r < 1)) throw new RangeError(`rng returned ${String(r)}, expected a number in [0, 1)`);
+    slot = c.keylessSlots[c.table[Math.floor(r * BUCKETS)]!]!;
+    if (trace !== undefined) step(trace, "keyless", "keyless", true, `no sticky key → random ${slot.base.version}`);
+  }
+  return finish(c, annotate(slot, annotated, variantIndex), request, key, rng, pinNote, trace);
+}
+
+/** Adds the mirror and the pin note, and picks the interned decision. */
+function finish(c: Compiled, slot: Slot, request: LooseRequest, key: string | undefined | null, rng: () => number, pinNote: PinNote, trace: Trace | undefined): Decision {
+  const mirror = c.mirror;
+  let mirrored = false;
+  if (mirror !== undefined && mirror.from[slot.versionIndex] === true && mirror.threshold > 0) {
+    if (key === null) key = readKey(c.keySources, request, undefined);
+    if (key !== undefined) mirrored = bucketOf(key, mirror.seed) < mirror.threshold;
+    else {
+      const r = rng();
+      mirrored = r >= 0 && r < 1 && Math.floor(r * BUCKETS) < mirror.threshold;
+    }
+    if (trace !== undefined) step(trace, "mirror", "mirror", mirrored, mirrored ? `copy to ${mirror.version}` : `not sampled (${mirror.threshold / 100} %)`);
+  }
+  return slot.decision(mirrored, pinNote);
+}
+
+function annotate(slot: Slot, experiment: CompiledExperiment | undefined, variantIndex: number): Slot {
+  if (experiment === undefined) return slot;
+  return slot.withExperiment(experiment.codeBase + variantIndex, experiment.variants[variantIndex]!.experiment);
+}
+
+/** The first present sticky key, or `undefined`. Empty strings count as absent. */
+function readKey(sources: readonly KeySource[], request: LooseRequest, trace: Trace | undefined): string | undefined {
+  for (let i = 0; i < sources.length; i++) {
+    const source = sources[i]!;
+    const value = readField(request, source.source, source.name);
+    if (value !== undefined && value !== "") {
+      if (trace !== undefined) trace.key = { source: source.label, value };
+      return value;
+    }
+  }
+  return undefined;
+}
+
+function allMatch(conditions: readonly CompiledCondition[], request: LooseRequest): boolean {
+  for (let i = 0; i < conditions.length; i++) {
+    const condition = conditions[i]!;
+    if (!matches(condition, readField(request, condition.source, condition.name))) return false;
+  }
+  return true;
+}
+
+function anyMatch(conditions: readonly CompiledCondition[], request: LooseRequest): boolean {
+  for (let i = 0; i < conditions.length; i++) {
+    const condition = conditions[i]!;
+    if (matches(condition, readField(request, condition.source, condition.name))) return true;
+  }
+  return false;
+}
+
+function eligible(experiment: CompiledExperiment, request: LooseRequest, trace: Trace | undefined): boolean {
+  if (experiment.paths !== undefined) {
+    const path = pathOf(request);
+    if (!experiment.paths.some((prefix) => pathHasPrefix(path, prefix))) {
+      if (trace !== undefined) step(trace, experiment.rule, "experiment", false, `${experiment.name}: path ${describe(path)} not in [${experiment.paths.join(", ")}]`);
+      return false;
+    }
+  }
+  if (allMatch(experiment.include, request) && !anyMatch(experiment.exclude, request)) return true;
+  if (trace !== undefined) {
+    step(trace, experiment.rule, "experiment", false, `${experiment.name}: targeting ${conditionsDetail(experiment.include, experiment.exclude, request)}`);
+  }
+  return false;
+}
+
+/** Smooth weighted round-robin (as in nginx): exact proportions in every run of Σweights requests. */
+function nextRoundRobin(c: Compiled, peek: boolean): number {
+  const { weights, current, total } = c.roundRobin;
+  let best = -1;
+  let bestValue = 0;
+  for (let i = 0; i < weights.length; i++) {
+    const w = weights[i]!;
+    if (w === 0) continue;
+    const value = current[i]! + w;
+    if (best < 0 || value > bestValue) {
+      best = i;
+      bestValue = value;
+    }
+  }
+  if (!peek) {
+    for (let i = 0; i < weights.length; i++) current[i]! += weights[i]!;
+    current[best]! -= total;
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Explicit versions
+// ---------------------------------------------------------------------------------------------------------------
+
+function explicitChoice(c: Compiled, request: LooseRequest, rng: () => number, trace: Trace | undefined): Decision | undefined {
+  const explicit = c.explicit!;
+  if (explicit.pathPrefix !== undefined) {
+    const token = pathToken(request, explicit.pathPrefix);
+    if (token !== undefined && (explicit.tokens.has(token) || explicit.pathPattern.test(token))) {
+      return resolveToken(c, ExplicitChannel.Path, token, request, rng, trace);
+    }
+    if (trace !== undefined) step(trace, EXPLICIT_RULES[ExplicitChannel.Path], "explicit", false, token === undefined ? "no version segment in the path" : `path segment ${describe(token)} is not a version`);
+  }
+  if (explicit.header !== undefined) {
+    const token = readBag(request.headers, explicit.header)?.trim();
+    if (token) return resolveToken(c, ExplicitChannel.Header, token, request, rng, trace);
+    if (trace !== undefined) step(trace, EXPLICIT_RULES[ExplicitChannel.Header], "explicit", false, `header ${explicit.header} is missing`);
+  }
+  if (explicit.acceptNeedle !== undefined) {
+    const token = acceptToken(readBag(request.headers, "accept"), explicit.acceptNeedle);
+    if (token) return resolveToken(c, ExplicitChannel.Accept, token, request, rng, trace);
+    if (trace !== undefined) step(trace, EXPLICIT_RULES[ExplicitChannel.Accept], "explicit", false, `no application/${explicit.acceptNeedle}… media type in Accept`);
+  }
+  if (explicit.query !== undefined) {
+    const token = readField(request, FieldSource.Query, explicit.query)?.trim();
+    if (token) return resolveToken(c, ExplicitChannel.Query, token, request, rng, trace);
+    if (trace !== undefined) step(trace, EXPLICIT_RULES[ExplicitChannel.Query], "explicit", false, `query parameter ${explicit.query} is missing`);
+  }
+  return undefined;
+}
+
+function resolveToken(c: Compiled, channel: ExplicitChannel, token: string, request: LooseRequest, rng: () => number, trace: Trace | undefined): Decision {
+  const rule = EXPLICIT_RULES[channel];
+  const version = c.explicit!.tokens.get(token);
+  if (version !== undefined) {
+    if (trace !== undefined) step(trace, rule, "explicit", true, `${describe(token)} → ${c.versions[version]}`);
+    return finish(c, c.explicit!.slots[channel]![version]!, request, null, rng, 0, trace);
+  }
+  if (trace !== undefined) step(trace, rule, "explicit", true, `${describe(token)} names no live version → unknown_version`);
+  const stable = c.error.base;
+  return Object.freeze({
+    version: stable.version,
+    reason: "unknown_version",
+    canary: stable.canary,
+    rule,
+    ...(stable.lifecycle === undefined ? {} : { lifecycle: stable.lifecycle }),
+    pin: stable.pin,
+    revision: c.revision,
+    requested: token.length > MAX_TOKEN ? token.slice(0, MAX_TOKEN) : token,
+  });
+}
+
+/** The path segment right after the prefix (`/api/` + `v2` + `/users`), if any. */
+function pathToken(request: LooseRequest, prefix: string): string | undefined {
+  const path = request.path;
+  if (typeof path !== "string" || !path.startsWith(prefix)) return undefined;
+  let end = prefix.length;
+  while (end < path.length) {
+    const code = path.charCodeAt(end);
+    if (code === 47 /* / */ || code === 63 /* ? */ || code === 35 /* # */) break;
+    end++;
+  }
+  return end > prefix.length && end - prefix.length <= MAX_TOKEN ? path.slice(prefix.length, end) : undefined;
+}
+
+/** The version token of a vendor media type in an Accept header: `application/vnd.api.v2+json` → `v2`. */
+function acceptToken(accept: string | undefined, needle: string): string | undefined {
+  if (accept === undefined) return undefined;
+  const at = accept.toLowerCase().indexOf(needle);
+  if (at < 0) return undefined;
+  const start = at + needle.length;
+  let end = start;
+  while (end < accept.length && end - start <= MAX_TOKEN) {
+    const ch = accept[end]!;
+    if (ch === "+" || ch === ";" || ch === "," || ch === " ") break;
+    end++;
+  }
+  return end > start ? accept.slice(start, end) : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Explanation helpers (never on the hot path: every call is behind `trace !== undefined`)
+// ---------------------------------------------------------------------------------------------------------------
+
+function step(trace: Trace, rule: string, kind: string, matched: boolean, detail: string): void {
+  trace.steps.push(Object.freeze({ rule, kind, matched, detail }));
+}
+
+function describe(value: string | undefined): string {
+  if (value === undefined) return "missing";
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+}
+
+function conditionsDetail(include: readonly CompiledCondition[], exclude: readonly CompiledCondition[], request: LooseRequest): string {
+  const failed = include.find((condition) => !matches(condition, readField(request, condition.source, condition.name)));
+  if (failed !== undefined) return `include ${failed.label} does not hold (${describe(readField(request, failed.source, failed.name))})`;
+  const hit = exclude.find((condition) => matches(condition, readField(request, condition.source, condition.name)));
+  if (hit !== undefined) return `excluded by ${hit.label}`;
+  return "matches";
+}

@@ -1,0 +1,2 @@
+export { createRouter } from "./router.js";
+export { BUCKETS, bucketOf, murmur3, seedOf } from "./hash.js";

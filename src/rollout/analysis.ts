@@ -1,0 +1,174 @@
+import type { VersionStats, WindowSummary } from "../types.js";
+import { resolveAnalysisSpec } from "./plan.js";
+import {
+  type AnalysisSpec,
+  Criterion,
+  type CriterionResult,
+  type Health,
+  type ResolvedAnalysis,
+  Verdict,
+  type VersionFigures,
+} from "./types.js";
+
+/** Float noise allowance: a limit of 5 % is not exceeded by 5.000000000000001 %. */
+const EPSILON = 1e-9;
+
+const NO_FIGURES: VersionFigures = Object.freeze({ requests: 0, errors: 0, errorPercent: 0, p99Ms: null });
+
+function count(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+/** Reads one version's figures defensively: a fleet view or a hand-made reader may hand over junk. */
+export function figuresOf(stats: VersionStats | undefined): VersionFigures {
+  if (stats === undefined || stats === null || typeof stats !== "object") return NO_FIGURES;
+  const requests = count(stats.requests);
+  const errors = Math.min(count(stats.errors), requests);
+  const p99 = stats.latency?.p99;
+  return {
+    requests,
+    errors,
+    // errors × 100 / requests, not errorRate × 100: 5 of 100 is exactly 5, where 0.05 × 100 is 5.000000000000001.
+    errorPercent: requests > 0 ? (errors * 100) / requests : 0,
+    p99Ms: typeof p99 === "number" && Number.isFinite(p99) && p99 >= 0 ? p99 : null,
+  };
+}
+
+function fmt(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const abs = Math.abs(value);
+  const digits = abs >= 100 ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3;
+  return String(Number(value.toFixed(digits)));
+}
+
+function isResolved(analysis: AnalysisSpec | ResolvedAnalysis): analysis is ResolvedAnalysis {
+  return typeof (analysis as { windowMs?: unknown }).windowMs === "number" && "failureLimit" in analysis && "maxErrorRate" in analysis;
+}
+
+/**
+ * Judges the canary's health over one span of the stats, absolutely and relative to the stable version read from
+ * the same span. Never throws on odd numbers from the reader.
+ *
+ * - Too few requests (the canary below `minRequests`; for relative criteria, the stable too) makes a criterion
+ *   inconclusive, never failed: low traffic must not abort a rollout.
+ * - A criterion on latency is inconclusive when no latency was recorded.
+ * - At a weight of 100 % the relative criteria are `skipped`: no stable traffic is left to compare with.
+ * - The verdict is `fail` when any criterion failed, else `inconclusive` when any was, else `pass`. Limits are
+ *   inclusive (an error rate equal to `maxErrorRate` passes).
+ *
+ * @example
+ * ```ts
+ * const window = stats.window({ windowMs: 300_000, since: stepStartedAt });
+ * const health = evaluateHealth(window, { stable: "v1", canary: "v2" }, { maxErrorRateIncrease: 1, maxP99Ratio: 2 });
+ * if (health.verdict === "fail") console.log(health.message, health.canary, health.stable);
+ * ```
+ */
+export function evaluateHealth(
+  summary: WindowSummary,
+  versions: { readonly stable: string; readonly canary: string },
+  analysis: AnalysisSpec | ResolvedAnalysis,
+  options: { readonly weight?: number } = {},
+): Health {
+  const settings = isResolved(analysis) ? analysis : resolveAnalysisSpec(analysis);
+  const all = summary !== null && typeof summary === "object" && summary.versions !== null && typeof summary.versions === "object" ? summary.versions : {};
+  const canary = figuresOf(Object.hasOwn(all, versions.canary) ? all[versions.canary] : undefined);
+  const stable = figuresOf(Object.hasOwn(all, versions.stable) ? all[versions.stable] : undefined);
+  const min = settings.minRequests;
+  const canaryShort = canary.requests < min;
+  const stableShort = stable.requests < min;
+  const noBaseline = (options.weight ?? 0) >= 100;
+  const checks: CriterionResult[] = [];
+
+  const tooFew = (who: string, figures: VersionFigures): string => `${who} has ${figures.requests} of the ${min} requests needed`;
+
+  if (settings.maxErrorRate !== null) {
+    const limit = settings.maxErrorRate;
+    if (canaryShort) {
+      checks.push({ criterion: Criterion.MaxErrorRate, outcome: Verdict.Inconclusive, actual: null, limit, message: tooFew("canary", canary) });
+    } else {
+      const actual = canary.errorPercent;
+      const ok = actual <= limit + EPSILON;
+      checks.push({
+        criterion: Criterion.MaxErrorRate,
+        outcome: ok ? Verdict.Pass : Verdict.Fail,
+        actual,
+        limit,
+        message: `canary error rate ${fmt(actual)}% ${ok ? "within" : "exceeds"} the maximum ${fmt(limit)}% (${canary.errors}/${canary.requests})`,
+      });
+    }
+  }
+
+  if (settings.maxErrorRateIncrease !== null) {
+    const limit = settings.maxErrorRateIncrease;
+    if (noBaseline) {
+      checks.push({ criterion: Criterion.MaxErrorRateIncrease, outcome: "skipped", actual: null, limit, message: "no stable baseline at 100 %" });
+    } else if (canaryShort || stableShort) {
+      const message = canaryShort ? tooFew("canary", canary) : tooFew("stable baseline", stable);
+      checks.push({ criterion: Criterion.MaxErrorRateIncrease, outcome: Verdict.Inconclusive, actual: null, limit, message });
+    } else {
+      const actual = canary.errorPercent - stable.errorPercent;
+      const ok = actual <= limit + EPSILON;
+      checks.push({
+        criterion: Criterion.MaxErrorRateIncrease,
+        outcome: ok ? Verdict.Pass : Verdict.Fail,
+        actual,
+        limit,
+        message: `canary error rate ${fmt(canary.errorPercent)}% is ${fmt(actual)} points ${actual < 0 ? "(below)" : "above"} stable ${fmt(stable.errorPercent)}% (max ${fmt(limit)})`,
+      });
+    }
+  }
+
+  if (settings.maxP99Ms !== null) {
+    const limit = settings.maxP99Ms;
+    if (canaryShort) {
+      checks.push({ criterion: Criterion.MaxP99Ms, outcome: Verdict.Inconclusive, actual: null, limit, message: tooFew("canary", canary) });
+    } else if (canary.p99Ms === null) {
+      checks.push({ criterion: Criterion.MaxP99Ms, outcome: Verdict.Inconclusive, actual: null, limit, message: "no canary latency recorded" });
+    } else {
+      const actual = canary.p99Ms;
+      const ok = actual <= limit + EPSILON;
+      checks.push({
+        criterion: Criterion.MaxP99Ms,
+        outcome: ok ? Verdict.Pass : Verdict.Fail,
+        actual,
+        limit,
+        message: `canary p99 ${fmt(actual)} ms ${ok ? "within" : "exceeds"} the maximum ${fmt(limit)} ms`,
+      });
+    }
+  }
+
+  if (settings.maxP99Ratio !== null) {
+    const limit = settings.maxP99Ratio;
+    if (noBaseline) {
+      checks.push({ criterion: Criterion.MaxP99Ratio, outcome: "skipped", actual: null, limit, message: "no stable baseline at 100 %" });
+    } else if (canaryShort || stableShort) {
+      const message = canaryShort ? tooFew("canary", canary) : tooFew("stable baseline", stable);
+      checks.push({ criterion: Criterion.MaxP99Ratio, outcome: Verdict.Inconclusive, actual: null, limit, message });
+    } else if (canary.p99Ms === null || stable.p99Ms === null) {
+      const message = `no ${canary.p99Ms === null ? "canary" : "stable"} latency recorded`;
+      checks.push({ criterion: Criterion.MaxP99Ratio, outcome: Verdict.Inconclusive, actual: null, limit, message });
+    } else {
+      // Compared as canary ≤ limit × stable, so that a stable p99 of 0 needs no division.
+      const ok = canary.p99Ms <= limit * stable.p99Ms + EPSILON;
+      const actual = stable.p99Ms > 0 ? canary.p99Ms / stable.p99Ms : canary.p99Ms > 0 ? Number.POSITIVE_INFINITY : 1;
+      checks.push({
+        criterion: Criterion.MaxP99Ratio,
+        outcome: ok ? Verdict.Pass : Verdict.Fail,
+        // JSON has no Infinity: report a stable p99 of 0 against a positive canary p99 as null.
+        actual: Number.isFinite(actual) ? actual : null,
+        limit,
+        message: `canary p99 ${fmt(canary.p99Ms)} ms is ${Number.isFinite(actual) ? `${fmt(actual)}×` : "infinitely above"} stable ${fmt(stable.p99Ms)} ms (max ${fmt(limit)}×)`,
+      });
+    }
+  }
+
+  const failed = checks.find((c) => c.outcome === Verdict.Fail);
+  const inconclusive = checks.find((c) => c.outcome === Verdict.Inconclusive);
+  const verdict = failed !== undefined ? Verdict.Fail : inconclusive !== undefined ? Verdict.Inconclusive : Verdict.Pass;
+  const passed = checks.filter((c) => c.outcome === Verdict.Pass).map((c) => c.message);
+  const message =
+    failed?.message ?? inconclusive?.message ?? (passed.length > 0 ? `healthy: ${passed.join("; ")}` : "no criterion applies at 100 %");
+  const from = typeof summary?.from === "number" && Number.isFinite(summary.from) ? summary.from : 0;
+  const to = typeof summary?.to === "number" && Number.isFinite(summary.to) ? summary.to : from;
+  return { verdict, message, from, to, canary, stable, checks };
+}

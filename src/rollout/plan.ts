@@ -1,0 +1,457 @@
+import type { ConfigProblem } from "../errors.js";
+import { parseDuration } from "../internal/duration.js";
+import { Problems, checkFields, child, isRecord, typeName } from "../internal/problems.js";
+import { murmur3 } from "../router/hash.js";
+import {
+  type AnalysisSpec,
+  type CompiledPlan,
+  InconclusivePolicy,
+  type ResolvedAnalysis,
+  type ResolvedStep,
+  RollbackMode,
+  type RolloutFinish,
+  type RolloutPlan,
+  RolloutStrategy,
+} from "./types.js";
+
+const PLAN_FIELDS = [
+  "strategy",
+  "steps",
+  "analysis",
+  "rollback",
+  "rollbackInterval",
+  "rollbackWindow",
+  "finish",
+  "stable",
+  "canary",
+  "name",
+] as const;
+const STEP_FIELDS = ["weight", "pause", "analysis", "name"] as const;
+const ANALYSIS_FIELDS = [
+  "window",
+  "interval",
+  "minRequests",
+  "maxErrorRate",
+  "maxErrorRateIncrease",
+  "maxP99Ms",
+  "maxP99Ratio",
+  "failureLimit",
+  "onInconclusive",
+] as const;
+const CRITERIA = ["maxErrorRate", "maxErrorRateIncrease", "maxP99Ms", "maxP99Ratio"] as const;
+
+/** Limits that keep a plan (and its timers) sane. */
+const MAX_STEPS = 100;
+const MAX_DURATION_MS = 366 * 86_400_000;
+const MAX_NAME = 200;
+const MAX_MIN_REQUESTS = 1e12;
+const MAX_FAILURE_LIMIT = 1000;
+
+/** The defaults of {@link AnalysisSpec}, documented there and in the README. */
+export const ANALYSIS_DEFAULTS = {
+  windowMs: 300_000,
+  intervalMs: 60_000,
+  minRequests: 100,
+  failureLimit: 1,
+  onInconclusive: InconclusivePolicy.Pause,
+} as const;
+
+/** Default time between two steps down of a stepped rollback. */
+export const DEFAULT_ROLLBACK_INTERVAL_MS = 30_000;
+
+const STRATEGIES: readonly string[] = Object.values(RolloutStrategy);
+const ROLLBACKS: readonly string[] = Object.values(RollbackMode);
+const FINISHES: readonly string[] = ["promote", "hold"];
+const POLICIES: readonly string[] = Object.values(InconclusivePolicy);
+
+function list(values: readonly string[]): string {
+  return values.map((v) => `"${v}"`).join(", ");
+}
+
+/** A duration field: `undefined` when absent or invalid (the problem is recorded). */
+function durationField(
+  problems: Problems,
+  owner: Record<string, unknown>,
+  key: string,
+  path: string,
+  options: { readonly allowZero: boolean },
+): number | undefined {
+  if (!Object.hasOwn(owner, key)) return undefined;
+  const value = owner[key];
+  const at = child(path, key);
+  if (typeof value !== "number" && typeof value !== "string") {
+    problems.add("type", at, `expected a duration ("5m", "1h30m") or milliseconds, got ${typeName(value)}`);
+    return undefined;
+  }
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    if (typeof value === "number") {
+      problems.add(Number.isFinite(value) ? "negative" : "not_finite", at, `expected a finite duration ≥ 0, got ${value}`);
+    } else {
+      problems.add("invalid_duration", at, `"${value.slice(0, 40)}" is not a duration (use e.g. "90s", "5m", "1h30m")`);
+    }
+    return undefined;
+  }
+  if (ms > MAX_DURATION_MS) {
+    problems.add("out_of_range", at, `${ms} ms is longer than a year`);
+    return undefined;
+  }
+  if (ms === 0 && !options.allowZero) {
+    problems.add("out_of_range", at, "must be longer than 0");
+    return undefined;
+  }
+  return ms;
+}
+
+/** A finite number field within [min, max]; `undefined` when absent or invalid (the problem is recorded). */
+function numberField(
+  problems: Problems,
+  owner: Record<string, unknown>,
+  key: string,
+  path: string,
+  range: { readonly min: number; readonly max: number; readonly exclusiveMin?: boolean; readonly integer?: boolean },
+): number | undefined {
+  if (!Object.hasOwn(owner, key)) return undefined;
+  const value = owner[key];
+  const at = child(path, key);
+  if (typeof value !== "number") {
+    problems.add("type", at, `expected a number, got ${typeName(value)}`);
+    return undefined;
+  }
+  if (!Number.isFinite(value)) {
+    problems.add("not_finite", at, `expected a finite number, got ${value}`);
+    return undefined;
+  }
+  if (range.integer === true && !Number.isInteger(value)) {
+    problems.add("type", at, `expected a whole number, got ${value}`);
+    return undefined;
+  }
+  const belowMin = range.exclusiveMin === true ? value <= range.min : value < range.min;
+  if (belowMin && value < 0 && range.min >= 0) {
+    problems.add("negative", at, `must not be negative, got ${value}`);
+    return undefined;
+  }
+  if (belowMin || value > range.max) {
+    const lower = range.exclusiveMin === true ? `above ${range.min}` : `at least ${range.min}`;
+    problems.add("out_of_range", at, `must be ${lower} and at most ${range.max}, got ${value}`);
+    return undefined;
+  }
+  return value;
+}
+
+function enumField(problems: Problems, owner: Record<string, unknown>, key: string, path: string, allowed: readonly string[]): string | undefined {
+  if (!Object.hasOwn(owner, key)) return undefined;
+  const value = owner[key];
+  const at = child(path, key);
+  if (typeof value !== "string") {
+    problems.add("type", at, `expected one of ${list(allowed)}, got ${typeName(value)}`);
+    return undefined;
+  }
+  if (!allowed.includes(value)) {
+    problems.add("invalid_value", at, `"${value.slice(0, 40)}" is not one of ${list(allowed)}`);
+    return undefined;
+  }
+  return value;
+}
+
+function nameField(problems: Problems, owner: Record<string, unknown>, key: string, path: string): string | undefined {
+  if (!Object.hasOwn(owner, key)) return undefined;
+  const value = owner[key];
+  const at = child(path, key);
+  if (typeof value !== "string") {
+    problems.add("type", at, `expected a string, got ${typeName(value)}`);
+    return undefined;
+  }
+  if (value.trim() === "") {
+    problems.add("empty", at, "must not be empty");
+    return undefined;
+  }
+  if (value.length > MAX_NAME) {
+    problems.add("too_long", at, `at most ${MAX_NAME} characters, got ${value.length}`);
+    return undefined;
+  }
+  return value;
+}
+
+/** The checked fields of one analysis block (only those present and valid). */
+interface AnalysisParts {
+  windowMs?: number;
+  intervalMs?: number;
+  minRequests?: number;
+  maxErrorRate?: number;
+  maxErrorRateIncrease?: number;
+  maxP99Ms?: number;
+  maxP99Ratio?: number;
+  failureLimit?: number;
+  onInconclusive?: InconclusivePolicy;
+}
+
+function checkAnalysis(problems: Problems, value: unknown, path: string): AnalysisParts | undefined {
+  if (!isRecord(value)) {
+    problems.add("type", path, `expected an object${path.startsWith("steps") ? " or false" : ""}, got ${typeName(value)}`);
+    return undefined;
+  }
+  checkFields(problems, value, path, ANALYSIS_FIELDS);
+  const parts: AnalysisParts = {};
+  const set = <K extends keyof AnalysisParts>(key: K, v: AnalysisParts[K] | undefined): void => {
+    if (v !== undefined) parts[key] = v;
+  };
+  set("windowMs", durationField(problems, value, "window", path, { allowZero: false }));
+  set("intervalMs", durationField(problems, value, "interval", path, { allowZero: false }));
+  set("minRequests", numberField(problems, value, "minRequests", path, { min: 0, max: MAX_MIN_REQUESTS, integer: true }));
+  set("maxErrorRate", numberField(problems, value, "maxErrorRate", path, { min: 0, max: 100 }));
+  set("maxErrorRateIncrease", numberField(problems, value, "maxErrorRateIncrease", path, { min: 0, max: 100 }));
+  set("maxP99Ms", numberField(problems, value, "maxP99Ms", path, { min: 0, max: MAX_DURATION_MS, exclusiveMin: true }));
+  set("maxP99Ratio", numberField(problems, value, "maxP99Ratio", path, { min: 0, max: 1e6, exclusiveMin: true }));
+  set("failureLimit", numberField(problems, value, "failureLimit", path, { min: 1, max: MAX_FAILURE_LIMIT, integer: true }));
+  set("onInconclusive", enumField(problems, value, "onInconclusive", path, POLICIES) as InconclusivePolicy | undefined);
+  return parts;
+}
+
+function resolveAnalysis(base: AnalysisParts | undefined, own: AnalysisParts | undefined): ResolvedAnalysis {
+  const merged: AnalysisParts = { ...base, ...own };
+  return Object.freeze({
+    windowMs: merged.windowMs ?? ANALYSIS_DEFAULTS.windowMs,
+    intervalMs: merged.intervalMs ?? ANALYSIS_DEFAULTS.intervalMs,
+    minRequests: merged.minRequests ?? ANALYSIS_DEFAULTS.minRequests,
+    maxErrorRate: merged.maxErrorRate ?? null,
+    maxErrorRateIncrease: merged.maxErrorRateIncrease ?? null,
+    maxP99Ms: merged.maxP99Ms ?? null,
+    maxP99Ratio: merged.maxP99Ratio ?? null,
+    failureLimit: merged.failureLimit ?? ANALYSIS_DEFAULTS.failureLimit,
+    onInconclusive: merged.onInconclusive ?? ANALYSIS_DEFAULTS.onInconclusive,
+  });
+}
+
+function hasCriterion(analysis: ResolvedAnalysis): boolean {
+  return CRITERIA.some((key) => analysis[key] !== null);
+}
+
+/** Deep copy of JSON-like data with own keys only, frozen. */
+function frozenCopy<T>(value: T): T {
+  if (Array.isArray(value)) return Object.freeze(value.map((item: unknown) => frozenCopy(item))) as T;
+  if (isRecord(value)) {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) out[key] = frozenCopy(value[key]);
+    return Object.freeze(out) as T;
+  }
+  return value;
+}
+
+/** JSON with sorted keys, so that equal plans have equal fingerprints however their keys are ordered. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (isRecord(value)) {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+interface Checked {
+  readonly problems: Problems;
+  readonly plan?: CompiledPlan;
+}
+
+function check(input: unknown): Checked {
+  const problems = new Problems();
+  if (!isRecord(input)) {
+    problems.add("type", "", `a rollout plan must be an object, got ${typeName(input)}`);
+    return { problems };
+  }
+  checkFields(problems, input, "", PLAN_FIELDS);
+
+  const strategy = (enumField(problems, input, "strategy", "", STRATEGIES) ?? RolloutStrategy.Canary) as RolloutStrategy;
+  const blueGreen = strategy === RolloutStrategy.BlueGreen;
+  const rollback = (enumField(problems, input, "rollback", "", ROLLBACKS) ?? RollbackMode.Immediate) as RollbackMode;
+  const finish = (enumField(problems, input, "finish", "", FINISHES) ?? "promote") as RolloutFinish;
+  const rollbackIntervalMs = durationField(problems, input, "rollbackInterval", "", { allowZero: false }) ?? DEFAULT_ROLLBACK_INTERVAL_MS;
+  const rollbackWindowMs = durationField(problems, input, "rollbackWindow", "", { allowZero: true }) ?? 0;
+  const stable = nameField(problems, input, "stable", "");
+  const canary = nameField(problems, input, "canary", "");
+  nameField(problems, input, "name", "");
+  if (stable !== undefined && stable === canary) problems.add("conflict", "canary", `the canary must differ from the stable version ("${stable}")`);
+  if (blueGreen && rollback === RollbackMode.Stepped) {
+    problems.add("conflict", "rollback", 'a blue-green switch has no steps to go back through: use "immediate"');
+  }
+  if (blueGreen && finish === "hold") {
+    problems.add("conflict", "finish", 'a blue-green rollout ends with the switch to 100 %: use "promote"');
+  }
+
+  const planAnalysis = Object.hasOwn(input, "analysis") ? checkAnalysis(problems, input.analysis, "analysis") : undefined;
+
+  const steps: ResolvedStep[] = [];
+  let planAnalysisNeedsCriteria = false;
+  if (!Object.hasOwn(input, "steps")) {
+    problems.add("required", "steps", "a plan needs at least one step");
+  } else if (!Array.isArray(input.steps)) {
+    problems.add("type", "steps", `expected an array of steps, got ${typeName(input.steps)}`);
+  } else if (input.steps.length === 0) {
+    problems.add("empty", "steps", "a plan needs at least one step");
+  } else if (input.steps.length > MAX_STEPS) {
+    problems.add("too_long", "steps", `at most ${MAX_STEPS} steps, got ${input.steps.length}`);
+  } else {
+    let weight = 0;
+    let previousPath = "";
+    input.steps.forEach((raw: unknown, index: number) => {
+      const path = child("steps", index);
+      if (!isRecord(raw)) {
+        problems.add("type", path, `expected a step object ({ weight }, { pause }, …), got ${typeName(raw)}`);
+        return;
+      }
+      checkFields(problems, raw, path, STEP_FIELDS);
+      if (!Object.hasOwn(raw, "weight") && !Object.hasOwn(raw, "pause") && !Object.hasOwn(raw, "analysis")) {
+        problems.add("empty", path, "a step needs a weight, a pause or an analysis");
+      }
+      const own = numberField(problems, raw, "weight", path, { min: 0, max: 100 });
+      if (own !== undefined) {
+        if (blueGreen && own !== 0 && own !== 100) {
+          problems.add("invalid_value", child(path, "weight"), `a blue-green step is at 0 (preview) or 100 (switched), got ${own}`);
+        } else if (own < weight) {
+          problems.add(
+            "out_of_range",
+            child(path, "weight"),
+            `${own} is below the ${weight} of ${previousPath}: a rollout only ramps up (abort to go back)`,
+          );
+        } else {
+          weight = own;
+          previousPath = child(path, "weight");
+        }
+      }
+      let manual = false;
+      let holdMs = 0;
+      let hasPause = false;
+      if (Object.hasOwn(raw, "pause")) {
+        if (raw.pause === "manual") {
+          manual = true;
+          hasPause = true;
+        } else {
+          const ms = durationField(problems, raw, "pause", path, { allowZero: true });
+          if (ms !== undefined) {
+            holdMs = ms;
+            hasPause = true;
+          }
+        }
+      }
+      const name = nameField(problems, raw, "name", path) ?? null;
+
+      let analysis: ResolvedAnalysis | null = null;
+      if (Object.hasOwn(raw, "analysis") && raw.analysis !== false) {
+        const own = checkAnalysis(problems, raw.analysis, child(path, "analysis"));
+        if (own !== undefined) {
+          analysis = resolveAnalysis(planAnalysis, own);
+          if (!hasCriterion(analysis)) {
+            problems.add(
+              "required",
+              child(path, "analysis"),
+              `an analysis needs at least one criterion (${CRITERIA.join(", ")}), here or in the plan's analysis`,
+            );
+          }
+        }
+      } else if (!Object.hasOwn(raw, "analysis") && planAnalysis !== undefined && (weight > 0 || blueGreen) && (hasPause || manual)) {
+        analysis = resolveAnalysis(planAnalysis, undefined);
+        if (!hasCriterion(analysis)) planAnalysisNeedsCriteria = true;
+      }
+      if (analysis !== null && !manual) {
+        if (!hasPause) holdMs = analysis.windowMs;
+        else if (holdMs === 0) {
+          problems.add("conflict", child(path, "pause"), "a step with analysis needs a hold longer than 0 (leave pause out to hold for one window)");
+        }
+      }
+      steps.push(Object.freeze({ index, weight, holdMs, manual, analysis, name }));
+    });
+  }
+
+  let windowAnalysis: ResolvedAnalysis | null = null;
+  if (planAnalysis !== undefined) {
+    const resolved = resolveAnalysis(planAnalysis, undefined);
+    if (hasCriterion(resolved)) windowAnalysis = rollbackWindowMs > 0 ? resolved : null;
+    else if (planAnalysisNeedsCriteria || rollbackWindowMs > 0) {
+      problems.add("required", "analysis", `an analysis needs at least one criterion (${CRITERIA.join(", ")})`);
+    }
+  }
+
+  if (problems.size > 0) return { problems };
+  const source = frozenCopy(input) as unknown as RolloutPlan;
+  const fingerprint = (murmur3(canonical(source), 0x7e57) >>> 0).toString(16).padStart(8, "0");
+  const plan: CompiledPlan = Object.freeze({
+    source,
+    strategy,
+    steps: Object.freeze(steps),
+    windowAnalysis,
+    rollback,
+    rollbackIntervalMs,
+    rollbackWindowMs,
+    finish,
+    fingerprint,
+  });
+  return { problems, plan };
+}
+
+/**
+ * Lists every problem of a rollout plan without throwing: an empty list means the plan is valid.
+ *
+ * @example
+ * ```ts
+ * checkPlan({ steps: [{ weight: 150 }, { pause: "5 minutes" }] });
+ * // [{ code: "out_of_range", path: "steps[0].weight", … }, { code: "invalid_duration", path: "steps[1].pause", … }]
+ * ```
+ */
+export function checkPlan(input: unknown): readonly ConfigProblem[] {
+  return check(input).problems.list;
+}
+
+/**
+ * Validates a rollout plan and resolves it (defaults, durations in ms, each step's effective weight and analysis).
+ * Throws one `TurnoutConfigError` (subject "rollout plan") listing every problem with its code and path.
+ *
+ * Rules: at least one step; canary weights in 0–100 never decrease; blue-green weights are 0 or 100; durations
+ * parse (`"90s"`, `"5m"`, `"1h30m"`, or ms) and stay under a year; every analysis has at least one criterion;
+ * unknown fields and `__proto__`/`constructor`/`prototype` keys are errors.
+ *
+ * @example
+ * ```ts
+ * const plan = compilePlan({
+ *   steps: [{ weight: 5, pause: "15m" }, { weight: 25, pause: "30m" }, { weight: 50, pause: "1h" }],
+ *   analysis: { maxErrorRate: 5, maxP99Ratio: 2 },
+ * });
+ * plan.steps[1]?.weight; // 25
+ * ```
+ */
+export function compilePlan(input: RolloutPlan): CompiledPlan {
+  const { problems, plan } = check(input);
+  problems.throwIfAny("rollout plan");
+  return plan as CompiledPlan;
+}
+
+/** True when `value` is a plan made by {@link compilePlan}. */
+export function isCompiledPlan(value: unknown): value is CompiledPlan {
+  return isRecord(value) && typeof value.fingerprint === "string" && Array.isArray(value.steps) && isRecord(value.source);
+}
+
+/** The plan's nominal duration: the sum of its timed holds (manual pauses count as 0). */
+export function nominalDurationMs(plan: CompiledPlan): number {
+  let total = 0;
+  for (const step of plan.steps) if (!step.manual) total += step.holdMs;
+  return total + plan.rollbackWindowMs;
+}
+
+/**
+ * Validates one analysis block on its own and fills in its defaults. Throws `TurnoutConfigError` (subject
+ * "analysis") listing every problem.
+ *
+ * @example
+ * ```ts
+ * resolveAnalysisSpec({ maxErrorRate: 5 }); // { windowMs: 300000, intervalMs: 60000, minRequests: 100, maxErrorRate: 5, … }
+ * ```
+ */
+export function resolveAnalysisSpec(spec: AnalysisSpec): ResolvedAnalysis {
+  const problems = new Problems();
+  const parts = checkAnalysis(problems, spec, "");
+  const resolved = resolveAnalysis(undefined, parts);
+  if (parts !== undefined && !hasCriterion(resolved)) {
+    problems.add("required", "", `an analysis needs at least one criterion (${CRITERIA.join(", ")})`);
+  }
+  problems.throwIfAny("analysis");
+  return resolved;
+}

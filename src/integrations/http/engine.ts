@@ -1,0 +1,298 @@
+/**
+ * The framework-neutral heart of turnout's HTTP integrations: build the `RouteRequest`, decide, work out the
+ * response headers and turnout's own answers (410, 404), and record the outcome when the response ends.
+ * Express, Koa and the proxy are thin adapters over this. Nothing here throws on the request path.
+ */
+import { DecisionReason, type Decision, type Logger, type RouteRequest, type Router } from "../../types.js";
+import { ProblemCode } from "../../errors.js";
+import { parseDuration } from "../../internal/duration.js";
+import { Problems, checkFields, isRecord } from "../../internal/problems.js";
+import { headerValue, joinTarget, readCookie, splitTarget } from "./request.js";
+import {
+  type HeaderPair,
+  type JsonAnswer,
+  type PinCookie,
+  availableVersions,
+  goneAnswer,
+  isSunset,
+  lifecycleHeaders,
+  pinCookieHeader,
+  unknownVersionAnswer,
+} from "./respond.js";
+import type { HttpCounters, RequestLike, TurnoutHttpOptions } from "./types.js";
+
+/** An HTTP token (RFC 9110): what header and cookie names may contain. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
+/** Cookie attribute values (Path, Domain): visible ASCII without `;` and `,`. */
+const COOKIE_ATTRIBUTE = /^[\x21-\x2b\x2d-\x3a\x3c-\x7e]{1,256}$/;
+const OPTION_FIELDS = [
+  "key", "attributes", "client", "stats", "pin", "headers", "enforceSunset", "unknownVersion", "clock", "logger",
+] as const;
+
+/** The live, mutable counters behind {@link HttpCounters}. */
+export interface MutableHttpCounters {
+  requests: number;
+  faults: number;
+  gone: number;
+  unknownVersion: number;
+}
+
+/** Everything worked out for one request before the application (or the upstream) sees it. */
+export interface Prepared {
+  readonly decision: Decision;
+  /** Response headers to set (lower-case names). */
+  readonly headers: readonly HeaderPair[];
+  /** An answer turnout gives itself instead of the application's (410 after sunset, 404 unknown version). */
+  readonly answer?: JsonAnswer;
+  readonly client?: string;
+  readonly startedAt: number;
+}
+
+/** The part of a Node `ServerResponse` the engine watches to record the outcome. */
+export interface ResponseLike {
+  readonly statusCode: number;
+  readonly writableFinished?: boolean;
+  once(event: "finish" | "close", listener: () => void): unknown;
+}
+
+/** The engine shared by the adapters. */
+export interface Engine<Req> {
+  readonly counters: MutableHttpCounters & HttpCounters;
+  readonly logger: Logger;
+  /** Decides for `request` (`target` is the path + query); never throws. */
+  prepare(request: RequestLike, target: string | undefined, req: Req): Prepared;
+  /** Records the outcome in the stats when `response` finishes or the client goes away; never throws. */
+  watch(response: ResponseLike, prepared: Prepared, thrown?: () => unknown): void;
+  /** Reports a fault caught inside turnout: logged and counted. */
+  fault(message: string, error: unknown): void;
+}
+
+function resolvePinCookie(value: unknown, problems: Problems): PinCookie | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value !== true && !isRecord(value)) {
+    problems.add(ProblemCode.Type, "pin.cookie", "expected a boolean or cookie options");
+    return undefined;
+  }
+  const o: Record<string, unknown> = value === true ? {} : value;
+  checkFields(problems, o, "pin.cookie", ["name", "maxAge", "sameSite", "secure", "httpOnly", "path", "domain"]);
+  const name = o.name ?? "turnout_pin";
+  if (typeof name !== "string" || !TOKEN.test(name)) problems.add(ProblemCode.InvalidName, "pin.cookie.name", "expected a cookie name (an HTTP token)");
+  const maxAgeMs = parseDuration(o.maxAge ?? "15m");
+  if (maxAgeMs === undefined) problems.add(ProblemCode.InvalidDuration, "pin.cookie.maxAge", 'expected a duration such as "15m" or milliseconds');
+  const sameSite = o.sameSite ?? "lax";
+  if (sameSite !== "strict" && sameSite !== "lax" && sameSite !== "none") {
+    problems.add(ProblemCode.InvalidValue, "pin.cookie.sameSite", 'expected "strict", "lax" or "none"');
+  }
+  for (const flag of ["secure", "httpOnly"] as const) {
+    if (o[flag] !== undefined && typeof o[flag] !== "boolean") problems.add(ProblemCode.Type, `pin.cookie.${flag}`, "expected a boolean");
+  }
+  for (const attr of ["path", "domain"] as const) {
+    const v = o[attr];
+    if (v !== undefined && (typeof v !== "string" || !COOKIE_ATTRIBUTE.test(v))) {
+      problems.add(ProblemCode.InvalidValue, `pin.cookie.${attr}`, "expected a cookie attribute value (no spaces, ';' or ',')");
+    }
+  }
+  const secure = o.secure === true || sameSite === "none";
+  const label = sameSite === "strict" ? "Strict" : sameSite === "none" ? "None" : "Lax";
+  const attributes =
+    `; Max-Age=${Math.floor((maxAgeMs ?? 0) / 1000)}; Path=${typeof o.path === "string" ? o.path : "/"}` +
+    (typeof o.domain === "string" ? `; Domain=${o.domain}` : "") +
+    (o.httpOnly === false ? "" : "; HttpOnly") +
+    `; SameSite=${label}` +
+    (secure ? "; Secure" : "");
+  return { name: String(name), attributes };
+}
+
+function headerName(value: unknown, fallback: string, path: string, problems: Problems): string | undefined {
+  if (value === false) return undefined;
+  if (value === undefined) return fallback;
+  if (typeof value !== "string" || !TOKEN.test(value)) {
+    problems.add(ProblemCode.InvalidName, path, "expected a header name (an HTTP token) or false");
+    return undefined;
+  }
+  return value.toLowerCase();
+}
+
+/** Validates the shared options (one `TurnoutConfigError` listing every problem) and resolves the defaults. */
+export function resolveOptions(options: unknown, extraFields: readonly string[] = [], extraChecks?: (problems: Problems) => void) {
+  const problems = new Problems();
+  const o: Record<string, unknown> = isRecord(options) ? options : {};
+  if (options !== undefined && !isRecord(options)) problems.add(ProblemCode.Type, "", "expected an options object");
+  checkFields(problems, o, "", [...OPTION_FIELDS, ...extraFields]);
+  for (const fn of ["key", "attributes", "client", "clock"] as const) {
+    if (o[fn] !== undefined && typeof o[fn] !== "function") problems.add(ProblemCode.Type, fn, "expected a function");
+  }
+  if (o.stats !== undefined && !(isRecord(o.stats) && typeof o.stats.recordOutcome === "function")) {
+    problems.add(ProblemCode.Type, "stats", "expected an OutcomeRecorder (an object with recordOutcome)");
+  }
+  if (o.logger !== undefined && !(isRecord(o.logger) && typeof o.logger.warn === "function" && typeof o.logger.error === "function")) {
+    problems.add(ProblemCode.Type, "logger", "expected a logger with warn and error");
+  }
+  for (const flag of ["enforceSunset"] as const) {
+    if (o[flag] !== undefined && typeof o[flag] !== "boolean") problems.add(ProblemCode.Type, flag, "expected a boolean");
+  }
+  if (o.unknownVersion !== undefined && o.unknownVersion !== "reject" && o.unknownVersion !== "stable") {
+    problems.add(ProblemCode.InvalidValue, "unknownVersion", 'expected "reject" or "stable"');
+  }
+  const pin: Record<string, unknown> = isRecord(o.pin) ? o.pin : {};
+  if (o.pin !== undefined && !isRecord(o.pin)) problems.add(ProblemCode.Type, "pin", "expected an object");
+  checkFields(problems, pin, "pin", ["header", "cookie"]);
+  const headers: Record<string, unknown> = isRecord(o.headers) ? o.headers : {};
+  if (o.headers !== undefined && !isRecord(o.headers)) problems.add(ProblemCode.Type, "headers", "expected an object");
+  checkFields(problems, headers, "headers", ["version", "experiment", "variant", "lifecycle"]);
+  if (headers.lifecycle !== undefined && typeof headers.lifecycle !== "boolean") problems.add(ProblemCode.Type, "headers.lifecycle", "expected a boolean");
+  const resolved = {
+    pinHeader: headerName(pin.header, "x-turnout-pin", "pin.header", problems),
+    pinCookie: resolvePinCookie(pin.cookie, problems),
+    versionHeader: headerName(headers.version, "x-api-version", "headers.version", problems),
+    experimentHeader: headerName(headers.experiment, "x-ab-test", "headers.experiment", problems),
+    variantHeader: headerName(headers.variant, "x-ab-variant", "headers.variant", problems),
+    lifecycle: headers.lifecycle !== false,
+    enforceSunset: o.enforceSunset !== false,
+    rejectUnknown: o.unknownVersion !== "stable",
+  };
+  extraChecks?.(problems);
+  problems.throwIfAny("turnout options");
+  return resolved;
+}
+
+/** The HTTP status an error carries (Koa's `ctx.throw`, http-errors, the proxy's upstream errors), else 500. */
+function statusOf(error: unknown): number {
+  const status = typeof error === "object" && error !== null ? (error as { status?: unknown }).status : undefined;
+  return typeof status === "number" && Number.isInteger(status) && status >= 400 && status <= 599 ? status : 500;
+}
+
+function fallbackDecision(router: Router): Decision {
+  let stable = "";
+  let revision = 0;
+  let canary = false;
+  try {
+    stable = router.config.stable;
+    revision = router.revision;
+    canary = router.config.canary === stable;
+  } catch {
+    // A router that cannot even say its stable version: the adapters still let the request through.
+  }
+  return Object.freeze({ version: stable, reason: DecisionReason.Error, canary, pin: "", revision });
+}
+
+/**
+ * Creates the engine for one middleware or proxy. Throws `TurnoutConfigError` for bad options.
+ *
+ * @example
+ * ```ts
+ * const engine = createEngine(router, { stats });
+ * const prepared = engine.prepare(req, req.url, req);
+ * ```
+ */
+export function createEngine<Req>(
+  router: Router,
+  options: TurnoutHttpOptions<Req> = {},
+  extraFields: readonly string[] = [],
+  extraChecks?: (problems: Problems) => void,
+): Engine<Req> {
+  const settings = resolveOptions(options, extraFields, extraChecks);
+  const { pinHeader, pinCookie, versionHeader, experimentHeader, variantHeader } = settings;
+  const logger: Logger = options.logger ?? console;
+  const clock = options.clock ?? Date.now;
+  const counters: MutableHttpCounters = { requests: 0, faults: 0, gone: 0, unknownVersion: 0 };
+
+  const fault = (message: string, error: unknown): void => {
+    counters.faults++;
+    try {
+      logger.error(`turnout: ${message}`, { error });
+    } catch {
+      // The user's logger failed too; the fault is still counted.
+    }
+  };
+
+  const decideFor = (request: RequestLike, target: string | undefined, req: Req): { decision: Decision; sentPin?: string; client?: string } => {
+    // The router reads the query from the path's query string itself, and only when a rule asks for it.
+    const path = typeof target === "string" && target.charCodeAt(0) === 47 /* "/" */ ? target : joinTarget(splitTarget(target));
+    const headers = request.headers;
+    let sentPin = pinHeader === undefined ? undefined : headerValue(headers, pinHeader);
+    if (sentPin === undefined && pinCookie !== undefined) sentPin = readCookie(headerValue(headers, "cookie"), pinCookie.name);
+    const key = options.key?.(req);
+    const attributes = options.attributes?.(req);
+    const routeRequest: RouteRequest = {
+      headers,
+      path,
+      ...(typeof key === "string" ? { key } : {}),
+      ...(attributes !== undefined ? { attributes } : {}),
+      ...(sentPin !== undefined ? { pin: sentPin } : {}),
+    };
+    const client = options.client !== undefined ? options.client(req) : key;
+    return { decision: router.decide(routeRequest), sentPin, client: typeof client === "string" ? client : undefined };
+  };
+
+  const prepare = (request: RequestLike, target: string | undefined, req: Req): Prepared => {
+    counters.requests++;
+    const startedAt = performance.now();
+    let decision: Decision;
+    let sentPin: string | undefined;
+    let client: string | undefined;
+    try {
+      ({ decision, sentPin, client } = decideFor(request, target, req));
+      if (decision.reason === DecisionReason.Error) counters.faults++;
+    } catch (error) {
+      fault("deciding the version failed; serving the stable version", error);
+      decision = fallbackDecision(router);
+    }
+    try {
+      const headers: HeaderPair[] = [];
+      if (versionHeader !== undefined && decision.version !== "") headers.push([versionHeader, decision.version]);
+      if (decision.experiment !== undefined) {
+        if (experimentHeader !== undefined) headers.push([experimentHeader, decision.experiment.name]);
+        if (variantHeader !== undefined) headers.push([variantHeader, decision.experiment.variant]);
+      }
+      if (decision.pin !== "") {
+        if (pinHeader !== undefined) headers.push([pinHeader, decision.pin]);
+        // A honoured pin is not re-issued (its expiry must not slide: a rollback reaches pinned browsers in maxAge).
+        if (pinCookie !== undefined && decision.pin !== sentPin && decision.reason !== DecisionReason.Pinned) {
+          headers.push(["set-cookie", pinCookieHeader(pinCookie, decision.pin)]);
+        }
+      }
+      if (settings.lifecycle) for (const pair of lifecycleHeaders(decision.lifecycle)) headers.push(pair);
+      let answer: JsonAnswer | undefined;
+      if (decision.reason === DecisionReason.UnknownVersion && settings.rejectUnknown) {
+        counters.unknownVersion++;
+        answer = unknownVersionAnswer(decision.requested, availableVersions(router.config, clock()));
+      } else if (settings.enforceSunset && isSunset(decision, clock())) {
+        counters.gone++;
+        answer = goneAnswer(decision);
+      }
+      return { decision, headers, startedAt, ...(answer !== undefined ? { answer } : {}), ...(client !== undefined ? { client } : {}) };
+    } catch (error) {
+      fault("building the response headers failed", error);
+      return { decision, headers: [], startedAt };
+    }
+  };
+
+  const watch = (response: ResponseLike, prepared: Prepared, thrown?: () => unknown): void => {
+    const stats = options.stats;
+    if (stats === undefined) return;
+    let done = false;
+    const record = (aborted: boolean): void => {
+      if (done) return;
+      done = true;
+      try {
+        // A client that went away before the response finished is a 499 (as nginx and Envoy log it): its
+        // duration still counts toward latency, but not as the version's failure.
+        const error = thrown?.();
+        const status = aborted ? (error === undefined ? 499 : statusOf(error)) : response.statusCode;
+        stats.recordOutcome(prepared.decision, {
+          status,
+          durationMs: performance.now() - prepared.startedAt,
+          ...(error !== undefined && status >= 500 ? { error } : {}),
+          ...(prepared.client !== undefined ? { client: prepared.client } : {}),
+        });
+      } catch (error) {
+        fault("recording the outcome failed", error);
+      }
+    };
+    response.once("finish", () => record(false));
+    response.once("close", () => record(response.writableFinished !== true));
+  };
+
+  return { counters: counters as MutableHttpCounters & HttpCounters, logger, prepare, watch, fault };
+}

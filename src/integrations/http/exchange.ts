@@ -1,0 +1,122 @@
+/**
+ * One primary exchange of the proxy: stream the request to the upstream and the response back, with connect,
+ * response and idle time limits, `502`/`504` JSON answers before the response has started, and one retry of a
+ * bodyless idempotent request whose reused keep-alive socket the upstream had just closed.
+ */
+import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { type Upstream, withoutHopByHop } from "./forward.js";
+import { type HeaderPair, applyHeaders, upstreamAnswer, writeJson } from "./respond.js";
+
+/** Why an upstream exchange failed: `timeout` answers 504, `unavailable` 502. */
+export type UpstreamFailure = "timeout" | "unavailable";
+
+/** What {@link exchange} needs. */
+export interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly upstream: Upstream;
+  readonly path: string;
+  readonly headers: OutgoingHttpHeaders;
+  readonly version: string;
+  /** turnout's own response headers (version, pin, lifecycle), added to the upstream's. */
+  readonly extraHeaders: readonly HeaderPair[];
+  readonly connectMs: number;
+  readonly responseMs: number;
+  readonly idleMs: number;
+  /** The upstream's status when its response starts; `undefined` when it failed before that. */
+  onStatus(status: number | undefined): void;
+  /** Called once when the exchange fails (before or during the response). */
+  onFailure(kind: UpstreamFailure, error: unknown): void;
+}
+
+const RETRYABLE = new Set(["GET", "HEAD", "OPTIONS"]);
+
+class Timeout extends Error {
+  constructor(what: string, ms: number) {
+    super(`upstream ${what} timeout after ${ms} ms`);
+    this.name = "UpstreamTimeout";
+  }
+}
+
+/**
+ * Runs one primary exchange. Never throws; every outcome ends the client's response one way or another.
+ *
+ * @example
+ * ```ts
+ * exchange({ req, res, upstream, path: "/users", headers, version: "v1", extraHeaders: [], connectMs: 5000,
+ *   responseMs: 30000, idleMs: 60000, onStatus() {}, onFailure() {} });
+ * ```
+ */
+export function exchange(x: Exchange): void {
+  const { req, res } = x;
+  let clientGone = false;
+  let responding = false;
+  let failed = false;
+  let current: ClientRequest | undefined;
+  const bodyless =
+    RETRYABLE.has(req.method ?? "") && req.headers["transfer-encoding"] === undefined && (req.headers["content-length"] ?? "0") === "0";
+
+  const fail = (kind: UpstreamFailure, error: unknown): void => {
+    if (failed || clientGone) return;
+    failed = true;
+    if (!responding) x.onStatus(undefined);
+    x.onFailure(kind, error);
+    if (!responding && !res.headersSent) {
+      applyHeaders(res, x.extraHeaders);
+      writeJson(res, upstreamAnswer(kind, x.version));
+    } else res.destroy(); // the response had started: cut it, the client sees a truncated body
+  };
+
+  res.once("close", () => {
+    if (res.writableFinished) return;
+    clientGone = true;
+    current?.destroy();
+  });
+
+  const send = (attempt: number): void => {
+    const up = x.upstream.request({ method: req.method, path: x.path, headers: x.headers, agent: x.upstream.agent });
+    current = up;
+    let timedOut = false;
+    const timeout = (what: string, ms: number): void => {
+      timedOut = true;
+      up.destroy(new Timeout(what, ms));
+    };
+    const responseTimer = setTimeout(() => timeout("response", x.responseMs), x.responseMs);
+    let connectTimer: NodeJS.Timeout | undefined;
+    const clearTimers = (): void => {
+      clearTimeout(responseTimer);
+      clearTimeout(connectTimer);
+    };
+    up.setTimeout(x.idleMs, () => timeout("idle", x.idleMs));
+    up.once("socket", (socket: Socket) => {
+      if (!socket.connecting) return;
+      connectTimer = setTimeout(() => timeout("connect", x.connectMs), x.connectMs);
+      socket.once("connect", () => clearTimeout(connectTimer));
+    });
+    up.once("close", clearTimers);
+    up.on("error", (error: NodeJS.ErrnoException) => {
+      clearTimers();
+      if (clientGone) return;
+      if (attempt === 0 && bodyless && !responding && !timedOut && up.reusedSocket && error.code === "ECONNRESET") return send(1);
+      fail(timedOut ? "timeout" : "unavailable", error);
+    });
+    up.on("response", (upstreamRes: IncomingMessage) => {
+      clearTimers();
+      if (clientGone) return void upstreamRes.resume();
+      responding = true;
+      x.onStatus(upstreamRes.statusCode);
+      res.statusCode = upstreamRes.statusCode ?? 502;
+      if (upstreamRes.statusMessage) res.statusMessage = upstreamRes.statusMessage;
+      const headers = withoutHopByHop(upstreamRes.headers);
+      for (const name of Object.keys(headers)) res.setHeader(name, headers[name] as string | string[]);
+      applyHeaders(res, x.extraHeaders);
+      upstreamRes.on("error", (error) => fail(timedOut ? "timeout" : "unavailable", error));
+      upstreamRes.on("aborted", () => fail("unavailable", new Error("the upstream closed the connection mid-response")));
+      upstreamRes.pipe(res);
+    });
+    if (attempt === 0) req.pipe(up);
+    else up.end();
+  };
+  send(0);
+}

@@ -1,0 +1,237 @@
+/**
+ * Shadow traffic: a copy of a request goes to the mirror version's upstream and its response is discarded.
+ *
+ * The copy never delays or changes the client's response: it has its own agent (a hanging mirror cannot take the
+ * primary's sockets), it reads the request body only as the primary consumes it and never pushes back on it, and
+ * its memory is bounded: at most `maxInFlight` copies, each buffering at most `maxBodyBytes`. Beyond either
+ * bound the copy is dropped and counted. Every failure of a copy is caught, counted and (throttled) logged.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
+import type { Logger, OutcomeRecorder } from "../../types.js";
+import type { Upstream } from "./forward.js";
+
+/**
+ * What happened to one shadow copy, handed to `mirror.onResult`.
+ *
+ * @example
+ * ```ts
+ * { version: "v2", primaryVersion: "v1", method: "GET", path: "/users", status: 500, primaryStatus: 200, match: false, durationMs: 12 }
+ * ```
+ */
+export interface MirrorResult {
+  /** The mirror version. */
+  readonly version: string;
+  /** The version that served the client. */
+  readonly primaryVersion: string;
+  readonly method: string;
+  readonly path: string;
+  /** The mirror's status, when it answered. */
+  readonly status?: number;
+  /** The primary's status, when it answered. */
+  readonly primaryStatus?: number;
+  /** With `compare`: whether both statuses were equal (missing when either side did not answer). */
+  readonly match?: boolean;
+  /** Why the copy failed (connection reset, timeout, …). */
+  readonly error?: unknown;
+  /** From the start of the copy to the end of the mirror's response. */
+  readonly durationMs: number;
+}
+
+/** Mirror counters (part of the proxy's counters). */
+export interface MirrorCounters {
+  /** Copies sent. */
+  mirrored: number;
+  /** Copies not sent or cut short: too many in flight, body larger than `maxBodyBytes`, client went away. */
+  mirrorDropped: number;
+  /** Copies that failed: refused, reset, timed out. */
+  mirrorErrors: number;
+  /** Copies in flight now. */
+  mirrorInFlight: number;
+  /** Copies whose status was compared with the primary's. */
+  compared: number;
+  /** Compared copies whose status differed from the primary's. */
+  mismatches: number;
+}
+
+/** Resolved mirror settings. */
+export interface MirrorSettings {
+  readonly maxInFlight: number;
+  readonly maxBodyBytes: number;
+  readonly timeoutMs: number;
+  readonly compare: boolean;
+  readonly methods: ReadonlySet<string> | undefined;
+  readonly header: string | undefined;
+  readonly stats: OutcomeRecorder | undefined;
+  readonly onResult: ((result: MirrorResult) => void) | undefined;
+}
+
+/** The running copy of one request; told the primary's status so that both can be compared. */
+export interface MirrorHandle {
+  primaryAnswered(status: number | undefined): void;
+}
+
+class MirrorTimeout extends Error {
+  constructor(ms: number) {
+    super(`the mirror did not finish within ${ms} ms`);
+    this.name = "MirrorTimeout";
+  }
+}
+
+/**
+ * Logs at most one warning per `intervalMs` for a kind of event, with the count since the last one: a hanging
+ * mirror must not flood the logs.
+ *
+ * @example
+ * ```ts
+ * const warn = throttledWarn(logger, 60_000); warn("mirror failed", { error });
+ * ```
+ */
+export function throttledWarn(logger: Logger, intervalMs: number): (message: string, details: Record<string, unknown>) => void {
+  let last = -Infinity;
+  let suppressed = 0;
+  return (message, details) => {
+    const now = performance.now();
+    if (now - last < intervalMs) {
+      suppressed++;
+      return;
+    }
+    last = now;
+    try {
+      logger.warn(`turnout: ${message}`, suppressed > 0 ? { ...details, suppressed } : details);
+    } catch {
+      // The logger failed; the event is still counted.
+    }
+    suppressed = 0;
+  };
+}
+
+/**
+ * Starts a shadow copy of `req`, or drops it (counted) when a bound is reached. Must be called in the same tick as
+ * the primary starts reading `req`, so that both see every chunk.
+ *
+ * @example
+ * ```ts
+ * const handle = startMirror(req, headers, "/users", mirrorUpstream, "v2", "v1", settings, counters, warn);
+ * handle?.primaryAnswered(200);
+ * ```
+ */
+export function startMirror(
+  req: IncomingMessage,
+  headers: OutgoingHttpHeaders,
+  path: string,
+  upstream: Upstream,
+  version: string,
+  primaryVersion: string,
+  settings: MirrorSettings,
+  counters: MirrorCounters,
+  warn: (message: string, details: Record<string, unknown>) => void,
+): MirrorHandle | undefined {
+  const method = req.method ?? "GET";
+  if (settings.maxInFlight === 0 || (settings.methods !== undefined && !settings.methods.has(method))) return undefined;
+  const declared = Number(req.headers["content-length"]);
+  if (counters.mirrorInFlight >= settings.maxInFlight || declared > settings.maxBodyBytes) {
+    counters.mirrorDropped++;
+    return undefined;
+  }
+  counters.mirrorInFlight++;
+  counters.mirrored++;
+  const startedAt = performance.now();
+  const copyHeaders: OutgoingHttpHeaders = settings.header === undefined ? headers : { ...headers, [settings.header]: "1" };
+  const copy = upstream.request({ method, path, headers: copyHeaders, agent: upstream.agent });
+  let settled = false;
+  let dropped = false;
+  let status: number | undefined;
+  let primaryStatus: number | undefined;
+  let primaryKnown = false;
+  let error: unknown;
+  let bytes = 0;
+
+  const report = (): void => {
+    const match = settings.compare && status !== undefined && primaryStatus !== undefined ? status === primaryStatus : undefined;
+    if (match !== undefined) {
+      counters.compared++;
+      if (!match) counters.mismatches++;
+    }
+    if (settings.onResult === undefined) return;
+    try {
+      settings.onResult({
+        version, primaryVersion, method, path, durationMs: performance.now() - startedAt,
+        ...(status !== undefined ? { status } : {}),
+        ...(primaryStatus !== undefined ? { primaryStatus } : {}),
+        ...(match !== undefined ? { match } : {}),
+        ...(error !== undefined ? { error } : {}),
+      });
+    } catch (failure) {
+      warn("mirror.onResult threw", { error: failure });
+    }
+  };
+
+  const onData = (chunk: Buffer): void => {
+    if (settled || dropped) return;
+    bytes += chunk.length;
+    if (bytes > settings.maxBodyBytes) return drop();
+    copy.write(chunk);
+  };
+  const onEnd = (): void => {
+    if (!settled && !dropped) copy.end();
+  };
+  const onClose = (): void => {
+    if (!req.complete) drop(); // the client went away mid-body: the copy would be a truncated request
+  };
+  const detach = (): void => {
+    req.off("data", onData);
+    req.off("end", onEnd);
+    req.off("close", onClose);
+  };
+  function drop(): void {
+    if (settled || dropped) return;
+    dropped = true;
+    counters.mirrorDropped++;
+    copy.destroy();
+    settle();
+  }
+  const settle = (failure?: unknown): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    detach();
+    counters.mirrorInFlight--;
+    if (failure !== undefined && !dropped) {
+      error = failure;
+      counters.mirrorErrors++;
+      warn("a mirror request failed", { version, error: failure });
+    }
+    if (!dropped) {
+      try {
+        settings.stats?.recordOutcome({ version }, { durationMs: performance.now() - startedAt, ...(status !== undefined ? { status } : {}), ...(error !== undefined ? { error } : {}) });
+      } catch (failure2) {
+        warn("recording a mirror outcome failed", { error: failure2 });
+      }
+      if (primaryKnown) report();
+    }
+  };
+
+  const timer = setTimeout(() => copy.destroy(new MirrorTimeout(settings.timeoutMs)), settings.timeoutMs);
+  timer.unref();
+  copy.on("error", (failure) => settle(failure));
+  copy.on("close", () => settle(status === undefined ? new Error("the mirror closed the connection without answering") : undefined));
+  copy.on("response", (response) => {
+    status = response.statusCode;
+    response.on("error", (failure) => settle(failure));
+    response.on("end", () => settle());
+    response.resume(); // the mirror's answer is discarded
+  });
+  req.on("data", onData);
+  req.on("end", onEnd);
+  req.on("close", onClose);
+  if (req.readableEnded) onEnd();
+
+  return {
+    primaryAnswered(answered) {
+      if (primaryKnown) return;
+      primaryKnown = true;
+      primaryStatus = answered;
+      if (settled && !dropped) report();
+    },
+  };
+}

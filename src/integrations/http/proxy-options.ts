@@ -1,0 +1,204 @@
+/**
+ * The proxy's options: their types, defaults and validation (one `TurnoutConfigError` listing every problem).
+ */
+import type { IncomingMessage } from "node:http";
+import { ProblemCode } from "../../errors.js";
+import { parseDuration, type Duration } from "../../internal/duration.js";
+import { FORBIDDEN_KEYS, Problems, checkFields, child, isRecord } from "../../internal/problems.js";
+import type { Decision, OutcomeRecorder, Router } from "../../types.js";
+import { createUpstream, type Upstream } from "./forward.js";
+import type { MirrorResult, MirrorSettings } from "./mirror.js";
+import type { TurnoutHttpOptions } from "./types.js";
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
+
+/**
+ * Options of `createProxy`. The shared HTTP options (key, stats, pin, headers, sunset …) apply as in the
+ * middleware; the functions receive Node's `IncomingMessage`.
+ *
+ * @example
+ * ```ts
+ * const options: ProxyOptions = {
+ *   upstreams: { v1: "http://10.0.0.1:8080", v2: "http://10.0.0.2:8080" },
+ *   stats,
+ *   timeouts: { connect: "2s", response: "15s" },
+ *   mirror: { maxInFlight: 32, maxBodyBytes: 256 * 1024, compare: true },
+ * };
+ * ```
+ */
+export interface ProxyOptions extends TurnoutHttpOptions<IncomingMessage> {
+  /** One base URL per version (`http:` or `https:`); its path is prefixed to every request path. */
+  readonly upstreams: Readonly<Record<string, string | URL>>;
+  /** Time limits; a limit reached before the upstream's response headers gives `504`. */
+  readonly timeouts?: {
+    /** To establish the TCP (and TLS) connection. Default `"5s"`. */
+    readonly connect?: Duration;
+    /** From the start of the request to the upstream's response headers. Default `"30s"`. */
+    readonly response?: Duration;
+    /** Socket inactivity at any point; after the headers it cuts the response. Default `"60s"`. */
+    readonly idle?: Duration;
+  };
+  /** Shadow traffic for decisions that carry `mirror`. */
+  readonly mirror?: {
+    /** Copies in flight at most; more are dropped and counted. Default 64 (0 turns mirroring off). */
+    readonly maxInFlight?: number;
+    /** Body bytes copied at most; a longer body drops the copy. Default 1 MiB. */
+    readonly maxBodyBytes?: number;
+    /** Time limit of a copy, response included. Default `"10s"`. */
+    readonly timeout?: Duration;
+    /** Compare the mirror's status with the primary's and count mismatches. Default `false`. */
+    readonly compare?: boolean;
+    /** Only these methods are mirrored, e.g. `["GET", "HEAD"]`. Default: all. */
+    readonly methods?: readonly string[];
+    /** Header added to copies so the mirror can tell them apart (and skip side effects). Default `"x-turnout-shadow"`; `false` adds none. */
+    readonly header?: string | false;
+    /** Records the copies' outcomes (use a separate stats instance: shadow traffic is not real traffic). */
+    readonly stats?: OutcomeRecorder;
+    /** Called once per copy with what happened. */
+    readonly onResult?: (result: MirrorResult) => void;
+  };
+  /** Keep-alive agent limits per upstream. */
+  readonly agent?: {
+    /** Default 256. */
+    readonly maxSockets?: number;
+    /** Default 64. */
+    readonly maxFreeSockets?: number;
+  };
+  /** Trust `X-Forwarded-*` from the client (behind another proxy) and extend them. Default `false`: replace them. */
+  readonly trustProxy?: boolean;
+  /** Changes the path sent to an upstream, e.g. strips `/v2`: `(path, version) => path.replace(/^\/v\d+/, "")`. */
+  readonly rewritePath?: (path: string, version: string, decision: Decision) => string;
+}
+
+/** Option names the proxy adds to the shared HTTP options. */
+export const PROXY_FIELDS = ["upstreams", "timeouts", "mirror", "agent", "trustProxy", "rewritePath"] as const;
+
+/** The proxy's settings after validation. */
+export interface ProxySettings {
+  readonly upstreamUrls: ReadonlyMap<string, URL>;
+  readonly agent: { readonly maxSockets: number; readonly maxFreeSockets: number };
+  readonly connectMs: number;
+  readonly responseMs: number;
+  readonly idleMs: number;
+  readonly mirror: MirrorSettings;
+  readonly trustProxy: boolean;
+}
+
+function duration(problems: Problems, value: unknown, fallback: string, path: string): number {
+  const ms = parseDuration(value ?? fallback);
+  if (ms === undefined || ms <= 0) {
+    problems.add(ProblemCode.InvalidDuration, path, 'expected a positive duration such as "5s" or milliseconds');
+    return 1;
+  }
+  return Math.min(ms, 2_147_483_647);
+}
+
+function count(problems: Problems, value: unknown, fallback: number, path: string, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    problems.add(ProblemCode.OutOfRange, path, `expected an integer ≥ ${min}`);
+    return fallback;
+  }
+  return value;
+}
+
+/**
+ * Validates the proxy's own options against `router`, adding every problem to `problems`.
+ *
+ * @example
+ * ```ts
+ * const settings = resolveProxyOptions(router, { upstreams: { v1: "http://127.0.0.1:3001" } }, problems);
+ * ```
+ */
+export function resolveProxyOptions(router: Router, options: ProxyOptions, problems: Problems): ProxySettings {
+  const o: Record<string, unknown> = isRecord(options) ? options : {};
+  const upstreamUrls = new Map<string, URL>();
+  if (!isRecord(o.upstreams) || Object.keys(o.upstreams).length === 0) {
+    problems.add(ProblemCode.Required, "upstreams", "expected one upstream URL per version");
+  } else {
+    for (const [version, value] of Object.entries(o.upstreams)) {
+      const at = child("upstreams", version);
+      if (FORBIDDEN_KEYS.has(version)) {
+        problems.add(ProblemCode.ForbiddenKey, at, `"${version}" is not allowed as a key`);
+        continue;
+      }
+      let url: URL | undefined;
+      try {
+        url = value instanceof URL ? new URL(value.href) : typeof value === "string" ? new URL(value) : undefined;
+      } catch {
+        url = undefined;
+      }
+      if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:") || url.search !== "" || url.hash !== "") {
+        problems.add(ProblemCode.InvalidUrl, at, "expected an http(s) URL without query or fragment");
+      } else upstreamUrls.set(version, url);
+    }
+    for (const version of router.config.versions) {
+      if (!Object.hasOwn(o.upstreams, version)) problems.add(ProblemCode.Required, child("upstreams", version), `version "${version}" has no upstream`);
+    }
+  }
+  const timeouts: Record<string, unknown> = isRecord(o.timeouts) ? o.timeouts : {};
+  if (o.timeouts !== undefined && !isRecord(o.timeouts)) problems.add(ProblemCode.Type, "timeouts", "expected an object");
+  checkFields(problems, timeouts, "timeouts", ["connect", "response", "idle"]);
+  const m: Record<string, unknown> = isRecord(o.mirror) ? o.mirror : {};
+  if (o.mirror !== undefined && !isRecord(o.mirror)) problems.add(ProblemCode.Type, "mirror", "expected an object");
+  checkFields(problems, m, "mirror", ["maxInFlight", "maxBodyBytes", "timeout", "compare", "methods", "header", "stats", "onResult"]);
+  let methods: Set<string> | undefined;
+  if (m.methods !== undefined) {
+    if (!Array.isArray(m.methods) || !m.methods.every((x) => typeof x === "string" && TOKEN.test(x))) {
+      problems.add(ProblemCode.Type, "mirror.methods", "expected a list of HTTP methods");
+    } else methods = new Set((m.methods as string[]).map((x) => x.toUpperCase()));
+  }
+  if (m.compare !== undefined && typeof m.compare !== "boolean") problems.add(ProblemCode.Type, "mirror.compare", "expected a boolean");
+  if (m.stats !== undefined && !(isRecord(m.stats) && typeof m.stats.recordOutcome === "function")) problems.add(ProblemCode.Type, "mirror.stats", "expected an OutcomeRecorder");
+  if (m.onResult !== undefined && typeof m.onResult !== "function") problems.add(ProblemCode.Type, "mirror.onResult", "expected a function");
+  const header = m.header === undefined ? "x-turnout-shadow" : m.header;
+  if (header !== false && !(typeof header === "string" && TOKEN.test(header))) problems.add(ProblemCode.InvalidName, "mirror.header", "expected a header name or false");
+  const a: Record<string, unknown> = isRecord(o.agent) ? o.agent : {};
+  if (o.agent !== undefined && !isRecord(o.agent)) problems.add(ProblemCode.Type, "agent", "expected an object");
+  checkFields(problems, a, "agent", ["maxSockets", "maxFreeSockets"]);
+  if (o.trustProxy !== undefined && typeof o.trustProxy !== "boolean") problems.add(ProblemCode.Type, "trustProxy", "expected a boolean");
+  if (o.rewritePath !== undefined && typeof o.rewritePath !== "function") problems.add(ProblemCode.Type, "rewritePath", "expected a function");
+
+  const maxInFlight = count(problems, m.maxInFlight, 64, "mirror.maxInFlight", 0);
+  const settings = {
+    connectMs: duration(problems, timeouts.connect, "5s", "timeouts.connect"),
+    responseMs: duration(problems, timeouts.response, "30s", "timeouts.response"),
+    idleMs: duration(problems, timeouts.idle, "60s", "timeouts.idle"),
+    mirror: {
+      maxInFlight,
+      maxBodyBytes: count(problems, m.maxBodyBytes, 1024 * 1024, "mirror.maxBodyBytes", 0),
+      timeoutMs: duration(problems, m.timeout, "10s", "mirror.timeout"),
+      compare: m.compare === true,
+      methods,
+      header: typeof header === "string" ? header.toLowerCase() : undefined,
+      stats: m.stats as OutcomeRecorder | undefined,
+      onResult: m.onResult as MirrorSettings["onResult"],
+    },
+    trustProxy: o.trustProxy === true,
+  };
+  const agent = {
+    maxSockets: count(problems, a.maxSockets, 256, "agent.maxSockets", 1),
+    maxFreeSockets: count(problems, a.maxFreeSockets, 64, "agent.maxFreeSockets", 0),
+  };
+  return { upstreamUrls, agent, ...settings };
+}
+
+/**
+ * The upstreams of the primary traffic and of the copies: separate keep-alive agents, so that a hanging mirror
+ * never holds a socket the primary needs.
+ *
+ * @example
+ * ```ts
+ * const { primary, mirror } = buildUpstreams(settings);
+ * ```
+ */
+export function buildUpstreams(settings: ProxySettings): { primary: Map<string, Upstream>; mirror: Map<string, Upstream> } {
+  const primary = new Map<string, Upstream>();
+  const mirror = new Map<string, Upstream>();
+  const copies = Math.max(1, settings.mirror.maxInFlight);
+  for (const [version, url] of settings.upstreamUrls) {
+    primary.set(version, createUpstream(url, settings.agent));
+    mirror.set(version, createUpstream(url, { maxSockets: copies, maxFreeSockets: Math.min(settings.agent.maxFreeSockets, copies) }));
+  }
+  return { primary, mirror };
+}

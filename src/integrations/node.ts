@@ -1,0 +1,9 @@
+// turnout/node — Node-only integrations: the reverse proxy with shadow traffic, and config-file hot reload.
+
+export { createProxy } from "./node-proxy.js";
+export type { ProxyCounters, TurnoutProxy } from "./node-proxy.js";
+export type { ProxyOptions } from "./http/proxy-options.js";
+export type { MirrorResult } from "./http/mirror.js";
+export { watchConfig } from "./config-file.js";
+export type { ConfigReload, ConfigReloadFailure, ConfigWatcher, WatchConfigOptions } from "./config-file.js";
+export type { HttpCounters, PinCookieOptions, ResponseHeaderNames, TurnoutHttpOptions } from "./http/types.js";

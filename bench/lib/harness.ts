@@ -97,6 +97,8 @@ export interface Suite {
   readonly scenarios: Readonly<Record<string, () => ScenarioPlan | Promise<ScenarioPlan>>>;
   /** Remarks printed under every run of the suite. */
   readonly notes?: readonly string[];
+  /** Headline lines computed from all scenarios' figures, printed last. */
+  readonly summary?: (groups: readonly GroupResult[]) => readonly string[];
 }
 
 /** One case's figures. */
@@ -139,6 +141,7 @@ export interface SuiteResult {
   readonly settings: Settings;
   readonly groups: readonly GroupResult[];
   readonly notes: readonly string[];
+  readonly summary: readonly string[];
 }
 
 /** Where the figures were made. */
@@ -295,7 +298,7 @@ async function bytesPerOp(loop: Loop, isAsync: boolean, calls: number): Promise<
   let n = calls;
   let windowsWithGc = 0;
   for (let i = 0; i < 3; i++) await loop(2 * n); // hot, and past any lazy first-call work
-  while (n >= 64) {
+  while (n >= 4) {
     const single: number[] = [];
     const double: number[] = [];
     let dirty = 0;
@@ -367,8 +370,11 @@ export async function measureGroups(
     const figures = [];
     for (let j = 0; j < compiled.length; j++) {
       const entry = compiled[j]!;
-      const alloc = entry.c.skipBytes === true ? null : await bytesPerOp(entry.loop, entry.isAsync, settings.allocCalls);
-      figures.push({ entry, ns: median(rounds[j]!), rounds: rounds[j]!, alloc });
+      const ns = median(rounds[j]!);
+      // N calls per window: the configured number, fewer for slow operations (a window of ~40 ms at most).
+      const calls = Math.max(16, Math.min(settings.allocCalls, Math.floor(40e6 / ns)));
+      const alloc = entry.c.skipBytes === true ? null : await bytesPerOp(entry.loop, entry.isAsync, calls);
+      figures.push({ entry, ns, rounds: rounds[j]!, alloc });
       progress(`${group.name} › ${entry.c.name}: ${fmtNs(median(rounds[j]!))} ns/op, ${fmtBytes(alloc?.bytesPerOp ?? null)} B/op`);
     }
     const baseNs = figures[baselineIndex]!.ns;
@@ -472,6 +478,7 @@ export function formatSuite(result: SuiteResult): string {
     lines.push("");
     for (const n of result.notes) lines.push(`• ${n}`);
   }
+  if (result.summary.length > 0) lines.push("", ...result.summary);
   lines.push(`\n${result.command} — ${result.durationSec.toFixed(1)} s`);
   return lines.join("\n");
 }
@@ -563,6 +570,7 @@ export async function runSuite(suite: Suite): Promise<SuiteResult | undefined> {
     settings: { ...base, isolated },
     groups,
     notes,
+    summary: suite.summary === undefined ? [] : [...suite.summary(groups)],
   };
   console.log(formatSuite(result));
   const jsonPath = argValue("json") ?? path.join(REPO_ROOT, "bench", "results", `${suite.name}.json`);

@@ -71,7 +71,9 @@ export function createUpstream(url: URL, settings: AgentSettings): Upstream {
   const agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
   const request = secure ? httpsRequest : httpRequest;
   const basePath = url.pathname.endsWith("/") ? url.pathname.slice(0, -1) : url.pathname;
-  return { url, basePath, agent, request: (options) => request(options) };
+  const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname; // IPv6 literals
+  const port = url.port === "" ? (secure ? 443 : 80) : Number(url.port);
+  return { url, basePath, agent, request: (options) => request({ ...options, protocol: url.protocol, hostname, port }) };
 }
 
 /**

@@ -1,0 +1,418 @@
+/**
+ * turnout/node's reverse proxy against real node:http upstreams on 127.0.0.1: routing, streaming, hop-by-hop
+ * headers, X-Forwarded-*, 502/504, keep-alive, and shadow traffic that never touches the client's response.
+ */
+import { type IncomingMessage, type ServerResponse, createServer, request } from "node:http";
+import { afterEach, describe, expect, it } from "vitest";
+import { isTurnoutConfigError } from "../../src/errors.js";
+import { createRouter } from "../../src/router/index.js";
+import type { Outcome, OutcomeRecorder, RouterConfig } from "../../src/types.js";
+import { type MirrorResult, type ProxyOptions, type TurnoutProxy, createProxy } from "../../src/integrations/node.js";
+import { AFTER_SUNSET, retiringConfig } from "./fixtures.js";
+import { type Running, listen, memoryLogger, until } from "./helpers.js";
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage["headers"];
+  body: string;
+}
+
+/** An upstream that answers with what it received, as JSON, and remembers it. */
+async function echoUpstream(name: string, status = 200): Promise<Running & { seen: Seen[]; connections: number }> {
+  const seen: Seen[] = [];
+  let connections = 0;
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const record = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
+    seen.push(record);
+    res.writeHead(status, {
+      "content-type": "application/json",
+      "x-upstream": name,
+      connection: "keep-alive, x-upstream-private",
+      "x-upstream-private": "secret",
+      "keep-alive": "timeout=5",
+      "set-cookie": ["a=1", "b=2"],
+    });
+    res.end(JSON.stringify({ upstream: name, ...record }));
+  });
+  server.on("connection", () => connections++);
+  const running = await listen(server);
+  return Object.defineProperties(Object.assign(running, { seen }), {
+    connections: { get: () => connections },
+  }) as Running & { seen: Seen[]; connections: number };
+}
+
+function recorder(): OutcomeRecorder & { outcomes: { version: string; outcome: Outcome }[] } {
+  const outcomes: { version: string; outcome: Outcome }[] = [];
+  return { outcomes, recordOutcome: (decision, outcome) => (outcomes.push({ version: decision.version, outcome }), true) };
+}
+
+const twoVersions = (overrides: Partial<RouterConfig> = {}): RouterConfig => ({
+  versions: ["v1", "v2"],
+  stable: "v1",
+  canary: "v2",
+  split: { v1: 100 },
+  stickiness: ["header:x-user-id"],
+  overrides: [{ header: "x-canary", equals: "true", version: "v2" }],
+  ...overrides,
+});
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function startProxy(config: RouterConfig, options: Omit<ProxyOptions, "logger"> & { logger?: ProxyOptions["logger"] }) {
+  const router = createRouter(config);
+  const proxy = createProxy(router, { logger: memoryLogger(), ...options });
+  const running = await listen(proxy);
+  cleanups.push(() => proxy.close(), () => running.close());
+  return { router, proxy, url: running.url, port: running.port };
+}
+
+async function upstream(name: string, status?: number) {
+  const u = await echoUpstream(name, status);
+  cleanups.push(() => u.close());
+  return u;
+}
+
+/** An upstream with a custom handler. */
+async function customUpstream(handler: (req: IncomingMessage, res: ServerResponse) => void) {
+  const u = await listen(createServer(handler));
+  cleanups.push(() => u.close());
+  return u;
+}
+
+describe("createProxy", () => {
+  it("routes each request to its version's upstream and adds turnout's headers", async () => {
+    const [v1, v2] = [await upstream("v1"), await upstream("v2")];
+    const { url } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: `${v2.url}/base/` } });
+    const one = await fetch(`${url}/users?page=2`);
+    expect(one.status).toBe(200);
+    expect(await one.json()).toMatchObject({ upstream: "v1", url: "/users?page=2", method: "GET" });
+    expect(one.headers.get("x-api-version")).toBe("v1");
+    expect(one.headers.get("x-turnout-pin")).toMatch(/^v1~/);
+    const two = await fetch(`${url}/users?page=2`, { method: "POST", headers: { "x-canary": "true" }, body: "hello" });
+    expect(await two.json()).toMatchObject({ upstream: "v2", url: "/base/users?page=2", method: "POST", body: "hello" });
+    expect(two.headers.get("x-api-version")).toBe("v2");
+    expect(two.headers.getSetCookie()).toEqual(["a=1", "b=2"]);
+  });
+
+  it("removes hop-by-hop headers both ways (also those named in Connection) and sets X-Forwarded-*", async () => {
+    const v1 = await upstream("v1");
+    const { url, port } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: v1.url } });
+    const body = await new Promise<{ headers: Record<string, string>; response: IncomingMessage }>((resolve, reject) => {
+      const req = request(`${url}/x`, {
+        headers: {
+          connection: "keep-alive, x-hop",
+          "x-hop": "must not pass",
+          "keep-alive": "timeout=10",
+          "proxy-authorization": "Basic Zm9v",
+          te: "trailers",
+          "x-forwarded-for": "6.6.6.6",
+          "x-forwarded-host": "forged.example",
+          "x-end-to-end": "kept",
+        },
+      });
+      req.on("response", async (response) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of response) chunks.push(chunk as Buffer);
+        resolve({ headers: (JSON.parse(Buffer.concat(chunks).toString()) as Seen).headers as Record<string, string>, response });
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    const forwarded = body.headers;
+    for (const name of ["x-hop", "keep-alive", "proxy-authorization", "te"]) expect(forwarded[name]).toBeUndefined();
+    expect(forwarded["x-end-to-end"]).toBe("kept");
+    expect(forwarded["x-forwarded-for"]).toBe("127.0.0.1");
+    expect(forwarded["x-forwarded-proto"]).toBe("http");
+    expect(forwarded["x-forwarded-host"]).toBe(`127.0.0.1:${port}`);
+    expect(forwarded.host).toBe(new URL(v1.url).host);
+    expect(body.response.headers["x-upstream-private"]).toBeUndefined();
+    expect(body.response.headers["x-upstream"]).toBe("v1");
+  });
+
+  it("extends X-Forwarded-For with trustProxy", async () => {
+    const v1 = await upstream("v1");
+    const { url } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: v1.url }, trustProxy: true });
+    await fetch(url, { headers: { "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https", "x-forwarded-host": "api.example.com" } });
+    expect(v1.seen[0]?.headers).toMatchObject({
+      "x-forwarded-for": "203.0.113.7, 127.0.0.1",
+      "x-forwarded-proto": "https",
+      "x-forwarded-host": "api.example.com",
+    });
+  });
+
+  it("streams the request and the response without buffering them", async () => {
+    let gotFirstChunk!: () => void;
+    const firstChunkArrived = new Promise<void>((resolve) => (gotFirstChunk = resolve));
+    let clientGotHead!: () => void;
+    const clientHasFirstPart = new Promise<void>((resolve) => (clientGotHead = resolve));
+    const v1 = await customUpstream((req, res) => {
+      req.once("data", () => gotFirstChunk());
+      req.on("end", async () => {
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.write("first part;");
+        await clientHasFirstPart; // the upstream only finishes once the client has seen the first part
+        res.end("second part");
+      });
+      req.resume();
+    });
+    const { url } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: v1.url } });
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = request(`${url}/upload`, { method: "POST", headers: { "transfer-encoding": "chunked" } });
+      req.on("error", reject);
+      req.on("response", (response) => {
+        let seen = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => {
+          seen += chunk;
+          if (seen.includes("first part;")) clientGotHead();
+        });
+        response.on("end", () => resolve(seen));
+      });
+      req.write("chunk one;");
+      // The second chunk is only sent once the upstream has the first: a buffering proxy would deadlock here.
+      void firstChunkArrived.then(() => req.end("chunk two"));
+    });
+    expect(text).toBe("first part;second part");
+  });
+
+  it("reuses upstream connections (keep-alive)", async () => {
+    const v1 = await upstream("v1");
+    const { url } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: v1.url } });
+    for (let i = 0; i < 10; i++) await (await fetch(`${url}/${i}`)).text();
+    expect(v1.seen).toHaveLength(10);
+    expect(v1.connections).toBe(1);
+  });
+
+  it("answers 502 with a JSON body when the upstream is down, and records a failure", async () => {
+    const gone = await listen(createServer());
+    const deadUrl = gone.url;
+    await gone.close();
+    const stats = recorder();
+    const { url, proxy } = await startProxy(twoVersions(), { upstreams: { v1: deadUrl, v2: deadUrl }, stats });
+    const response = await fetch(url);
+    expect(response.status).toBe(502);
+    expect(response.headers.get("x-api-version")).toBe("v1");
+    expect(await response.json()).toEqual({ error: "UPSTREAM_UNAVAILABLE", message: "The v1 upstream could not be reached.", version: "v1" });
+    await until(() => stats.outcomes.length === 1);
+    expect(stats.outcomes[0]).toMatchObject({ version: "v1", outcome: { status: 502 } });
+    expect(proxy.counters.upstreamErrors).toBe(1);
+  });
+
+  it("answers 504 when the upstream does not answer within the response timeout", async () => {
+    const hanging = await customUpstream(() => undefined);
+    const stats = recorder();
+    const { url, proxy } = await startProxy(twoVersions(), { upstreams: { v1: hanging.url, v2: hanging.url }, stats, timeouts: { response: "150ms" } });
+    const response = await fetch(url);
+    expect(response.status).toBe(504);
+    expect(await response.json()).toMatchObject({ error: "UPSTREAM_TIMEOUT", version: "v1" });
+    await until(() => stats.outcomes.length === 1);
+    expect(stats.outcomes[0]?.outcome.status).toBe(504);
+    expect(proxy.counters.upstreamErrors).toBe(1);
+  });
+
+  it("cuts the response when the upstream resets mid-body, and records a failure", async () => {
+    const v1 = await customUpstream((_req, res) => {
+      res.writeHead(200, { "content-length": "100" });
+      res.write("partial");
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const stats = recorder();
+    const { url, proxy } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: v1.url }, stats });
+    const response = await fetch(url);
+    expect(response.status).toBe(200);
+    await expect(response.text()).rejects.toThrow();
+    await until(() => stats.outcomes.length === 1);
+    expect(stats.outcomes[0]?.outcome).toMatchObject({ status: 502, error: expect.anything() });
+    expect(proxy.counters.upstreamErrors).toBe(1);
+  });
+
+  it("aborts the upstream request when the client goes away", async () => {
+    let upstreamClosed = false;
+    const v1 = await customUpstream((req) => req.socket.on("close", () => (upstreamClosed = true)));
+    const stats = recorder();
+    const { url } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: v1.url }, stats });
+    const controller = new AbortController();
+    const pending = fetch(url, { signal: controller.signal }).catch(() => undefined);
+    setTimeout(() => controller.abort(), 50);
+    await pending;
+    await until(() => upstreamClosed, 5000, "the upstream connection to close");
+    await until(() => stats.outcomes.length === 1);
+    expect(stats.outcomes[0]?.outcome.status).toBe(499);
+  });
+
+  it("answers 410 after a version's sunset and 404 for an unknown version without calling an upstream", async () => {
+    const [v1, v2] = [await upstream("v1"), await upstream("v2")];
+    const { url } = await startProxy(retiringConfig(), { upstreams: { v1: v1.url, v2: v2.url }, clock: () => AFTER_SUNSET });
+    const gone = await fetch(`${url}/api/v1/users`);
+    expect(gone.status).toBe(410);
+    expect(await gone.json()).toMatchObject({ error: "API_VERSION_SUNSET", version: "v1" });
+    expect(gone.headers.get("sunset")).toBe("Sun, 01 Jun 2025 00:00:00 GMT");
+    expect((await fetch(`${url}/api/v7/users`)).status).toBe(404);
+    expect(v1.seen).toHaveLength(0);
+    expect(v2.seen).toHaveLength(0);
+    expect(await (await fetch(`${url}/api/v2/users`)).json()).toMatchObject({ upstream: "v2" });
+  });
+
+  it("rewrites paths with rewritePath", async () => {
+    const v2 = await upstream("v2");
+    const { url } = await startProxy(retiringConfig(), {
+      upstreams: { v1: v2.url, v2: v2.url },
+      rewritePath: (path) => path.replace(/^\/api\/v\d+/, ""),
+    });
+    await fetch(`${url}/api/v2/users?x=1`);
+    expect(v2.seen[0]?.url).toBe("/users?x=1");
+  });
+
+  it("rejects bad options with one TurnoutConfigError listing every problem", () => {
+    const router = createRouter(twoVersions());
+    try {
+      createProxy(router, {
+        upstreams: { v1: "ftp://example.com", v3: "not a url" },
+        timeouts: { response: "soon" },
+        mirror: { maxInFlight: -1, methods: ["GET", 7], colour: "red" },
+        agent: { maxSockets: 0 },
+        pin: { header: false },
+      } as never);
+      expect.unreachable();
+    } catch (error) {
+      expect(isTurnoutConfigError(error)).toBe(true);
+      expect((error as { problems: { code: string; path: string }[] }).problems.map((p) => `${p.code} ${p.path}`).sort()).toEqual([
+        "invalid_duration timeouts.response",
+        "invalid_url upstreams.v1",
+        "invalid_url upstreams.v3",
+        "out_of_range agent.maxSockets",
+        "out_of_range mirror.maxInFlight",
+        "required upstreams.v2",
+        "type mirror.methods",
+        "unknown_field mirror.colour",
+      ]);
+    }
+  });
+});
+
+describe("createProxy shadow traffic", () => {
+  const mirrorAll = twoVersions({ mirror: { version: "v2", percent: 100 } });
+
+  it("sends a copy (same method, path, body, plus x-turnout-shadow) and discards its response", async () => {
+    const [v1, v2] = [await upstream("v1"), await upstream("v2", 500)];
+    const results: MirrorResult[] = [];
+    const { url, proxy } = await startProxy(mirrorAll, {
+      upstreams: { v1: v1.url, v2: v2.url },
+      mirror: { compare: true, onResult: (result) => results.push(result) },
+    });
+    const response = await fetch(`${url}/orders?id=7`, { method: "PUT", body: "payload" });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ upstream: "v1", body: "payload" });
+    await until(() => results.length === 1, 5000, "the mirror result");
+    expect(v2.seen[0]).toMatchObject({ method: "PUT", url: "/orders?id=7", body: "payload" });
+    expect(v2.seen[0]?.headers["x-turnout-shadow"]).toBe("1");
+    expect(v1.seen[0]?.headers["x-turnout-shadow"]).toBeUndefined();
+    expect(results[0]).toMatchObject({ version: "v2", primaryVersion: "v1", status: 500, primaryStatus: 200, match: false });
+    expect(proxy.counters).toMatchObject({ mirrored: 1, compared: 1, mismatches: 1, mirrorErrors: 0, mirrorDropped: 0, mirrorInFlight: 0 });
+  });
+
+  it("a hanging mirror never delays the client: responses arrive while every copy is still in flight", async () => {
+    const v1 = await upstream("v1");
+    const held: IncomingMessage[] = [];
+    const hanging = await customUpstream((req) => void held.push(req)); // never reads the body, never answers
+    const { url, proxy } = await startProxy(mirrorAll, {
+      upstreams: { v1: v1.url, v2: hanging.url },
+      mirror: { maxInFlight: 3, timeout: "30s" },
+    });
+    const big = "x".repeat(512 * 1024); // more than the socket buffers: the copy must not push back on the primary
+    for (let i = 0; i < 6; i++) {
+      const response = await fetch(`${url}/r${i}`, { method: "POST", body: big });
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as Seen).body.length).toBe(big.length);
+    }
+    expect(proxy.counters.mirrorInFlight).toBe(3); // still hanging while the client had every answer
+    expect(proxy.counters.mirrored).toBe(3);
+    expect(proxy.counters.mirrorDropped).toBe(3); // beyond maxInFlight
+    expect(v1.seen).toHaveLength(6);
+  });
+
+  it("a mirror that times out is counted as an error and frees its slot", async () => {
+    const v1 = await upstream("v1");
+    const hanging = await customUpstream(() => undefined);
+    const stats = recorder();
+    const { url, proxy } = await startProxy(mirrorAll, {
+      upstreams: { v1: v1.url, v2: hanging.url },
+      mirror: { maxInFlight: 1, timeout: "100ms", stats },
+    });
+    expect((await fetch(url)).status).toBe(200);
+    await until(() => proxy.counters.mirrorInFlight === 0, 5000, "the mirror timeout");
+    expect(proxy.counters.mirrorErrors).toBe(1);
+    expect(stats.outcomes[0]).toMatchObject({ version: "v2", outcome: { error: expect.objectContaining({ name: "MirrorTimeout" }) } });
+    expect((await fetch(url)).status).toBe(200);
+    expect(proxy.counters.mirrored).toBe(2);
+  });
+
+  it("a mirror that resets connections never changes the client's response", async () => {
+    const v1 = await upstream("v1");
+    const resetting = await customUpstream((req) => req.socket.destroy());
+    const logger = memoryLogger();
+    const { url, proxy } = await startProxy(mirrorAll, { upstreams: { v1: v1.url, v2: resetting.url }, logger });
+    for (let i = 0; i < 5; i++) {
+      const response = await fetch(`${url}/${i}`, { method: "POST", body: `body ${i}` });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ upstream: "v1", body: `body ${i}` });
+    }
+    await until(() => proxy.counters.mirrorErrors === 5, 5000, "five mirror errors");
+    expect(proxy.counters.upstreamErrors).toBe(0);
+    expect(logger.entries.filter((e) => e.message.includes("mirror"))).toHaveLength(1); // throttled
+  });
+
+  it("drops copies whose body is larger than maxBodyBytes; the primary still gets all of it", async () => {
+    const [v1, v2] = [await upstream("v1"), await upstream("v2")];
+    const { url, proxy } = await startProxy(mirrorAll, { upstreams: { v1: v1.url, v2: v2.url }, mirror: { maxBodyBytes: 1000 } });
+    const declared = await fetch(url, { method: "POST", body: "y".repeat(5000) });
+    expect(((await declared.json()) as Seen).body.length).toBe(5000);
+    // A chunked body of unknown length is cut (and the copy dropped) once it passes the bound.
+    const chunked = await new Promise<string>((resolve, reject) => {
+      const req = request(url, { method: "POST", headers: { "transfer-encoding": "chunked" } });
+      req.on("error", reject);
+      req.on("response", async (response) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of response) chunks.push(chunk as Buffer);
+        resolve(Buffer.concat(chunks).toString());
+      });
+      for (let i = 0; i < 10; i++) req.write("z".repeat(500));
+      req.end();
+    });
+    expect((JSON.parse(chunked) as Seen).body.length).toBe(5000);
+    await until(() => proxy.counters.mirrorInFlight === 0);
+    expect(proxy.counters.mirrorDropped).toBe(2);
+    expect(v2.seen).toHaveLength(0);
+    const small = await fetch(url, { method: "POST", body: "small" });
+    expect(small.status).toBe(200);
+    await until(() => v2.seen.length === 1);
+    expect(v2.seen[0]?.body).toBe("small");
+  });
+
+  it("mirrors only the configured methods", async () => {
+    const [v1, v2] = [await upstream("v1"), await upstream("v2")];
+    const { url, proxy } = await startProxy(mirrorAll, { upstreams: { v1: v1.url, v2: v2.url }, mirror: { methods: ["get"] } });
+    await (await fetch(url, { method: "POST", body: "charge the card" })).text();
+    await (await fetch(url)).text();
+    await until(() => v2.seen.length === 1);
+    expect(v2.seen[0]?.method).toBe("GET");
+    expect(proxy.counters.mirrored).toBe(1);
+    expect(proxy.counters.mirrorDropped).toBe(0);
+  });
+
+  it("counts no mismatch when both statuses agree", async () => {
+    const [v1, v2] = [await upstream("v1"), await upstream("v2")];
+    const { url, proxy } = await startProxy(mirrorAll, { upstreams: { v1: v1.url, v2: v2.url }, mirror: { compare: true } });
+    for (let i = 0; i < 3; i++) await (await fetch(url)).text();
+    await until(() => proxy.counters.compared === 3);
+    expect(proxy.counters.mismatches).toBe(0);
+  });
+});
+
+export type { TurnoutProxy };

@@ -1,0 +1,217 @@
+import { murmur3Signed } from "../router/hash.js";
+import type { Decision, Outcome, WindowQuery } from "../types.js";
+import { Aggregate, REASONS, type VersionState } from "./aggregate.js";
+import { MAX_LATENCY_MS } from "./ddsketch.js";
+import { CLIENT_SEED, ZERO_HASH } from "./hll.js";
+import { isVersionName, resolveOptions } from "./options.js";
+import { encodeSnapshot } from "./snapshot.js";
+import {
+  type MigrationStatus,
+  RejectionReason,
+  type Stats,
+  type StatsOptions,
+  type StatsSample,
+  type StatsSnapshot,
+  type StatsWindow,
+} from "./types.js";
+
+/** Longest client id accepted (hashing is linear in its length). */
+export const MAX_CLIENT_LENGTH = 1024;
+/** Largest `count` of one sample. */
+export const MAX_COUNT = 4_294_967_295;
+
+const R_SAMPLE = REASONS.indexOf(RejectionReason.InvalidSample);
+const R_VERSION = REASONS.indexOf(RejectionReason.InvalidVersion);
+const R_UNKNOWN = REASONS.indexOf(RejectionReason.UnknownVersion);
+const R_TOO_MANY = REASONS.indexOf(RejectionReason.TooManyVersions);
+const R_OK = REASONS.indexOf(RejectionReason.InvalidOk);
+const R_LATENCY = REASONS.indexOf(RejectionReason.InvalidLatency);
+const R_CLIENT = REASONS.indexOf(RejectionReason.InvalidClient);
+const R_COUNT = REASONS.indexOf(RejectionReason.InvalidCount);
+const R_TIME = REASONS.indexOf(RejectionReason.InvalidTime);
+const R_STATUS = REASONS.indexOf(RejectionReason.InvalidStatus);
+/** Equal to nothing a caller can pass: the "no last version yet" marker. */
+const NONE: unknown = Object.freeze({});
+
+class LiveStats implements Stats {
+  private readonly agg: Aggregate;
+  private readonly clock: () => number;
+  private readonly strict: boolean;
+  private readonly maxVersions: number;
+  private readonly resolution: number;
+  /** The last version recorded, to skip the map lookup for runs of one version. */
+  private lastName: unknown = NONE;
+  private lastState: VersionState | undefined = undefined;
+
+  constructor(options: StatsOptions | undefined) {
+    const resolved = resolveOptions(options);
+    this.clock = resolved.clock;
+    this.strict = resolved.versions !== undefined;
+    this.maxVersions = resolved.maxVersions;
+    this.resolution = resolved.params.resolutionMs;
+    const startedAt = this.clock();
+    const start = typeof startedAt === "number" && Number.isFinite(startedAt) ? startedAt : 0;
+    this.agg = new Aggregate(resolved.params, Math.floor(start / this.resolution), start, resolved.migration);
+    for (const name of resolved.versions ?? []) this.agg.state(name);
+  }
+
+  get versions(): readonly string[] {
+    return this.agg.sorted().map((state) => state.name);
+  }
+
+  get windowMs(): number {
+    return this.agg.params.windowMs;
+  }
+
+  get resolutionMs(): number {
+    return this.resolution;
+  }
+
+  record(sample: StatsSample, now?: number): boolean {
+    // Hot path: a few type checks, one hash, one log, a handful of typed-array writes. Keep it that way.
+    try {
+      if (typeof sample !== "object" || sample === null) return this.reject(R_SAMPLE);
+      const version = sample.version;
+      const state = version === this.lastName ? (this.lastState as VersionState) : this.lookup(version);
+      if (state === undefined) return false;
+      const ok = sample.ok;
+      if (ok !== true && ok !== false) return this.reject(R_OK);
+      return this.apply(state, ok, sample.latencyMs, sample.client, sample.count, now);
+    } catch {
+      return this.reject(R_SAMPLE);
+    }
+  }
+
+  recordOutcome(decision: Pick<Decision, "version">, outcome: Outcome, now?: number): boolean {
+    try {
+      if (typeof decision !== "object" || decision === null || typeof outcome !== "object" || outcome === null) {
+        return this.reject(R_SAMPLE);
+      }
+      const version = decision.version;
+      const state = version === this.lastName ? (this.lastState as VersionState) : this.lookup(version);
+      if (state === undefined) return false;
+      let ok: boolean;
+      const verdict = outcome.ok;
+      if (verdict === true || verdict === false) ok = verdict;
+      else if (verdict !== undefined && verdict !== null) return this.reject(R_OK);
+      else {
+        const status = outcome.status;
+        if (status !== undefined && status !== null) {
+          if (typeof status !== "number" || !Number.isInteger(status) || status < 0 || status > 999) return this.reject(R_STATUS);
+        }
+        const error = outcome.error;
+        ok = (error === undefined || error === null) && !(typeof status === "number" && status >= 500);
+      }
+      return this.apply(state, ok, outcome.durationMs, outcome.client, undefined, now);
+    } catch {
+      return this.reject(R_SAMPLE);
+    }
+  }
+
+  /** Validates the optional fields and the time, then records. Hot path. */
+  private apply(state: VersionState, ok: boolean, latencyMs: unknown, client: unknown, count: unknown, now: number | undefined): boolean {
+    let latency = -1;
+    if (latencyMs !== undefined && latencyMs !== null) {
+      if (typeof latencyMs !== "number" || !(latencyMs >= 0 && latencyMs <= MAX_LATENCY_MS)) return this.reject(R_LATENCY);
+      latency = latencyMs;
+    }
+    let hash = 0;
+    if (client !== undefined && client !== null) {
+      if (typeof client !== "string" || client.length > MAX_CLIENT_LENGTH) return this.reject(R_CLIENT);
+      hash = murmur3Signed(client, CLIENT_SEED);
+      if (hash === 0) hash = ZERO_HASH;
+    }
+    let n = 1;
+    if (count !== undefined && count !== null) {
+      if (typeof count !== "number" || !Number.isInteger(count) || count < 1 || count > MAX_COUNT) return this.reject(R_COUNT);
+      n = count;
+    }
+    const t = now === undefined ? this.clock() : now;
+    if (typeof t !== "number" || t - t !== 0) return this.reject(R_TIME);
+    const s = Math.floor(t / this.resolution);
+    const agg = this.agg;
+    const k = s === agg.head ? agg.headSlot : agg.slotFor(s, t);
+    if (k >= 0) state.add(k, ok, latency, hash, n);
+    else state.addRetired(ok, latency, hash, n);
+    return true;
+  }
+
+  /** Finds (or, in dynamic mode, creates) a version's state; counts the rejection and returns undefined if it can't. */
+  private lookup(version: unknown): VersionState | undefined {
+    if (typeof version !== "string") {
+      this.reject(R_VERSION);
+      return undefined;
+    }
+    let state = this.agg.byName.get(version);
+    if (state === undefined) {
+      if (!isVersionName(version)) {
+        this.reject(R_VERSION);
+        return undefined;
+      }
+      if (this.strict) {
+        this.reject(R_UNKNOWN);
+        return undefined;
+      }
+      if (this.agg.states.length >= this.maxVersions) {
+        this.reject(R_TOO_MANY);
+        return undefined;
+      }
+      state = this.agg.state(version);
+    }
+    this.lastName = version;
+    this.lastState = state;
+    return state;
+  }
+
+  private reject(reason: number): false {
+    this.agg.rejected[reason] = (this.agg.rejected[reason] as number) + 1;
+    return false;
+  }
+
+  private now(now: unknown): number {
+    if (typeof now === "number" && Number.isFinite(now)) return now;
+    const t = this.clock();
+    return typeof t === "number" && Number.isFinite(t) ? t : 0;
+  }
+
+  window(query?: WindowQuery): StatsWindow {
+    const explicit = typeof query === "object" && query !== null && typeof query.now === "number" && Number.isFinite(query.now);
+    return this.agg.query(query, explicit ? 0 : this.now(undefined));
+  }
+
+  lifetime(now?: number): StatsWindow {
+    return this.agg.lifetime(this.now(now));
+  }
+
+  migration(now?: number): MigrationStatus | null {
+    return this.agg.migrationAt(this.now(now));
+  }
+
+  snapshot(now?: number): StatsSnapshot {
+    const at = this.now(now);
+    const s = Math.floor(at / this.resolution);
+    if (s > this.agg.head) this.agg.advance(s);
+    return encodeSnapshot(this.agg, at);
+  }
+
+  rejected(): Readonly<Record<RejectionReason, number>> {
+    return this.agg.rejections();
+  }
+}
+
+/**
+ * Creates a stats aggregator. Throws `TurnoutConfigError` (listing every problem) for invalid options; after
+ * that nothing it does throws.
+ *
+ * @example
+ * ```ts
+ * const stats = createStats({ versions: ["v1", "v2"], window: "5m", resolution: "10s", migration: { from: "v1", to: "v2" } });
+ * stats.record({ version: "v2", ok: true, latencyMs: 18, client: "user-123" });
+ * const w = stats.window();
+ * w.versions.v2?.latency?.p99; // 18.1 (within 1 %)
+ * stats.snapshot().versionPercentages; // { v1: 0, v2: 100 }
+ * ```
+ */
+export function createStats(options?: StatsOptions): Stats {
+  return new LiveStats(options);
+}

@@ -49,9 +49,9 @@ class LiveStats implements Stats {
     this.strict = resolved.versions !== undefined;
     this.maxVersions = resolved.maxVersions;
     this.resolution = resolved.params.resolutionMs;
-    const startedAt = this.clock();
-    const start = typeof startedAt === "number" && Number.isFinite(startedAt) ? startedAt : 0;
-    this.agg = new Aggregate(resolved.params, Math.floor(start / this.resolution), start, resolved.migration);
+    // A clock that fails now leaves the ring empty: the first record then places it (see Aggregate.slotFor).
+    const start = this.safeClock();
+    this.agg = new Aggregate(resolved.params, Math.floor((start ?? 0) / this.resolution), start ?? null, resolved.migration);
     for (const name of resolved.versions ?? []) this.agg.state(name);
   }
 
@@ -168,10 +168,20 @@ class LiveStats implements Stats {
     return false;
   }
 
+  /** The clock's answer, or undefined when it throws or answers junk. */
+  private safeClock(): number | undefined {
+    try {
+      const t = this.clock();
+      return typeof t === "number" && Number.isFinite(t) ? t : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** `now` for reads: the argument, else the clock, else the start of the newest slice. */
   private now(now: unknown): number {
     if (typeof now === "number" && Number.isFinite(now)) return now;
-    const t = this.clock();
-    return typeof t === "number" && Number.isFinite(t) ? t : 0;
+    return this.safeClock() ?? this.agg.head * this.resolution;
   }
 
   window(query?: WindowQuery): StatsWindow {

@@ -1,0 +1,203 @@
+import { describe, expect, it } from "vitest";
+import { TurnoutConfigError } from "../../../src/errors.js";
+import {
+  SNAPSHOT_FORMAT,
+  createStats,
+  emptySnapshot,
+  mergeSnapshots,
+  parseSnapshot,
+  readSnapshot,
+  type Stats,
+  type StatsSnapshot,
+} from "../../../src/stats/index.js";
+import { seeded } from "./helpers.js";
+
+const T0 = 1_700_000_000_000;
+
+function problemsOf(run: () => unknown): { code: string; path: string }[] {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(TurnoutConfigError);
+    return (error as TurnoutConfigError).problems.map(({ code, path }) => ({ code, path }));
+  }
+  throw new Error("expected a TurnoutConfigError");
+}
+
+/** Some traffic over 8 minutes (the window is 5): retired data, ring slices, errors, clients, latencies. */
+function feed(stats: Stats, seed: number, start: number): Stats {
+  const rng = seeded(seed);
+  for (let i = 0; i < 5000; i++) {
+    stats.record(
+      {
+        version: rng() < 0.3 ? "v2" : "v1",
+        ok: rng() > 0.02,
+        latencyMs: rng() < 0.95 ? 5 + rng() * 50 : undefined,
+        client: `user-${Math.floor(rng() * 4000)}`,
+      },
+      start + Math.floor(rng() * 480_000),
+    );
+  }
+  return stats;
+}
+
+function fresh(start = T0): Stats {
+  return createStats({ versions: ["v1", "v2"], migration: { from: "v1", to: "v2", minRequests: 10 }, clock: () => start });
+}
+
+function busy(seed = 1): Stats {
+  return feed(fresh(), seed, T0);
+}
+
+function clone<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+describe("snapshots", () => {
+  it("are plain JSON in a versioned format, and survive a JSON round trip unchanged", () => {
+    const snapshot = busy().snapshot(T0 + 480_000);
+    expect(snapshot.format).toBe(SNAPSHOT_FORMAT);
+    expect(snapshot).toMatchObject({ at: T0 + 480_000, startedAt: T0, windowMs: 300_000, resolutionMs: 10_000 });
+    expect(Object.keys(snapshot.raw.versions)).toEqual(["v1", "v2"]);
+    const raw = snapshot.raw.versions.v1!;
+    expect(raw.retired.requests).toBeGreaterThan(0);
+    expect(raw.slices.length).toBeGreaterThan(0);
+    expect(raw.slices.every((slice, i, all) => i === 0 || slice.index > all[i - 1]!.index)).toBe(true);
+    expect(raw.slices[0]!.index).toBeGreaterThanOrEqual(Math.floor((T0 + 480_000) / 10_000) - 30);
+    expect(clone(snapshot)).toEqual(snapshot);
+    expect(parseSnapshot(clone(snapshot))).toEqual(snapshot);
+    expect(mergeSnapshots(clone(snapshot))).toEqual(snapshot);
+  });
+
+  it("recompute every human-facing number from the raw state (edits to them never leak)", () => {
+    const snapshot = busy().snapshot(T0 + 480_000);
+    const edited = { ...clone(snapshot), totalClients: 1, versionPercentages: { v1: 100 }, migrationComplete: true };
+    expect(parseSnapshot(edited)).toEqual(snapshot);
+  });
+
+  it("from N instances merge into what one instance that saw everything would report", () => {
+    const whole = createStats({ versions: ["v1", "v2"], clock: () => T0 });
+    const parts = [0, 1, 2, 3].map((i) => createStats({ versions: ["v1", "v2"], clock: () => T0 + i * 1234 }));
+    const rng = seeded(9);
+    for (let i = 0; i < 20_000; i++) {
+      const sample = { version: rng() < 0.1 ? "v2" : "v1", ok: rng() > 0.01, latencyMs: rng() * 100, client: `c${Math.floor(rng() * 5000)}` };
+      const t = T0 + 5000 + i * 30;
+      whole.record(sample, t);
+      parts[Math.floor(rng() * 4)]!.record(sample, t);
+    }
+    const at = T0 + 5000 + 20_000 * 30;
+    const merged = mergeSnapshots(...parts.map((p) => p.snapshot(at)));
+    const expected = whole.snapshot(at);
+    expect(merged).toEqual({ ...expected, startedAt: T0 });
+    // Order and grouping do not matter.
+    const [a, b, c, d] = parts.map((p) => p.snapshot(at)) as [StatsSnapshot, StatsSnapshot, StatsSnapshot, StatsSnapshot];
+    expect(mergeSnapshots(mergeSnapshots(d, b), mergeSnapshots(c, a))).toEqual(merged);
+  });
+
+  it("line up slices on absolute time, whatever each instance's start and snapshot time", () => {
+    const a = createStats({ versions: ["v1"], clock: () => T0 + 3_000 });
+    const b = createStats({ versions: ["v1"], clock: () => T0 + 7_000 });
+    a.record({ version: "v1", ok: true }, T0 + 9_999);
+    b.record({ version: "v1", ok: false }, T0 + 7_000);
+    b.record({ version: "v1", ok: true }, T0 + 10_000);
+    const merged = mergeSnapshots(a.snapshot(T0 + 12_000), b.snapshot(T0 + 15_000));
+    expect(merged.at).toBe(T0 + 15_000);
+    expect(merged.startedAt).toBe(T0 + 3_000);
+    expect(merged.raw.versions.v1!.slices.map(({ index, requests, errors }) => ({ index, requests, errors }))).toEqual([
+      { index: T0 / 10_000, requests: 2, errors: 1 },
+      { index: T0 / 10_000 + 1, requests: 1, errors: 0 },
+    ]);
+  });
+
+  it("fold slices that are older than the merged window into the retired totals", () => {
+    const old = createStats({ versions: ["v1"], clock: () => T0 });
+    old.record({ version: "v1", ok: false, latencyMs: 5 }, T0);
+    const recent = createStats({ versions: ["v1"], clock: () => T0 });
+    recent.record({ version: "v1", ok: true, latencyMs: 7 }, T0 + 600_000);
+    const merged = mergeSnapshots(old.snapshot(T0), recent.snapshot(T0 + 600_000));
+    expect(merged.raw.versions.v1!.retired).toMatchObject({ requests: 1, errors: 1 });
+    expect(merged.raw.versions.v1!.slices).toHaveLength(1);
+    expect(merged.lifetime.totals).toMatchObject({ requests: 2, errors: 1, latency: { max: 7 } });
+    expect(merged.window.totals).toMatchObject({ requests: 1, errors: 0 });
+  });
+
+  it("have the empty snapshot as identity, whatever the window", () => {
+    const empty = emptySnapshot();
+    expect(empty).toMatchObject({ at: null, startedAt: null, totalClients: 0, migrationComplete: false, raw: { versions: {} } });
+    expect(mergeSnapshots()).toEqual(empty);
+    expect(mergeSnapshots(empty, empty)).toEqual(empty);
+    const minute = createStats({ window: "1m", resolution: "1s", clock: () => T0 });
+    minute.record({ version: "v1", ok: true, client: "x" });
+    const s = minute.snapshot();
+    expect(mergeSnapshots(empty, s)).toEqual(s);
+    expect(mergeSnapshots(s, empty)).toEqual(s);
+    expect(parseSnapshot(clone(empty))).toEqual(empty);
+  });
+
+  it("of instances with different windows or migrations do not merge", () => {
+    const five = createStats({ clock: () => T0 }).snapshot();
+    const one = createStats({ window: "1m", clock: () => T0 }).snapshot();
+    expect(problemsOf(() => mergeSnapshots(five, one))).toEqual([{ code: "conflict", path: "[1].windowMs" }]);
+    const m1 = createStats({ migration: { from: "v1", to: "v2" }, clock: () => T0 }).snapshot();
+    const m2 = createStats({ migration: { from: "v1", to: "v3" }, clock: () => T0 }).snapshot();
+    expect(problemsOf(() => mergeSnapshots(m1, m2))).toEqual([{ code: "conflict", path: "[1].migration" }]);
+    expect(mergeSnapshots(m1, five).migration).toMatchObject({ from: "v1", to: "v2" }); // no migration is neutral
+  });
+
+  it("are validated like a configuration: every problem, with its path", () => {
+    const good = clone(busy().snapshot(T0 + 480_000)) as unknown as Record<string, unknown>;
+    expect(problemsOf(() => parseSnapshot(null))).toEqual([{ code: "type", path: "" }]);
+    expect(problemsOf(() => parseSnapshot({ ...good, format: "turnout.stats/2" }))).toEqual([{ code: "invalid_value", path: "format" }]);
+    expect(problemsOf(() => mergeSnapshots(good as never, { ...good, at: "now", windowMs: 7 } as never))).toEqual([
+      { code: "type", path: "[1].at" },
+      { code: "invalid_value", path: "[1].windowMs" },
+    ]);
+
+    const raw = clone(good.raw) as { versions: Record<string, Record<string, unknown>> };
+    const v1 = raw.versions.v1 as { retired: Record<string, unknown>; clients: unknown; slices: Record<string, unknown>[] };
+    v1.retired.errors = (v1.retired.requests as number) + 1;
+    v1.clients = { hashes: "not base64!" };
+    v1.slices[0]!.requests = -1;
+    v1.slices[1]!.latency = { ...(v1.slices[1]!.latency as object), bins: "////" };
+    v1.slices[2]!.index = v1.slices[1]!.index;
+    v1.slices[3]!.clients = { registers: "AAAA" };
+    raw.versions = JSON.parse(`{"__proto__": {}, "bad name": {}, "v1": ${JSON.stringify(v1)}}`) as typeof raw.versions;
+    expect(problemsOf(() => parseSnapshot({ ...good, raw, rejected: { invalid_ok: -2, sneaky: 1 } }))).toEqual([
+      { code: "unknown_field", path: "rejected.sneaky" },
+      { code: "negative", path: "rejected.invalid_ok" },
+      { code: "forbidden_key", path: "raw.versions.__proto__" },
+      { code: "invalid_name", path: 'raw.versions["bad name"]' },
+      { code: "out_of_range", path: "raw.versions.v1.retired.errors" },
+      { code: "invalid_value", path: "raw.versions.v1.clients" },
+      { code: "negative", path: "raw.versions.v1.slices[0].requests" },
+      { code: "invalid_value", path: "raw.versions.v1.slices[1].latency.bins" },
+      { code: "invalid_value", path: "raw.versions.v1.slices[2].index" },
+      { code: "invalid_value", path: "raw.versions.v1.slices[3].clients" },
+    ]);
+  });
+
+  it("refuse an `at: null` snapshot that carries data (only the empty snapshot may)", () => {
+    const s = clone(busy().snapshot(T0 + 480_000));
+    expect(problemsOf(() => parseSnapshot({ ...s, at: null }))).toEqual([{ code: "invalid_value", path: "at" }]);
+  });
+});
+
+describe("readSnapshot", () => {
+  it("answers window and migration queries on a merged fleet view as one instance that saw everything would", () => {
+    const whole = feed(feed(fresh(), 4, T0), 5, T0);
+    const parts = [feed(fresh(), 4, T0), feed(fresh(), 5, T0)];
+    const at = T0 + 480_000;
+    const fleet = readSnapshot(mergeSnapshots(...parts.map((p) => p.snapshot(at))));
+    for (const query of [{}, { since: T0 + 400_000 }, { since: T0 + 395_001 }, { windowMs: 60_000 }, { now: at - 30_000, windowMs: 100_000 }]) {
+      expect(fleet.window(query)).toEqual(whole.window({ now: at, ...query }));
+    }
+    expect(fleet.migration()).toEqual(whole.migration(at));
+    expect(fleet.migration(at + 1000)).toEqual(whole.migration(at + 1000));
+    expect(fleet.lifetime()).toEqual(whole.lifetime(at));
+    expect(fleet.snapshot).toEqual(whole.snapshot(at));
+  });
+
+  it("validates its input", () => {
+    expect(problemsOf(() => readSnapshot({ format: "nope" } as never))).toEqual([{ code: "invalid_value", path: "format" }]);
+  });
+});

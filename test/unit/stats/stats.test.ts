@@ -1,0 +1,358 @@
+import { describe, expect, it } from "vitest";
+import { TurnoutConfigError } from "../../../src/errors.js";
+import {
+  MigrationReason,
+  RejectionReason,
+  createStats,
+  type Stats,
+  type StatsOptions,
+  type StatsSample,
+} from "../../../src/stats/index.js";
+
+const T0 = 1_700_000_000_000; // a multiple of 10 s
+const SEC = 1000;
+
+function problemsOf(options: unknown): { code: string; path: string }[] {
+  try {
+    createStats(options as StatsOptions);
+  } catch (error) {
+    expect(error).toBeInstanceOf(TurnoutConfigError);
+    return (error as TurnoutConfigError).problems.map(({ code, path }) => ({ code, path }));
+  }
+  throw new Error("expected a TurnoutConfigError");
+}
+
+function totals(stats: Stats, now: number) {
+  const s = stats.snapshot(now);
+  return { lifetime: s.lifetime.totals, window: s.window.totals };
+}
+
+describe("createStats options", () => {
+  it("defaults to a 5-minute window in 10-second slices, dynamic versions", () => {
+    const stats = createStats();
+    expect(stats.windowMs).toBe(300_000);
+    expect(stats.resolutionMs).toBe(10_000);
+    expect(stats.versions).toEqual([]);
+    expect(stats.record({ version: "v7", ok: true })).toBe(true);
+    expect(stats.versions).toEqual(["v7"]);
+  });
+
+  it("lists every problem at once, with codes and paths", () => {
+    expect(
+      problemsOf({
+        versions: ["v1", "v1", "__proto__", 3, "bad name"],
+        maxVersions: 0,
+        window: "5 minutes",
+        resolution: "10s",
+        migration: { from: "v1", to: "v9", minRequests: -1, extra: true },
+        clock: 5,
+        colour: "blue",
+      }),
+    ).toEqual([
+      { code: "unknown_field", path: "colour" },
+      { code: "duplicate", path: "versions[1]" },
+      { code: "forbidden_key", path: "versions[2]" },
+      { code: "type", path: "versions[3]" },
+      { code: "invalid_name", path: "versions[4]" },
+      { code: "out_of_range", path: "maxVersions" },
+      { code: "invalid_duration", path: "window" },
+      { code: "unknown_field", path: "migration.extra" },
+      { code: "unknown_version", path: "migration.to" },
+      { code: "out_of_range", path: "migration.minRequests" },
+      { code: "type", path: "clock" },
+    ]);
+  });
+
+  it("checks the window geometry", () => {
+    expect(problemsOf({ window: "1m", resolution: "7s" })).toEqual([{ code: "invalid_value", path: "window" }]);
+    expect(problemsOf({ window: "1d", resolution: "10s" })).toEqual([{ code: "out_of_range", path: "window" }]);
+    expect(problemsOf({ resolution: 0.5 })).toEqual([{ code: "out_of_range", path: "resolution" }]);
+    expect(problemsOf({ migration: { from: "v1", to: "v1" } })).toEqual([{ code: "conflict", path: "migration.to" }]);
+    expect(problemsOf("fast")).toEqual([{ code: "type", path: "" }]);
+    expect(createStats({ window: 60_000, resolution: "1s" }).windowMs).toBe(60_000);
+  });
+});
+
+describe("versions", () => {
+  it("strict mode rejects anything not configured, counting the reason", () => {
+    const stats = createStats({ versions: ["v1", "v2"], clock: () => T0 });
+    expect(stats.record({ version: "v3", ok: true })).toBe(false);
+    expect(stats.record({ version: "__proto__", ok: true })).toBe(false);
+    expect(stats.record({ version: "v2", ok: true })).toBe(true);
+    expect(stats.rejected()).toMatchObject({ unknown_version: 1, invalid_version: 1 });
+    expect(stats.versions).toEqual(["v1", "v2"]);
+  });
+
+  it("dynamic mode accepts valid names up to maxVersions, then rejects new ones (old ones keep working)", () => {
+    const stats = createStats({ maxVersions: 2, clock: () => T0 });
+    expect(stats.record({ version: "v2", ok: true })).toBe(true);
+    expect(stats.record({ version: "v1", ok: true })).toBe(true);
+    expect(stats.record({ version: "v3", ok: true })).toBe(false);
+    expect(stats.record({ version: "v1", ok: false })).toBe(true);
+    for (const bad of ["", "-v1", "v 1", "__proto__", "constructor!", "x".repeat(65)]) {
+      expect(stats.record({ version: bad, ok: true }), bad).toBe(false);
+    }
+    expect(stats.rejected()).toMatchObject({ too_many_versions: 1, invalid_version: 6 });
+    expect(stats.versions).toEqual(["v1", "v2"]);
+    expect(stats.lifetime(T0).versions).toHaveProperty("v1.requests", 2);
+  });
+});
+
+describe("bad input is counted as rejected, never throws, never corrupts the numbers", () => {
+  const throwing = Object.defineProperty({ ok: true }, "version", {
+    get() {
+      throw new Error("boom");
+    },
+  });
+  const proxy = new Proxy(
+    {},
+    {
+      get() {
+        throw new Error("trap");
+      },
+    },
+  );
+  const cases: [string, unknown, RejectionReason, number?][] = [
+    ["null", null, RejectionReason.InvalidSample],
+    ["a number", 42, RejectionReason.InvalidSample],
+    ["a string", "v1", RejectionReason.InvalidSample],
+    ["an empty object", {}, RejectionReason.InvalidVersion],
+    ["an array", [], RejectionReason.InvalidVersion],
+    ["a numeric version", { version: 1, ok: true }, RejectionReason.InvalidVersion],
+    ["__proto__ as version", JSON.parse('{"version":"__proto__","ok":true}'), RejectionReason.InvalidVersion],
+    ["ok as a string", { version: "v1", ok: "yes" }, RejectionReason.InvalidOk],
+    ["ok missing", { version: "v1" }, RejectionReason.InvalidOk],
+    ["NaN latency", { version: "v1", ok: true, latencyMs: Number.NaN }, RejectionReason.InvalidLatency],
+    ["negative latency", { version: "v1", ok: true, latencyMs: -1 }, RejectionReason.InvalidLatency],
+    ["infinite latency", { version: "v1", ok: true, latencyMs: Number.POSITIVE_INFINITY }, RejectionReason.InvalidLatency],
+    ["latency as a string", { version: "v1", ok: true, latencyMs: "5" }, RejectionReason.InvalidLatency],
+    ["latency above 100,000,000 ms", { version: "v1", ok: true, latencyMs: 1e9 }, RejectionReason.InvalidLatency],
+    ["a numeric client", { version: "v1", ok: true, client: 5 }, RejectionReason.InvalidClient],
+    ["an object client", { version: "v1", ok: true, client: { id: 1 } }, RejectionReason.InvalidClient],
+    ["a 1,025-character client", { version: "v1", ok: true, client: "x".repeat(1025) }, RejectionReason.InvalidClient],
+    ["count 0", { version: "v1", ok: true, count: 0 }, RejectionReason.InvalidCount],
+    ["count 1.5", { version: "v1", ok: true, count: 1.5 }, RejectionReason.InvalidCount],
+    ["count -3", { version: "v1", ok: true, count: -3 }, RejectionReason.InvalidCount],
+    ["count NaN", { version: "v1", ok: true, count: Number.NaN }, RejectionReason.InvalidCount],
+    ["count 2^32", { version: "v1", ok: true, count: 2 ** 32 }, RejectionReason.InvalidCount],
+    ["count as a string", { version: "v1", ok: true, count: "3" }, RejectionReason.InvalidCount],
+    ["now NaN", { version: "v1", ok: true }, RejectionReason.InvalidTime, Number.NaN],
+    ["now Infinity", { version: "v1", ok: true }, RejectionReason.InvalidTime, Number.POSITIVE_INFINITY],
+    ["now as a string", { version: "v1", ok: true }, RejectionReason.InvalidTime, "soon" as unknown as number],
+    ["a throwing getter", throwing, RejectionReason.InvalidSample],
+    ["a throwing proxy", proxy, RejectionReason.InvalidSample],
+  ];
+
+  for (const [name, sample, reason, now] of cases) {
+    it(`${name} → ${reason}`, () => {
+      const stats = createStats({ clock: () => T0 });
+      stats.record({ version: "v1", ok: true, latencyMs: 10, client: "a" }, T0);
+      const before = stats.snapshot(T0);
+      expect(stats.record(sample as StatsSample, now)).toBe(false);
+      const after = stats.snapshot(T0);
+      expect(after.rejected[reason]).toBe(1);
+      expect(Object.values(after.rejected).reduce((a, b) => a + b, 0)).toBe(1);
+      expect({ ...after, rejected: before.rejected }).toEqual(before);
+    });
+  }
+
+  it("treats null optional fields as absent", () => {
+    const stats = createStats({ clock: () => T0 });
+    expect(stats.record({ version: "v1", ok: true, latencyMs: null, client: null, count: null })).toBe(true);
+    expect(totals(stats, T0).lifetime).toMatchObject({ requests: 1, latency: null, clients: 0 });
+  });
+
+  it("counts a clock that answers junk as invalid_time, and one that throws as invalid_sample", () => {
+    let answer: unknown = Number.NaN;
+    const stats = createStats({ clock: () => answer as number });
+    expect(stats.record({ version: "v1", ok: true })).toBe(false);
+    answer = () => 5;
+    expect(stats.record({ version: "v1", ok: true })).toBe(false);
+    const throwing = createStats({
+      clock: () => {
+        throw new Error("no clock");
+      },
+    });
+    expect(throwing.record({ version: "v1", ok: true })).toBe(false);
+    expect(stats.rejected().invalid_time).toBe(2);
+    expect(throwing.rejected().invalid_sample).toBe(1);
+  });
+});
+
+describe("recordOutcome", () => {
+  it("counts status ≥ 500 and errors as failures, lets ok override both, and records duration and client", () => {
+    const stats = createStats({ versions: ["v1", "v2"], clock: () => T0 });
+    const d = { version: "v2" };
+    expect(stats.recordOutcome(d, { status: 200, durationMs: 10, client: "a" })).toBe(true);
+    expect(stats.recordOutcome(d, { status: 404, durationMs: 20, client: "b" })).toBe(true);
+    expect(stats.recordOutcome(d, { status: 503, durationMs: 30 })).toBe(true);
+    expect(stats.recordOutcome(d, { error: new Error("reset") })).toBe(true);
+    expect(stats.recordOutcome(d, { status: 500, ok: true })).toBe(true);
+    expect(stats.recordOutcome(d, { status: 200, ok: false })).toBe(true);
+    expect(stats.recordOutcome(d, {})).toBe(true);
+    const v2 = stats.lifetime(T0).versions.v2!;
+    expect(v2).toMatchObject({ requests: 7, errors: 3, clients: 2, latencyCount: 3, latencySumMs: 60 });
+    expect(v2.latency?.max).toBe(30);
+  });
+
+  it("rejects junk decisions and outcomes", () => {
+    const stats = createStats({ versions: ["v1"], clock: () => T0 });
+    expect(stats.recordOutcome(null as never, {})).toBe(false);
+    expect(stats.recordOutcome({ version: "v1" }, null as never)).toBe(false);
+    expect(stats.recordOutcome({ version: "v9" }, {})).toBe(false);
+    expect(stats.recordOutcome({ version: "v1" }, { status: "500" as never })).toBe(false);
+    expect(stats.recordOutcome({ version: "v1" }, { status: 1000 })).toBe(false);
+    expect(stats.recordOutcome({ version: "v1" }, { ok: "no" as never })).toBe(false);
+    expect(stats.recordOutcome({ version: "v1" }, { durationMs: -5 })).toBe(false);
+    expect(stats.recordOutcome({ version: "v1" }, { client: 7 as never })).toBe(false);
+    expect(stats.rejected()).toMatchObject({
+      invalid_sample: 2,
+      unknown_version: 1,
+      invalid_status: 2,
+      invalid_ok: 1,
+      invalid_latency: 1,
+      invalid_client: 1,
+    });
+    expect(stats.lifetime(T0).totals.requests).toBe(0);
+  });
+});
+
+describe("the sliding window", () => {
+  function filled(): Stats {
+    // One request per second for 10 minutes: slice s holds 10 requests.
+    const stats = createStats({ versions: ["v1"], window: "5m", resolution: "10s", clock: () => T0 });
+    for (let i = 0; i < 600; i++) stats.record({ version: "v1", ok: i % 10 !== 0, latencyMs: 10 }, T0 + i * SEC);
+    return stats;
+  }
+
+  it("includes a slice only when its start is ≥ now − windowMs, ≥ since and ≤ now (never older data than asked)", () => {
+    const stats = filled();
+    const now = T0 + 599_500; // mid-slice
+    const w = stats.window({ now });
+    expect(w.from).toBe(T0 + 300_000); // ceil((now − 300 s) / 10 s) × 10 s
+    expect(w.to).toBe(now);
+    expect(w.totals.requests).toBe(300); // 29 whole slices + the current one (10 each)
+    expect(stats.window({ now, windowMs: 60_000 })).toMatchObject({ from: T0 + 540_000, totals: { requests: 60 } });
+    // since mid-slice: that slice may hold earlier data, so it is left out.
+    expect(stats.window({ now, since: T0 + 575_000 })).toMatchObject({ from: T0 + 580_000, totals: { requests: 20 } });
+    // since on a boundary: the slice starting there is in.
+    expect(stats.window({ now, since: T0 + 570_000 })).toMatchObject({ from: T0 + 570_000, totals: { requests: 30 } });
+    // since in the future: nothing.
+    expect(stats.window({ now, since: now + 1 }).totals.requests).toBe(0);
+    // windowMs above the window is capped; junk means the whole window.
+    expect(stats.window({ now, windowMs: 10 ** 9 }).totals.requests).toBe(300);
+    expect(stats.window({ now, windowMs: Number.NaN }).totals.requests).toBe(300);
+    expect(stats.window({ now: now + 0.5 - 0.5, windowMs: 0 }).totals.requests).toBe(0);
+  });
+
+  it("on a slice boundary holds the whole window: N whole slices and the (empty) current one", () => {
+    const stats = filled();
+    const now = T0 + 600_000;
+    expect(stats.window({ now })).toMatchObject({ from: T0 + 300_000, totals: { requests: 300, errors: 30 } });
+    expect(stats.window({ now }).totals.errorRate).toBeCloseTo(0.1, 12);
+  });
+
+  it("slides: old slices leave the window but stay in the lifetime numbers", () => {
+    const stats = filled();
+    expect(stats.window({ now: T0 + 900_000 }).totals.requests).toBe(0);
+    expect(stats.window({ now: T0 + 895_000 }).totals.requests).toBe(0);
+    expect(stats.lifetime(T0 + 900_000).totals.requests).toBe(600);
+    stats.record({ version: "v1", ok: true }, T0 + 3_600_000); // an hour later: the ring turns over entirely
+    expect(totals(stats, T0 + 3_600_000)).toMatchObject({ lifetime: { requests: 601, errors: 60 }, window: { requests: 1 } });
+  });
+
+  it("puts late data in its own slice while the ring still holds it, and in the lifetime numbers only after that", () => {
+    const stats = filled();
+    stats.record({ version: "v1", ok: false, count: 5 }, T0 + 400_000); // 200 s late: still in the ring
+    stats.record({ version: "v1", ok: false, count: 7 }, T0 + 100_000); // 500 s late: retired
+    expect(stats.window({ now: T0 + 599_000, since: T0 + 400_000 })).toMatchObject({ totals: { requests: 205, errors: 25 } });
+    expect(stats.lifetime(T0 + 599_000).totals).toMatchObject({ requests: 612, errors: 72 });
+  });
+
+  it("follows a virtual clock given only through `now` (an empty ring moves back to the first record)", () => {
+    const stats = createStats({ versions: ["v1", "v2"], migration: { from: "v1", to: "v2", minRequests: 1 } }); // Date.now clock
+    const virtual = 3_600_000; // 1970, long before the real clock
+    stats.record({ version: "v2", ok: true, count: 1000 }, virtual);
+    stats.record({ version: "v2", ok: true, count: 1000 }, virtual + 400_000);
+    expect(stats.window({ now: virtual + 400_000 }).totals.requests).toBe(1000);
+    expect(stats.lifetime(virtual + 400_000)).toMatchObject({ from: virtual, totals: { requests: 2000 } });
+    expect(stats.migration(virtual + 400_000)?.complete).toBe(true);
+  });
+
+  it("reports shares and percentages per version", () => {
+    const stats = createStats({ versions: ["v1", "v2"], clock: () => T0 });
+    stats.record({ version: "v1", ok: true, count: 200 });
+    stats.record({ version: "v2", ok: true, count: 800 });
+    const w = stats.window();
+    expect(w.versions.v1?.share).toBe(0.2);
+    expect(w.versions.v2?.share).toBe(0.8);
+    expect(w.totals.share).toBe(1);
+    expect(w.versionPercentages).toEqual({ v1: 20, v2: 80 });
+    expect(stats.snapshot().versionPercentages).toEqual({ v1: 20, v2: 80 });
+    expect(createStats({ versions: ["v1", "v2"] }).window().versionPercentages).toEqual({ v1: 0, v2: 0 });
+  });
+});
+
+describe("migration progress", () => {
+  // Window 1 min in 10 s slices: the examined span is [(⌊now/10s⌋ − 6) × 10 s, now].
+  function stats(minRequests = 10, startedAt = T0): Stats {
+    return createStats({
+      versions: ["v1", "v2", "v3"],
+      window: "1m",
+      resolution: "10s",
+      migration: { from: "v1", to: "v2", minRequests },
+      clock: () => startedAt,
+    });
+  }
+
+  it("is null (and migrationComplete false) without a migration", () => {
+    const plain = createStats({ clock: () => T0 });
+    expect(plain.migration()).toBeNull();
+    expect(plain.snapshot()).toMatchObject({ migration: null, migrationComplete: false });
+  });
+
+  it("needs a whole observed window: not complete before one has passed since start", () => {
+    const s = stats();
+    s.record({ version: "v2", ok: true, count: 100 }, T0);
+    expect(s.migration(T0 + 59_999)).toMatchObject({ complete: false, reason: MigrationReason.NotObserved, since: T0 - 10_000 });
+    expect(s.migration(T0 + 60_000)).toMatchObject({ complete: true, reason: MigrationReason.Complete, since: T0, requests: 100 });
+  });
+
+  it("is not complete while `from` had a request in the oldest whole slice, and becomes complete when it slides out", () => {
+    const s = stats();
+    s.record({ version: "v1", ok: true }, T0 + 10_000 + 9_999); // last ms of slice T0+10s
+    s.record({ version: "v2", ok: true, count: 50 }, T0 + 30_000);
+    expect(s.migration(T0 + 79_999)).toMatchObject({ complete: false, reason: MigrationReason.FromTraffic, fromRequests: 1, since: T0 + 10_000 });
+    expect(s.migration(T0 + 80_000)).toMatchObject({ complete: true, fromRequests: 0, toRequests: 50, since: T0 + 20_000, progress: 1 });
+  });
+
+  it("is not complete when `from` has a request in the current, partial slice", () => {
+    const s = stats();
+    s.record({ version: "v2", ok: true, count: 50 }, T0 + 65_000);
+    expect(s.migration(T0 + 65_000)?.complete).toBe(true);
+    s.record({ version: "v1", ok: true }, T0 + 66_000);
+    expect(s.migration(T0 + 66_000)).toMatchObject({ complete: false, reason: MigrationReason.FromTraffic });
+  });
+
+  it("needs at least minRequests requests (any version) in the span", () => {
+    const s = stats(10);
+    s.record({ version: "v2", ok: true, count: 6 }, T0 + 65_000);
+    s.record({ version: "v3", ok: true, count: 3 }, T0 + 65_000);
+    expect(s.migration(T0 + 65_000)).toMatchObject({ complete: false, reason: MigrationReason.TooFewRequests, requests: 9 });
+    s.record({ version: "v3", ok: true }, T0 + 65_000);
+    expect(s.migration(T0 + 65_000)).toMatchObject({ complete: true, requests: 10, toRequests: 6, progress: 0.6 });
+    const none = stats(0);
+    expect(none.migration(T0 + 60_000)?.complete).toBe(true); // nothing left to migrate, and nothing required
+  });
+
+  it("reports the figures in the snapshot, as the seed's get_migration_stats needs them", () => {
+    const s = stats(100);
+    for (let i = 0; i < 1000; i++) s.record({ version: i < 200 ? "v1" : "v2", ok: true, client: `user-${i}` }, T0 + 1000);
+    const snap = s.snapshot(T0 + 1000);
+    expect({ total_clients: snap.totalClients, version_percentages: snap.versionPercentages, migration_complete: snap.migrationComplete }).toEqual({
+      total_clients: 1000,
+      version_percentages: { v1: 20, v2: 80, v3: 0 },
+      migration_complete: false,
+    });
+  });
+});

@@ -305,7 +305,9 @@ function check(input: unknown): Checked {
       }
       const own = numberField(problems, raw, "weight", path, { min: 0, max: 100 });
       if (own !== undefined) {
-        if (blueGreen && own !== 0 && own !== 100) {
+        if (Math.round(own * 100) / 100 !== own) {
+          problems.add("invalid_value", child(path, "weight"), `weights resolve to 0.01 %: ${own} has more than two decimals`);
+        } else if (blueGreen && own !== 0 && own !== 100) {
           problems.add("invalid_value", child(path, "weight"), `a blue-green step is at 0 (preview) or 100 (switched), got ${own}`);
         } else if (own < weight) {
           problems.add(

@@ -24,6 +24,7 @@ describe("plan validation lists every problem with a code and a path", () => {
     ["NaN weight", { steps: [{ weight: Number.NaN }] }, ["not_finite", "steps[0].weight"]],
     ["Infinity weight", { steps: [{ weight: Number.POSITIVE_INFINITY }] }, ["not_finite", "steps[0].weight"]],
     ["weight as a string", { steps: [{ weight: "10" }] }, ["type", "steps[0].weight"]],
+    ["a weight finer than 0.01 %", { steps: [{ weight: 33.333 }] }, ["invalid_value", "steps[0].weight"]],
     ["decreasing weights", { steps: [{ weight: 50 }, { weight: 25 }] }, ["out_of_range", "steps[1].weight"]],
     ["a prose duration", { steps: [{ weight: 5, pause: "5 minutes" }] }, ["invalid_duration", "steps[0].pause"]],
     ["a negative pause", { steps: [{ weight: 5, pause: -5 }] }, ["negative", "steps[0].pause"]],

@@ -163,6 +163,8 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
     const url = await start(router, { clock: () => AFTER_SUNSET }, (app) => app.get("/api/:version/users", echo));
     const response = await fetch(`${url}/api/v9/users`);
     expect(response.status).toBe(404);
+    expect(response.headers.get("x-api-version")).toBeNull(); // no version served this request
+    expect(response.headers.get("x-turnout-pin")).toBeNull();
     expect(await response.json()).toEqual({
       error: "API_VERSION_UNKNOWN",
       message: 'API version "v9" does not exist. Available: v2.',

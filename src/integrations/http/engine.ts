@@ -240,6 +240,12 @@ export function createEngine<Req>(
     }
     try {
       const headers: HeaderPair[] = [];
+      if (decision.reason === DecisionReason.UnknownVersion && settings.rejectUnknown) {
+        // No version serves this request: no version, pin or lifecycle headers.
+        counters.unknownVersion++;
+        const answer = unknownVersionAnswer(decision.requested, availableVersions(router.config, clock()));
+        return { decision, headers, startedAt, answer, ...(client !== undefined ? { client } : {}) };
+      }
       if (versionHeader !== undefined && decision.version !== "") headers.push([versionHeader, decision.version]);
       if (decision.experiment !== undefined) {
         if (experimentHeader !== undefined) headers.push([experimentHeader, decision.experiment.name]);
@@ -254,10 +260,7 @@ export function createEngine<Req>(
       }
       if (settings.lifecycle) for (const pair of lifecycleHeaders(decision.lifecycle)) headers.push(pair);
       let answer: JsonAnswer | undefined;
-      if (decision.reason === DecisionReason.UnknownVersion && settings.rejectUnknown) {
-        counters.unknownVersion++;
-        answer = unknownVersionAnswer(decision.requested, availableVersions(router.config, clock()));
-      } else if (settings.enforceSunset && isSunset(decision, clock())) {
+      if (settings.enforceSunset && isSunset(decision, clock())) {
         counters.gone++;
         answer = goneAnswer(decision);
       }

@@ -70,6 +70,17 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
     expect(response.headers.get("x-ab-variant")).toBe(expected?.variant);
   });
 
+  it("percent-encodes experiment names that are not valid header values instead of failing the response", async () => {
+    const router = createRouter(
+      baseConfig({ experiments: [{ name: "结账 flow", variants: [{ name: "línea\nnueva", weight: 1 }] }] }),
+    );
+    const url = await start(router, {}, (app) => app.get("/", echo));
+    const response = await fetch(url, { headers: { "x-user-id": "u-1" } });
+    expect(response.status).toBe(200);
+    expect(decodeURIComponent(response.headers.get("x-ab-test") as string)).toBe("结账 flow");
+    expect(decodeURIComponent(response.headers.get("x-ab-variant") as string)).toBe("línea\nnueva");
+  });
+
   it("honours the pin header on the next step of a transaction, even after the split changed", async () => {
     const router = createRouter(baseConfig({ split: { v1: 0, v2: 100 } }));
     const url = await start(router, { clock: () => BEFORE }, (app) => app.post("/payments/:step", echo));

@@ -189,6 +189,34 @@ describe("createProxy", () => {
     expect(v1.connections).toBe(1);
   });
 
+  it("retries once a bodyless GET whose reused keep-alive connection the upstream closed; never a POST", async () => {
+    // The upstream closes a connection when a second request arrives on it, as a server whose keep-alive timeout
+    // fires just as the proxy reuses the socket.
+    const perSocket = new WeakMap<object, number>();
+    let answered = 0;
+    let received = 0;
+    const v1 = await customUpstream((req, res) => {
+      received++;
+      const n = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, n);
+      if (n > 1) return void req.socket.destroy();
+      req.resume();
+      req.on("end", () => {
+        answered++;
+        res.end("fresh socket");
+      });
+    });
+    const { url, proxy } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: v1.url } });
+    expect(await (await fetch(`${url}/a`)).text()).toBe("fresh socket");
+    expect(await (await fetch(`${url}/b`)).text()).toBe("fresh socket"); // reused socket reset, retried on a new one
+    expect(answered).toBe(2);
+    expect(received).toBe(3); // /b reached the upstream twice: on the reused socket, then on a new one
+    expect(proxy.counters.upstreamErrors).toBe(0);
+    const post = await fetch(`${url}/c`, { method: "POST", body: "once only" });
+    expect(post.status).toBe(502); // not idempotent: never sent twice
+    expect(proxy.counters.upstreamErrors).toBe(1);
+  });
+
   it("answers 502 with a JSON body when the upstream is down, and records a failure", async () => {
     const gone = await listen(createServer());
     const deadUrl = gone.url;

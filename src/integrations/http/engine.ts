@@ -23,6 +23,8 @@ import type { HttpCounters, RequestLike, TurnoutHttpOptions } from "./types.js";
 
 /** An HTTP token (RFC 9110): what header and cookie names may contain. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
+/** What Node accepts in a header value; anything else (newlines, characters beyond Latin-1) is percent-encoded. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** Cookie attribute values (Path, Domain): visible ASCII without `;` and `,`. */
 const COOKIE_ATTRIBUTE = /^[\x21-\x2b\x2d-\x3a\x3c-\x7e]{1,256}$/;
 const OPTION_FIELDS = [
@@ -156,6 +158,10 @@ export function resolveOptions(options: unknown, extraFields: readonly string[] 
   return resolved;
 }
 
+function headerSafe(value: string): string {
+  return HEADER_VALUE.test(value) ? value.trim() : encodeURIComponent(value);
+}
+
 /** The HTTP status an error carries (Koa's `ctx.throw`, http-errors, the proxy's upstream errors), else 500. */
 function statusOf(error: unknown): number {
   const status = typeof error === "object" && error !== null ? (error as { status?: unknown }).status : undefined;
@@ -248,8 +254,9 @@ export function createEngine<Req>(
       }
       if (versionHeader !== undefined && decision.version !== "") headers.push([versionHeader, decision.version]);
       if (decision.experiment !== undefined) {
-        if (experimentHeader !== undefined) headers.push([experimentHeader, decision.experiment.name]);
-        if (variantHeader !== undefined) headers.push([variantHeader, decision.experiment.variant]);
+        // Experiment and variant names are free text in the config: keep them from breaking the response.
+        if (experimentHeader !== undefined) headers.push([experimentHeader, headerSafe(decision.experiment.name)]);
+        if (variantHeader !== undefined) headers.push([variantHeader, headerSafe(decision.experiment.variant)]);
       }
       if (decision.pin !== "") {
         if (pinHeader !== undefined) headers.push([pinHeader, decision.pin]);

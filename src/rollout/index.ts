@@ -4,6 +4,7 @@ export { checkPlan, compilePlan, resolveAnalysisSpec } from "./plan.js";
 export { evaluateHealth } from "./analysis.js";
 export { analysisRequest, checkState, initialState, isFinal, nextTickAt, statusOf, transition } from "./machine.js";
 export { createRollout } from "./runner.js";
+export { simulateRollout } from "./simulate.js";
 export {
   Criterion,
   EventReason,

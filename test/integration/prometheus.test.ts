@@ -187,7 +187,7 @@ describe("turnout/prometheus with a prom-client Registry", () => {
 describe("turnout/prometheus over HTTP", () => {
   const servers: ReturnType<typeof createServer>[] = [];
   afterEach(async () => {
-    await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+    await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   });
 
   async function serve(handler: Parameters<typeof createServer>[1]): Promise<string> {

@@ -171,7 +171,8 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
 
   it("answers 404 listing the live versions for an unknown version, or serves stable when configured", async () => {
     const router = createRouter(retiringConfig());
-    const url = await start(router, { clock: () => AFTER_SUNSET }, (app) => app.get("/api/:version/users", echo));
+    const stats = recorder();
+    const url = await start(router, { clock: () => AFTER_SUNSET, stats }, (app) => app.get("/api/:version/users", echo));
     const response = await fetch(`${url}/api/v9/users`);
     expect(response.status).toBe(404);
     expect(response.headers.get("x-api-version")).toBeNull(); // no version served this request
@@ -184,6 +185,10 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
     });
     const header = await fetch(`${url}/api/users/users`, { headers: { "x-api-version": "7" } });
     expect(header.status).toBe(404);
+    const gone = await fetch(`${url}/api/v1/users`);
+    expect(gone.status).toBe(410);
+    await expect.poll(() => stats.outcomes.length).toBe(1); // the 410 counts for v1; the 404s count for no version
+    expect(stats.outcomes[0]).toMatchObject({ version: "v1", outcome: { status: 410 } });
     await running?.close();
     const lenient = await start(createRouter(retiringConfig()), { clock: () => BEFORE, unknownVersion: "stable" }, (app) =>
       app.get("/api/:version/users", echo),

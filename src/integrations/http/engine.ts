@@ -280,7 +280,8 @@ export function createEngine<Req>(
 
   const watch = (response: ResponseLike, prepared: Prepared, thrown?: () => unknown): void => {
     const stats = options.stats;
-    if (stats === undefined) return;
+    // A request for a version that does not exist was served by no version: it is not the stable version's traffic.
+    if (stats === undefined || (prepared.decision.reason === DecisionReason.UnknownVersion && prepared.answer !== undefined)) return;
     let done = false;
     const record = (aborted: boolean): void => {
       if (done) return;

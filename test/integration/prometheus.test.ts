@@ -160,7 +160,8 @@ describe("turnout/prometheus with a prom-client Registry", () => {
   });
 
   it("works with an OpenMetrics registry (prom-client adds _total to counters itself)", async () => {
-    const registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    const registry = new Registry<typeof Registry.OPENMETRICS_CONTENT_TYPE>();
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     registerPrometheus(registry, { stats: traffic() });
     const text = await registry.metrics();
     expect(text).toContain("# TYPE turnout_requests counter");

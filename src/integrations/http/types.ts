@@ -175,6 +175,8 @@ export interface StandardSchemaLike {
  * ```
  */
 export interface StandardResultLike {
+  /** The validated value, when validation succeeded. */
+  readonly value?: unknown;
   /** The issues, when validation failed. */
   readonly issues?: ReadonlyArray<{
     readonly message: string;

@@ -72,11 +72,47 @@ function decideCase(name: string, router: Router, requests: readonly RouteReques
   return { name, fn: () => router.decide(next()), ...(note === undefined ? {} : { note }) };
 }
 
+/**
+ * What `decide` would cost if it were written by hand for BASE alone: the same header reads with constant names,
+ * the same hash, table and interned decisions. Not turnout's code: a reference that tells how much of decide's cost
+ * is the work itself and how much is being generic.
+ */
+function handWritten(router: Router): (request: RouteRequest) => Decision {
+  const canary = router.decide({ headers: { "x-canary": "true" } });
+  const forced = router.decide({ headers: { "x-force-version": "v1" } });
+  const keyless = router.decide({});
+  const v1 = router.decide({ headers: { "x-user-id": "user-5" } });
+  const v2 = router.decide({ headers: { "x-user-id": "user-0" } });
+  const table = new Uint8Array(10_000).fill(0, 0, 9_000).fill(1, 9_000);
+  const slots = v1.version === "v1" ? [v1, v2] : [v2, v1];
+  return (request) => {
+    const headers = request.headers as Record<string, string | undefined>;
+    if (headers["x-canary"] === "true") return canary;
+    const force = headers["x-force-version"];
+    if (force === "v1" || force === "stable") return forced;
+    const key = headers["x-user-id"];
+    if (typeof key !== "string" || key === "") return keyless;
+    return slots[table[floorBucket(key, 0)]!]!;
+  };
+}
+
+/** 16 header objects of different shapes (names, order), as a server sees from different clients. */
+function variedHeadersFor(key: string, i: number): Record<string, string> {
+  const names = ["host", "user-agent", "accept", "accept-encoding", "accept-language", "connection", "x-request-id", "cookie", "referer", "x-forwarded-for"];
+  const headers: Record<string, string> = {};
+  const rotate = i % 16;
+  for (let j = 0; j < names.length - (rotate % 4); j++) headers[names[(j + rotate) % names.length]!] = `value-${j}`;
+  headers["x-user-id"] = key;
+  return headers;
+}
+
 function keyed(set: KeySetName): ScenarioPlan {
   const keys = KEY_SETS[set]();
   const router = createRouter(BASE);
   const requests = keys.map((k) => ({ headers: headersFor(k) }));
   const shares = distribution(router, requests);
+  const byHand = handWritten(createRouter(BASE));
+  const handRequests = cycle(keys.map((k) => ({ headers: headersFor(k) })));
   return {
     groups: [
       {
@@ -92,10 +128,36 @@ function keyed(set: KeySetName): ScenarioPlan {
             })(),
             note: "src/router/hash.ts on the same keys: what decide's own hash costs",
           },
+          {
+            name: "reference: decide by hand",
+            fn: () => byHand(handRequests()),
+            note: "the same work written by hand for this one config (constant header names, the floor's hash): not turnout, a yardstick",
+          },
         ],
       },
     ],
     finish: () => [`keyed ${set}: ${shares}`],
+  };
+}
+
+function keyedVariedHeaders(): ScenarioPlan {
+  const keys = shortKeys();
+  const router = createRouter(BASE);
+  const requests = keys.map((k, i) => ({ headers: variedHeadersFor(k, i) }));
+  const byHand = handWritten(createRouter(BASE));
+  const handRequests = cycle(keys.map((k, i) => ({ headers: variedHeadersFor(k, i) })));
+  return {
+    groups: [
+      {
+        name: "decide · keyed, short keys, 16 header-object shapes (as from many different clients)",
+        cases: [
+          floorCase(keys),
+          decideCase("decide", router, requests),
+          { name: "reference: decide by hand", fn: () => byHand(handRequests()) },
+        ],
+      },
+    ],
+    finish: () => [`keyed, varied headers: ${distribution(router, requests)}`],
   };
 }
 
@@ -297,6 +359,7 @@ await runSuite({
   scenarios: {
     "keyed-short": () => keyed("short"),
     "keyed-uuid": () => keyed("uuid"),
+    "keyed-varied-headers": keyedVariedHeaders,
     keyless,
     experiment,
     pin: pinned,

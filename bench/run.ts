@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { SuiteResult } from "./lib/harness.js";
-import { REPO_ROOT } from "./lib/harness.js";
+import { NODE_FLAGS, REPO_ROOT } from "./lib/harness.js";
 
 const SUITES = ["hash", "decide", "stats", "rollout", "proxy"] as const;
 
@@ -31,7 +31,11 @@ for (const suite of selected) {
     process.stderr.write(`(bench/${suite}.ts does not exist yet: skipped)\n`);
     continue;
   }
-  const child = spawnSync(process.execPath, [...process.execArgv, file, ...flags], { stdio: "inherit", env: process.env });
+  // Every suite gets the measuring flags (--expose-gc, a 64 MiB young generation) from the start.
+  const child = spawnSync(process.execPath, [...NODE_FLAGS, ...process.execArgv, file, ...flags], {
+    stdio: "inherit",
+    env: { ...process.env, TURNOUT_BENCH_CHILD: "1" },
+  });
   if (child.status === 0) ran.push(suite);
   else failed.push(`${suite} (exit ${child.status ?? child.signal})`);
 }
@@ -53,7 +57,9 @@ if (decide !== undefined) {
       );
     }
     if (g.name.startsWith("setup")) {
-      for (const c of g.cases) lines.push(`  ${c.name.padEnd(72)} ${(c.nsPerOp / 1e6).toFixed(3)} ms`);
+      for (const c of g.cases) {
+        lines.push(`  ${c.name.padEnd(72)} ${c.nsPerOp >= 1e5 ? `${(c.nsPerOp / 1e6).toFixed(3)} ms` : `${c.nsPerOp} ns`}   ${c.bytesPerOp ?? "?"} B/call`);
+      }
     }
   }
 }

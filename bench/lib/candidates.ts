@@ -140,6 +140,58 @@ export function murmur3SignedAsciiFirst(key: string, seed: number): number {
 }
 
 /**
+ * MurmurHash3 x86_32 of the UTF-8 bytes of `key`, signed: optimistic version. The floor's loop runs over the
+ * characters as if they were bytes while OR-ing them together; if any was ≥ 0x80 the result is thrown away and the
+ * general UTF-8 loop (hash.ts's, unchanged) hashes the key from the start. ASCII keys pay one OR per character;
+ * other keys hash twice (they are rare, and still correct).
+ *
+ * @example
+ * ```ts
+ * murmur3SignedOptimistic("user-123", 0) >>> 0; // 2674956871
+ * ```
+ */
+export function murmur3SignedOptimistic(key: string, seed: number): number {
+  const n = key.length;
+  const blocks = n & ~3;
+  let h = seed | 0;
+  let seen = 0; // every character code OR-ed together: ≥ 0x80 means the key is not ASCII
+  let i = 0;
+  for (; i < blocks; i += 4) {
+    const c0 = key.charCodeAt(i);
+    const c1 = key.charCodeAt(i + 1);
+    const c2 = key.charCodeAt(i + 2);
+    const c3 = key.charCodeAt(i + 3);
+    seen |= c0 | c1 | c2 | c3;
+    h = mixBlock(h, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+  }
+  const rest = n - i;
+  if (rest > 0) {
+    let k = key.charCodeAt(i);
+    if (rest > 1) k |= key.charCodeAt(i + 1) << 8;
+    if (rest > 2) k |= key.charCodeAt(i + 2) << 16;
+    seen |= key.charCodeAt(i) | (rest > 1 ? key.charCodeAt(i + 1) : 0) | (rest > 2 ? key.charCodeAt(i + 2) : 0);
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    h ^= k;
+  }
+  if (seen >= 0x80) return utf8From(key, seed | 0, 0, 0);
+  return finalMix(h, n);
+}
+
+/**
+ * `bucketOf` over the optimistic candidate hash.
+ *
+ * @example
+ * ```ts
+ * bucketOfOptimistic("user-123", 0); // 6228
+ * ```
+ */
+export function bucketOfOptimistic(key: string, seed: number): number {
+  return Math.floor(((murmur3SignedOptimistic(key, seed) >>> 0) * 10_000) / 4294967296);
+}
+
+/**
  * `bucketOf` over the candidate hash.
  *
  * @example
@@ -170,6 +222,8 @@ export function checkCandidateHash(count = 20_000): void {
       const want = murmur.x86.hash32(encoder.encode(s), seed >>> 0);
       const got = murmur3SignedAsciiFirst(s, seed) >>> 0;
       if (got !== want) throw new Error(`candidate hash differs on ${JSON.stringify(s)} (seed ${seed}): ${got} ≠ ${want}`);
+      const optimistic = murmur3SignedOptimistic(s, seed) >>> 0;
+      if (optimistic !== want) throw new Error(`optimistic hash differs on ${JSON.stringify(s)} (seed ${seed}): ${optimistic} ≠ ${want}`);
     }
   }
 }

@@ -3,7 +3,8 @@
  * baseline measured in the same process as the headline.
  *
  * How a figure is made
- * - Time: each case is measured by mitata in `rounds` rounds of `timeMs` each, the cases of a group interleaved
+ * - Time: each case is first run for `warmupMs` (JIT tier-up), then measured by mitata in `rounds` rounds of
+ *   `timeMs` each, the cases of a group interleaved
  *   (round r starts at case r mod k) so that a slow moment of a shared machine hits every case alike. A round's
  *   figure is mitata's median ns per call; the case's figure is the median of its rounds, and the spread of the
  *   rounds is reported beside it. Every case runs through its own generated wrapper (`new Function`), so call
@@ -160,6 +161,7 @@ export interface Settings {
   readonly rounds: number;
   readonly timeMs: number;
   readonly allocCalls: number;
+  readonly warmupMs: number;
   readonly nodeFlags: readonly string[];
   readonly isolated: boolean;
 }
@@ -204,13 +206,14 @@ function envNumber(name: string, fallback: number): number {
   return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
-/** Settings from the environment: BENCH_ROUNDS, BENCH_TIME_MS, BENCH_ALLOC_CALLS (and `--quick`). */
+/** Settings from the environment: BENCH_ROUNDS, BENCH_TIME_MS, BENCH_WARMUP_MS, BENCH_ALLOC_CALLS (and `--quick`). */
 export function settingsFromEnv(): Omit<Settings, "isolated"> {
   const quick = hasArg("quick") || process.env["BENCH_QUICK"] === "1";
   return {
     rounds: envNumber("BENCH_ROUNDS", quick ? 3 : 5),
     timeMs: envNumber("BENCH_TIME_MS", quick ? 60 : 150),
     allocCalls: envNumber("BENCH_ALLOC_CALLS", 20_000),
+    warmupMs: envNumber("BENCH_WARMUP_MS", quick ? 50 : 150),
     nodeFlags: process.execArgv.filter((f) => f.startsWith("--") && !f.includes("tsx")),
   };
 }
@@ -354,6 +357,9 @@ export async function measureGroups(
       if (isAsync) await probe;
       compiled.push({ c, isAsync, ...compile(c.fn, isAsync) });
     }
+    // Warm every case first (tier-up, inline caches, a first GC of its garbage), so that no round of the first
+    // case measured pays for the JIT.
+    for (const entry of compiled) await measure(entry.run, { min_cpu_time: settings.warmupMs * 1e6 });
     const rounds: number[][] = compiled.map(() => []);
     for (let r = 0; r < settings.rounds; r++) {
       for (let j = 0; j < compiled.length; j++) {

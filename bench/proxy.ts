@@ -1,0 +1,182 @@
+/**
+ * The node proxy's added latency: the same upstream called directly and through turnout's proxy, at a fixed
+ * request rate, in one run.
+ *
+ *   tsx bench/proxy.ts [--rate=1000] [--seconds=4] [--quick]
+ *
+ * Three processes on 127.0.0.1: the upstream (an HTTP server answering a small JSON body), the proxy
+ * (`createProxy` from src/integrations/node-proxy.ts in front of that upstream for v1 and v2), and this one, the
+ * load generator. The generator is open-loop: request i is due at t0 + i / rate whatever happened before, and its
+ * latency is counted from when it was due, not from when it could be sent, so a stall shows up in the percentiles
+ * instead of silently lowering the rate (no coordinated omission). Phases alternate direct / proxy twice, so a
+ * slow moment of the shared machine is split between both paths.
+ *
+ * Target (issue 7): p99 through the proxy at most 10 % above direct.
+ */
+import { fork } from "node:child_process";
+import http from "node:http";
+import { writeFileSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { machineInfo, REPO_ROOT } from "./lib/harness.js";
+
+const ROLE = process.argv.find((a) => a.startsWith("--role="))?.slice("--role=".length);
+
+function arg(name: string, fallback: number): number {
+  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
+  const n = hit === undefined ? NaN : Number(hit.slice(name.length + 3));
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Child roles
+// ---------------------------------------------------------------------------------------------------------------
+
+async function upstreamRole(): Promise<void> {
+  const body = JSON.stringify({ users: [{ id: 1, name: "Ada" }, { id: 2, name: "Grace" }], version: "v1" });
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, "127.0.0.1", () => process.send?.({ port: (server.address() as { port: number }).port }));
+  process.on("disconnect", () => server.close(() => process.exit(0)));
+}
+
+async function proxyRole(upstreamPort: number): Promise<void> {
+  const { createRouter } = await import("../src/router/index.js");
+  const { createProxy } = await import("../src/integrations/node-proxy.js");
+  const router = createRouter({
+    versions: ["v1", "v2"],
+    stable: "v1",
+    canary: "v2",
+    split: { v1: 90, v2: 10 },
+    stickiness: ["header:x-user-id"],
+    overrides: [{ header: "x-canary", equals: "true", version: "v2" }],
+  });
+  const target = `http://127.0.0.1:${upstreamPort}`;
+  const proxy = createProxy(router, { upstreams: { v1: target, v2: target } });
+  const server = http.createServer(proxy);
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, "127.0.0.1", () => process.send?.({ port: (server.address() as { port: number }).port }));
+  process.on("disconnect", () => {
+    proxy.close();
+    server.close(() => process.exit(0));
+  });
+}
+
+function start(role: string, extra: string[] = []): Promise<{ port: number; kill: () => void }> {
+  return new Promise((resolve, reject) => {
+    const child = fork(process.argv[1]!, [`--role=${role}`, ...extra], { execArgv: process.execArgv, stdio: "inherit" });
+    child.once("message", (m) => resolve({ port: (m as { port: number }).port, kill: () => child.disconnect() }));
+    child.once("error", reject);
+    child.once("exit", (code) => code !== 0 && code !== null && reject(new Error(`${role} exited ${code}`)));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The load generator
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Phase {
+  readonly path: "direct" | "proxy";
+  readonly latenciesMs: number[];
+  errors: number;
+}
+
+function runPhase(port: number, phase: Phase, rate: number, seconds: number, agent: http.Agent): Promise<void> {
+  const total = Math.round(rate * seconds);
+  const interval = 1000 / rate;
+  let sent = 0;
+  let done = 0;
+  return new Promise((resolve) => {
+    const t0 = performance.now() + 5;
+    const fire = (i: number) => {
+      const due = t0 + i * interval;
+      const req = http.request(
+        { host: "127.0.0.1", port, path: "/api/users", agent, headers: { "x-user-id": `user-${(i * 7919) % 100_000}` } },
+        (res) => {
+          res.resume();
+          res.on("end", () => {
+            if (res.statusCode === 200) phase.latenciesMs.push(performance.now() - due);
+            else phase.errors++;
+            if (++done === total) resolve();
+          });
+        },
+      );
+      req.on("error", () => {
+        phase.errors++;
+        if (++done === total) resolve();
+      });
+      req.end();
+    };
+    // Send everything that is due; sleep until the next one is due. Never wait for answers.
+    const tick = () => {
+      const now = performance.now();
+      while (sent < total && t0 + sent * interval <= now) fire(sent++);
+      if (sent < total) setTimeout(tick, Math.max(0, t0 + sent * interval - performance.now() - 0.5));
+    };
+    setTimeout(tick, 5);
+  });
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes("--quick");
+  const rate = arg("rate", 1000);
+  const seconds = arg("seconds", quick ? 2 : 4);
+  const upstream = await start("upstream");
+  const proxied = await start("proxy", [`--upstream=${upstream.port}`]);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const phases: Phase[] = [];
+  const started = Date.now();
+  try {
+    // Warm-up: both paths, JIT and sockets.
+    await runPhase(upstream.port, { path: "direct", latenciesMs: [], errors: 0 }, rate, 1, agent);
+    await runPhase(proxied.port, { path: "proxy", latenciesMs: [], errors: 0 }, rate, 1, agent);
+    for (const p of ["direct", "proxy", "direct", "proxy"] as const) {
+      const phase: Phase = { path: p, latenciesMs: [], errors: 0 };
+      await runPhase(p === "direct" ? upstream.port : proxied.port, phase, rate, seconds, agent);
+      phases.push(phase);
+      process.stderr.write(`  · ${p}: ${phase.latenciesMs.length} answers, ${phase.errors} errors\n`);
+    }
+  } finally {
+    agent.destroy();
+    upstream.kill();
+    proxied.kill();
+  }
+  const figures = (["direct", "proxy"] as const).map((p) => {
+    const all = phases.filter((ph) => ph.path === p).flatMap((ph) => ph.latenciesMs).sort((a, b) => a - b);
+    const errors = phases.filter((ph) => ph.path === p).reduce((n, ph) => n + ph.errors, 0);
+    const r = (x: number) => Math.round(x * 1000) / 1000;
+    return { path: p, requests: all.length, errors, p50: r(percentile(all, 0.5)), p90: r(percentile(all, 0.9)), p99: r(percentile(all, 0.99)), p999: r(percentile(all, 0.999)), max: r(all[all.length - 1] ?? NaN) };
+  });
+  const [direct, proxy] = figures as [(typeof figures)[0], (typeof figures)[0]];
+  const added = (proxy.p99 / direct.p99 - 1) * 100;
+  const lines = [
+    "",
+    `turnout · node proxy vs direct, open-loop at ${rate} req/s, ${seconds} s × 2 phases per path (ms, from when each request was due)`,
+    `${machineInfo().cpu} · node ${process.version} · load ${machineInfo().loadAverage.join(" ")}`,
+    `path      requests errors      p50      p90      p99    p99.9      max`,
+    ...figures.map((f) => `${f.path.padEnd(9)} ${String(f.requests).padStart(8)} ${String(f.errors).padStart(6)} ${[f.p50, f.p90, f.p99, f.p999, f.max].map((x) => x.toFixed(3).padStart(8)).join(" ")}`),
+    "",
+    `Headline — proxy p99 ${proxy.p99.toFixed(3)} ms vs direct ${direct.p99.toFixed(3)} ms: ${added >= 0 ? "+" : ""}${added.toFixed(0)} % (target ≤ +10 %); p50 +${(proxy.p50 - direct.p50).toFixed(3)} ms`,
+  ];
+  console.log(lines.join("\n"));
+  const file = path.join(REPO_ROOT, "bench", "results", "proxy.json");
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(
+    file,
+    `${JSON.stringify({ suite: "proxy", startedAt: new Date(started).toISOString(), machine: machineInfo(), rate, seconds, phases: 2, figures, addedP99Percent: Math.round(added * 10) / 10, summary: [lines[lines.length - 1]!] }, null, 2)}\n`,
+  );
+}
+
+if (ROLE === "upstream") await upstreamRole();
+else if (ROLE === "proxy") await proxyRole(arg("upstream", 0));
+else await main();

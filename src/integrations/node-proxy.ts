@@ -80,6 +80,17 @@ export function createProxy(router: Router, options: ProxyOptions): TurnoutProxy
   const rewrite = options.rewritePath;
 
   const proxy = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      forward(req, res);
+    } catch (error) {
+      // Nothing above is expected to throw; if it does, the client still gets an answer and the process lives on.
+      engine.fault("proxying the request failed", error);
+      if (res.headersSent) res.destroy();
+      else writeJson(res, { status: 502, body: { error: "PROXY_FAULT", message: "The request could not be proxied." } });
+    }
+  };
+
+  const forward = (req: IncomingMessage, res: ServerResponse): void => {
     const prepared = engine.prepare(req, req.url, req);
     let failure: UpstreamError | undefined;
     engine.watch(res, prepared, () => failure);

@@ -47,7 +47,7 @@ async function proxiesRole(v1: number, hanging: number): Promise<void> {
   const mirrored = createProxy(createRouter({ ...base, mirror: { version: "v2", percent: 100 } }), {
     upstreams,
     logger: silent,
-    mirror: { maxInFlight: 64, timeout: "2s" },
+    // The defaults: 64 copies in flight at most, each abandoned after 10 s.
   });
   const ports = { plain: await listen(http.createServer(plain)), mirrored: await listen(http.createServer(mirrored)) };
   process.send?.(ports);

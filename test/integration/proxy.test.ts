@@ -297,6 +297,19 @@ describe("createProxy", () => {
     expect(v2.seen[0]?.url).toBe("/users?x=1");
   });
 
+  it("answers 502 when a rewritten path cannot be sent, for the primary and the mirror, and keeps serving", async () => {
+    const [v1, v2] = [await upstream("v1"), await upstream("v2")];
+    const { url, proxy } = await startProxy(twoVersions({ mirror: { version: "v2", percent: 100 } }), {
+      upstreams: { v1: v1.url, v2: v2.url },
+      rewritePath: (path) => (path === "/bad" ? "/a path with spaces" : path),
+    });
+    const bad = await fetch(`${url}/bad`);
+    expect(bad.status).toBe(502);
+    expect(await bad.json()).toMatchObject({ error: "UPSTREAM_UNAVAILABLE" });
+    expect(proxy.counters).toMatchObject({ upstreamErrors: 1, mirrorErrors: 1, mirrorInFlight: 0 });
+    expect((await fetch(`${url}/good`)).status).toBe(200);
+  });
+
   it("rejects bad options with one TurnoutConfigError listing every problem", () => {
     const router = createRouter(twoVersions());
     try {

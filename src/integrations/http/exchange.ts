@@ -75,7 +75,12 @@ export function exchange(x: Exchange): void {
   });
 
   const send = (attempt: number): void => {
-    const up = x.upstream.request({ method: req.method, path: x.path, headers: x.headers, agent: x.upstream.agent });
+    let up: ClientRequest;
+    try {
+      up = x.upstream.request({ method: req.method, path: x.path, headers: x.headers, agent: x.upstream.agent });
+    } catch (error) {
+      return fail("unavailable", error); // e.g. a rewritten path that Node refuses to send
+    }
     current = up;
     let timedOut = false;
     const timeout = (what: string, ms: number): void => {

@@ -6,7 +6,7 @@
  * its memory is bounded: at most `maxInFlight` copies, each buffering at most `maxBodyBytes`. Beyond either
  * bound the copy is dropped and counted. Every failure of a copy is caught, counted and (throttled) logged.
  */
-import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
+import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { Logger, OutcomeRecorder } from "../../types.js";
 import type { Upstream } from "./forward.js";
 
@@ -133,11 +133,18 @@ export function startMirror(
     counters.mirrorDropped++;
     return undefined;
   }
-  counters.mirrorInFlight++;
-  counters.mirrored++;
   const startedAt = performance.now();
   const copyHeaders: OutgoingHttpHeaders = settings.header === undefined ? headers : { ...headers, [settings.header]: "1" };
-  const copy = upstream.request({ method, path, headers: copyHeaders, agent: upstream.agent });
+  let copy: ClientRequest;
+  try {
+    copy = upstream.request({ method, path, headers: copyHeaders, agent: upstream.agent });
+  } catch (failure) {
+    counters.mirrorErrors++; // e.g. a rewritten path Node refuses to send
+    warn("a mirror request could not be sent", { version, error: failure });
+    return undefined;
+  }
+  counters.mirrorInFlight++;
+  counters.mirrored++;
   let settled = false;
   let dropped = false;
   let status: number | undefined;

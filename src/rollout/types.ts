@@ -169,7 +169,7 @@ export interface RolloutPlan {
   readonly strategy?: RolloutStrategy;
   /** At least one step, at most 100. Canary weights never decrease; blue-green weights are 0 or 100. */
   readonly steps: readonly RolloutStep[];
-  /** Default analysis for every step whose weight is above 0 (blue-green: every step), and for the rollback window. */
+  /** Default analysis of every step that holds (has a pause) at a weight above 0 (blue-green: at any weight), and of the rollback window. */
   readonly analysis?: AnalysisSpec;
   /** What an abort does to the weight. Default `"immediate"`. */
   readonly rollback?: RollbackMode;
@@ -594,8 +594,6 @@ export const EventReason = {
   NoHold: "noHold",
   /** The step says `pause: "manual"`. */
   ManualStep: "manualStep",
-  /** The plan is over. */
-  PlanFinished: "planFinished",
   /** A timer: the rollback window closed, a stepped rollback moved down. */
   Schedule: "schedule",
   /** The runner reconciled the router. */

@@ -135,14 +135,14 @@ describe("watchConfig", () => {
     const path = join(dir, "turnout.json");
     writeFileSync(path, JSON.stringify(config(0)));
     const router = createRouter(config(0));
-    const { watcher, reloads, errors } = start(path, router, { debounceMs: 100 });
+    const { watcher, reloads, errors } = start(path, router, { debounceMs: 500 });
     await watcher.ready;
     for (let i = 1; i <= 5; i++) {
       writeFileSync(path, JSON.stringify(config(i * 10))); // truncate + write, as editors and scripts do
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 20)); // well inside the quiet time
     }
     await until(() => reloads.length >= 1, 5000, "the reload");
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 600));
     expect(reloads).toHaveLength(1);
     expect(router.canaryPercent).toBe(50);
     expect(errors).toEqual([]);

@@ -2,11 +2,11 @@ import type { VersionStats, WindowSummary } from "../types.js";
 import { resolveAnalysisSpec } from "./plan.js";
 import {
   type AnalysisSpec,
-  Criterion,
+  HealthCriterion,
   type CriterionResult,
   type Health,
   type ResolvedAnalysis,
-  Verdict,
+  HealthVerdict,
   type VersionFigures,
 } from "./types.js";
 
@@ -84,13 +84,13 @@ export function evaluateHealth(
   if (settings.maxErrorRate !== null) {
     const limit = settings.maxErrorRate;
     if (canaryShort) {
-      checks.push({ criterion: Criterion.MaxErrorRate, outcome: Verdict.Inconclusive, actual: null, limit, message: tooFew("canary", canary) });
+      checks.push({ criterion: HealthCriterion.MaxErrorRate, outcome: HealthVerdict.Inconclusive, actual: null, limit, message: tooFew("canary", canary) });
     } else {
       const actual = canary.errorPercent;
       const ok = actual <= limit + EPSILON;
       checks.push({
-        criterion: Criterion.MaxErrorRate,
-        outcome: ok ? Verdict.Pass : Verdict.Fail,
+        criterion: HealthCriterion.MaxErrorRate,
+        outcome: ok ? HealthVerdict.Pass : HealthVerdict.Fail,
         actual,
         limit,
         message: `canary error rate ${fmt(actual)}% ${ok ? "within" : "exceeds"} the maximum ${fmt(limit)}% (${canary.errors}/${canary.requests})`,
@@ -101,16 +101,16 @@ export function evaluateHealth(
   if (settings.maxErrorRateIncrease !== null) {
     const limit = settings.maxErrorRateIncrease;
     if (noBaseline) {
-      checks.push({ criterion: Criterion.MaxErrorRateIncrease, outcome: "skipped", actual: null, limit, message: "no stable baseline at 100 %" });
+      checks.push({ criterion: HealthCriterion.MaxErrorRateIncrease, outcome: "skipped", actual: null, limit, message: "no stable baseline at 100 %" });
     } else if (canaryShort || stableShort) {
       const message = canaryShort ? tooFew("canary", canary) : tooFew("stable baseline", stable);
-      checks.push({ criterion: Criterion.MaxErrorRateIncrease, outcome: Verdict.Inconclusive, actual: null, limit, message });
+      checks.push({ criterion: HealthCriterion.MaxErrorRateIncrease, outcome: HealthVerdict.Inconclusive, actual: null, limit, message });
     } else {
       const actual = canary.errorPercent - stable.errorPercent;
       const ok = actual <= limit + EPSILON;
       checks.push({
-        criterion: Criterion.MaxErrorRateIncrease,
-        outcome: ok ? Verdict.Pass : Verdict.Fail,
+        criterion: HealthCriterion.MaxErrorRateIncrease,
+        outcome: ok ? HealthVerdict.Pass : HealthVerdict.Fail,
         actual,
         limit,
         message: `canary error rate ${fmt(canary.errorPercent)}% is ${fmt(actual)} points ${actual < 0 ? "(below)" : "above"} stable ${fmt(stable.errorPercent)}% (max ${fmt(limit)})`,
@@ -121,15 +121,15 @@ export function evaluateHealth(
   if (settings.maxP99Ms !== null) {
     const limit = settings.maxP99Ms;
     if (canaryShort) {
-      checks.push({ criterion: Criterion.MaxP99Ms, outcome: Verdict.Inconclusive, actual: null, limit, message: tooFew("canary", canary) });
+      checks.push({ criterion: HealthCriterion.MaxP99Ms, outcome: HealthVerdict.Inconclusive, actual: null, limit, message: tooFew("canary", canary) });
     } else if (canary.p99Ms === null) {
-      checks.push({ criterion: Criterion.MaxP99Ms, outcome: Verdict.Inconclusive, actual: null, limit, message: "no canary latency recorded" });
+      checks.push({ criterion: HealthCriterion.MaxP99Ms, outcome: HealthVerdict.Inconclusive, actual: null, limit, message: "no canary latency recorded" });
     } else {
       const actual = canary.p99Ms;
       const ok = actual <= limit + EPSILON;
       checks.push({
-        criterion: Criterion.MaxP99Ms,
-        outcome: ok ? Verdict.Pass : Verdict.Fail,
+        criterion: HealthCriterion.MaxP99Ms,
+        outcome: ok ? HealthVerdict.Pass : HealthVerdict.Fail,
         actual,
         limit,
         message: `canary p99 ${fmt(actual)} ms ${ok ? "within" : "exceeds"} the maximum ${fmt(limit)} ms`,
@@ -140,20 +140,20 @@ export function evaluateHealth(
   if (settings.maxP99Ratio !== null) {
     const limit = settings.maxP99Ratio;
     if (noBaseline) {
-      checks.push({ criterion: Criterion.MaxP99Ratio, outcome: "skipped", actual: null, limit, message: "no stable baseline at 100 %" });
+      checks.push({ criterion: HealthCriterion.MaxP99Ratio, outcome: "skipped", actual: null, limit, message: "no stable baseline at 100 %" });
     } else if (canaryShort || stableShort) {
       const message = canaryShort ? tooFew("canary", canary) : tooFew("stable baseline", stable);
-      checks.push({ criterion: Criterion.MaxP99Ratio, outcome: Verdict.Inconclusive, actual: null, limit, message });
+      checks.push({ criterion: HealthCriterion.MaxP99Ratio, outcome: HealthVerdict.Inconclusive, actual: null, limit, message });
     } else if (canary.p99Ms === null || stable.p99Ms === null) {
       const message = `no ${canary.p99Ms === null ? "canary" : "stable"} latency recorded`;
-      checks.push({ criterion: Criterion.MaxP99Ratio, outcome: Verdict.Inconclusive, actual: null, limit, message });
+      checks.push({ criterion: HealthCriterion.MaxP99Ratio, outcome: HealthVerdict.Inconclusive, actual: null, limit, message });
     } else {
       // Compared as canary ≤ limit × stable, so that a stable p99 of 0 needs no division.
       const ok = canary.p99Ms <= limit * stable.p99Ms + EPSILON;
       const actual = stable.p99Ms > 0 ? canary.p99Ms / stable.p99Ms : canary.p99Ms > 0 ? Number.POSITIVE_INFINITY : 1;
       checks.push({
-        criterion: Criterion.MaxP99Ratio,
-        outcome: ok ? Verdict.Pass : Verdict.Fail,
+        criterion: HealthCriterion.MaxP99Ratio,
+        outcome: ok ? HealthVerdict.Pass : HealthVerdict.Fail,
         // JSON has no Infinity: report a stable p99 of 0 against a positive canary p99 as null.
         actual: Number.isFinite(actual) ? actual : null,
         limit,
@@ -162,10 +162,10 @@ export function evaluateHealth(
     }
   }
 
-  const failed = checks.find((c) => c.outcome === Verdict.Fail);
-  const inconclusive = checks.find((c) => c.outcome === Verdict.Inconclusive);
-  const verdict = failed !== undefined ? Verdict.Fail : inconclusive !== undefined ? Verdict.Inconclusive : Verdict.Pass;
-  const passed = checks.filter((c) => c.outcome === Verdict.Pass).map((c) => c.message);
+  const failed = checks.find((c) => c.outcome === HealthVerdict.Fail);
+  const inconclusive = checks.find((c) => c.outcome === HealthVerdict.Inconclusive);
+  const verdict = failed !== undefined ? HealthVerdict.Fail : inconclusive !== undefined ? HealthVerdict.Inconclusive : HealthVerdict.Pass;
+  const passed = checks.filter((c) => c.outcome === HealthVerdict.Pass).map((c) => c.message);
   const message =
     failed?.message ?? inconclusive?.message ?? (passed.length > 0 ? `healthy: ${passed.join("; ")}` : "no criterion applies at 100 %");
   const from = typeof summary?.from === "number" && Number.isFinite(summary.from) ? summary.from : 0;

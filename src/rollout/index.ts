@@ -6,17 +6,17 @@ export { analysisRequest, checkState, initialState, isFinal, nextTickAt, statusO
 export { createRollout } from "./runner.js";
 export { simulateRollout } from "./simulate.js";
 export {
-  Criterion,
-  EventReason,
+  HealthCriterion,
+  HealthVerdict,
   InconclusivePolicy,
-  PauseReason,
   RollbackMode,
+  RolloutEventReason,
   RolloutEventType,
   RolloutFinish,
+  RolloutPauseReason,
   RolloutPhase,
   RolloutStrategy,
   SimulationOutcome,
-  Verdict,
 } from "./types.js";
 export type {
   AnalysisRequest,

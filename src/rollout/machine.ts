@@ -1,13 +1,14 @@
 import type { ConfigProblem } from "../errors.js";
 import { formatDuration } from "../internal/duration.js";
 import { Problems, isRecord, typeName } from "../internal/problems.js";
+import { isCompiledPlan } from "./plan.js";
 import {
   type AnalysisRequest,
   type CompiledPlan,
-  EventReason,
+  RolloutEventReason,
   type Health,
   InconclusivePolicy,
-  PauseReason,
+  RolloutPauseReason,
   type ResolvedAnalysis,
   type ResolvedStep,
   RollbackMode,
@@ -20,14 +21,14 @@ import {
   type RolloutStatus,
   RolloutStrategy,
   type TransitionResult,
-  Verdict,
+  HealthVerdict,
 } from "./types.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const PHASES: readonly string[] = Object.values(RolloutPhase);
-const PAUSE_REASONS: readonly string[] = Object.values(PauseReason);
-const VERDICTS: readonly string[] = Object.values(Verdict);
+const PAUSE_REASONS: readonly string[] = Object.values(RolloutPauseReason);
+const VERDICTS: readonly string[] = Object.values(HealthVerdict);
 const MAX_REASON = 500;
 
 /** Phases in which a step holds (the step's analysis may run). */
@@ -158,7 +159,7 @@ class Draft {
     this.s = { ...state, rollbackWeights: [...state.rollbackWeights] };
   }
 
-  emit(type: RolloutEventType, reason: EventReason, message: string, extra: { previousWeight?: number; health?: Health } = {}): void {
+  emit(type: RolloutEventType, reason: RolloutEventReason, message: string, extra: { previousWeight?: number; health?: Health } = {}): void {
     const event: Mutable<RolloutEvent> = {
       type,
       reason,
@@ -183,7 +184,7 @@ class Draft {
 }
 
 /** Enters step `index` (or finishes the plan), passing through steps that do not hold. */
-function enterStep(d: Draft, index: number, reason: EventReason, health?: Health): void {
+function enterStep(d: Draft, index: number, reason: RolloutEventReason, health?: Health): void {
   const { plan, now, s } = d;
   let i = index;
   let why = reason;
@@ -202,10 +203,10 @@ function enterStep(d: Draft, index: number, reason: EventReason, health?: Health
     const label = stepLabel(plan, i);
     if (step.manual) {
       s.phase = RolloutPhase.Paused;
-      s.pauseReason = PauseReason.Step;
+      s.pauseReason = RolloutPauseReason.Step;
       if (step.analysis !== null) s.nextCheckAt = now + step.analysis.intervalMs;
       d.emit(RolloutEventType.Step, why, `${label}: weight ${step.weight}%`, { previousWeight, health });
-      d.emit(RolloutEventType.Paused, EventReason.ManualStep, `${label} waits for promote or resume`);
+      d.emit(RolloutEventType.Paused, RolloutEventReason.ManualStep, `${label} waits for promote or resume`);
       return;
     }
     s.phase = holdPhase(plan, step);
@@ -217,12 +218,12 @@ function enterStep(d: Draft, index: number, reason: EventReason, health?: Health
     }
     d.emit(RolloutEventType.Step, why, `${label}: weight ${step.weight}%`, { previousWeight, health });
     health = undefined;
-    why = EventReason.NoHold;
+    why = RolloutEventReason.NoHold;
     i += 1;
   }
 }
 
-function finish(d: Draft, how: "promote" | "hold", reason: EventReason, health?: Health): void {
+function finish(d: Draft, how: "promote" | "hold", reason: RolloutEventReason, health?: Health): void {
   const { plan, now, s } = d;
   const previousWeight = s.weight;
   d.clearTiming();
@@ -247,11 +248,11 @@ function finish(d: Draft, how: "promote" | "hold", reason: EventReason, health?:
   d.emit(RolloutEventType.Promoted, reason, `promoted to 100%${window}`, { previousWeight, health });
 }
 
-function abort(d: Draft, reason: EventReason, message: string, health?: Health): void {
+function abort(d: Draft, reason: RolloutEventReason, message: string, health?: Health): void {
   const { plan, now, s } = d;
   const previousWeight = s.weight;
   const immediate = plan.rollback === RollbackMode.Immediate || s.phase === RolloutPhase.RollingBack || s.phase === RolloutPhase.Idle;
-  if (s.phase !== RolloutPhase.RollingBack || s.abortReason === null || reason === EventReason.Operator) s.abortReason = message;
+  if (s.phase !== RolloutPhase.RollingBack || s.abortReason === null || reason === RolloutEventReason.Operator) s.abortReason = message;
   d.clearTiming();
   s.rollbackUntil = null;
   s.consecutiveFailures = 0;
@@ -279,10 +280,10 @@ function recordCheck(d: Draft, analysis: ResolvedAnalysis, health: Health, holdU
   const { now, s } = d;
   s.lastHealth = health;
   const { passed, failed, inconclusive } = s.checks;
-  if (health.verdict === Verdict.Pass) {
+  if (health.verdict === HealthVerdict.Pass) {
     s.checks = { passed: passed + 1, failed, inconclusive };
     s.consecutiveFailures = 0;
-  } else if (health.verdict === Verdict.Fail) {
+  } else if (health.verdict === HealthVerdict.Fail) {
     s.checks = { passed, failed: failed + 1, inconclusive };
     s.consecutiveFailures += 1;
   } else {
@@ -290,10 +291,10 @@ function recordCheck(d: Draft, analysis: ResolvedAnalysis, health: Health, holdU
   }
   const next = now + analysis.intervalMs;
   s.nextCheckAt = holdUntil !== null && holdUntil > now ? Math.min(next, holdUntil) : next;
-  const failures = health.verdict === Verdict.Fail ? ` (${s.consecutiveFailures}/${analysis.failureLimit})` : "";
-  d.emit(RolloutEventType.Check, EventReason.Schedule, `check ${health.verdict}${failures}: ${health.message}`, { health });
-  if (health.verdict === Verdict.Fail && s.consecutiveFailures >= analysis.failureLimit) {
-    abort(d, EventReason.AnalysisFailed, health.message, health);
+  const failures = health.verdict === HealthVerdict.Fail ? ` (${s.consecutiveFailures}/${analysis.failureLimit})` : "";
+  d.emit(RolloutEventType.Check, RolloutEventReason.Schedule, `check ${health.verdict}${failures}: ${health.message}`, { health });
+  if (health.verdict === HealthVerdict.Fail && s.consecutiveFailures >= analysis.failureLimit) {
+    abort(d, RolloutEventReason.AnalysisFailed, health.message, health);
     return false;
   }
   return true;
@@ -315,12 +316,12 @@ function tick(d: Draft, health: Health | undefined): void {
         s.phase = RolloutPhase.Aborted;
         s.weight = 0;
         s.rollbackWeights = [];
-        d.emit(RolloutEventType.Aborted, EventReason.Schedule, `aborted: ${s.abortReason ?? "rolled back"}`, { previousWeight });
+        d.emit(RolloutEventType.Aborted, RolloutEventReason.Schedule, `aborted: ${s.abortReason ?? "rolled back"}`, { previousWeight });
       } else {
         s.weight = next;
         s.rollbackWeights = rest;
         s.holdUntil = now + plan.rollbackIntervalMs;
-        d.emit(RolloutEventType.RollbackStep, EventReason.Schedule, `stepping down to ${next}%`, { previousWeight });
+        d.emit(RolloutEventType.RollbackStep, RolloutEventReason.Schedule, `stepping down to ${next}%`, { previousWeight });
       }
       return;
     }
@@ -333,7 +334,7 @@ function tick(d: Draft, health: Health | undefined): void {
       if (now >= s.rollbackUntil) {
         s.rollbackUntil = null;
         s.nextCheckAt = null;
-        d.emit(RolloutEventType.WindowClosed, EventReason.Schedule, "rollback window closed: the promotion is final");
+        d.emit(RolloutEventType.WindowClosed, RolloutEventReason.Schedule, "rollback window closed: the promotion is final");
       }
       return;
     }
@@ -344,29 +345,29 @@ function tick(d: Draft, health: Health | undefined): void {
       const step = plan.steps[s.stepIndex];
       if (step === undefined) return;
       const analysis = step.analysis;
-      let verdict: Verdict | null = null;
+      let verdict: HealthVerdict | null = null;
       if (analysis !== null && health !== undefined && s.nextCheckAt !== null && now >= s.nextCheckAt) {
         verdict = health.verdict;
         if (!recordCheck(d, analysis, health, s.phase === RolloutPhase.Paused ? null : s.holdUntil)) return;
       }
       if (s.phase === RolloutPhase.Paused) {
-        if (s.pauseReason === PauseReason.Inconclusive && verdict === Verdict.Pass) enterStep(d, s.stepIndex + 1, EventReason.AnalysisPassed, health);
+        if (s.pauseReason === RolloutPauseReason.Inconclusive && verdict === HealthVerdict.Pass) enterStep(d, s.stepIndex + 1, RolloutEventReason.AnalysisPassed, health);
         return;
       }
       if (s.holdUntil === null || now < s.holdUntil) return;
       if (analysis === null) {
-        enterStep(d, s.stepIndex + 1, EventReason.HoldElapsed);
-      } else if (verdict === Verdict.Pass) {
-        enterStep(d, s.stepIndex + 1, EventReason.AnalysisPassed, health);
-      } else if (verdict === Verdict.Inconclusive) {
+        enterStep(d, s.stepIndex + 1, RolloutEventReason.HoldElapsed);
+      } else if (verdict === HealthVerdict.Pass) {
+        enterStep(d, s.stepIndex + 1, RolloutEventReason.AnalysisPassed, health);
+      } else if (verdict === HealthVerdict.Inconclusive) {
         if (analysis.onInconclusive === InconclusivePolicy.Continue) {
-          enterStep(d, s.stepIndex + 1, EventReason.Inconclusive, health);
+          enterStep(d, s.stepIndex + 1, RolloutEventReason.Inconclusive, health);
         } else {
           d.clearTiming();
           s.phase = RolloutPhase.Paused;
-          s.pauseReason = PauseReason.Inconclusive;
+          s.pauseReason = RolloutPauseReason.Inconclusive;
           s.nextCheckAt = now + analysis.intervalMs;
-          d.emit(RolloutEventType.Paused, EventReason.Inconclusive, `${stepLabel(plan, s.stepIndex)} paused, inconclusive: ${health?.message ?? ""}`, {
+          d.emit(RolloutEventType.Paused, RolloutEventReason.Inconclusive, `${stepLabel(plan, s.stepIndex)} paused, inconclusive: ${health?.message ?? ""}`, {
             health,
           });
         }
@@ -414,6 +415,7 @@ function describe(state: RolloutState): string {
  * ```
  */
 export function transition(plan: CompiledPlan, state: RolloutState, command: RolloutCommand, now: number, health?: Health): TransitionResult {
+  if (!isCompiledPlan(plan)) return reject(state, "plan must come from compilePlan()");
   if (typeof now !== "number" || !Number.isFinite(now)) return reject(state, `now must be a finite number, got ${String(now)}`);
   if (!isRecord(command) || typeof command.type !== "string") return reject(state, "a command is an object with a type");
   const problems = checkState(plan, state);
@@ -425,8 +427,8 @@ export function transition(plan: CompiledPlan, state: RolloutState, command: Rol
     case "start":
       if (state.phase !== RolloutPhase.Idle) return reject(state, `cannot start: ${describe(state)}`);
       s.startedAt = now;
-      d.emit(RolloutEventType.Started, EventReason.Operator, `rollout started (${plan.steps.length} step${plan.steps.length === 1 ? "" : "s"})`);
-      enterStep(d, 0, EventReason.Operator);
+      d.emit(RolloutEventType.Started, RolloutEventReason.Operator, `rollout started (${plan.steps.length} step${plan.steps.length === 1 ? "" : "s"})`);
+      enterStep(d, 0, RolloutEventReason.Operator);
       break;
     case "retry":
       if (state.phase !== RolloutPhase.Aborted) return reject(state, `cannot retry: ${describe(state)} (only an aborted rollout can be retried)`);
@@ -434,8 +436,8 @@ export function transition(plan: CompiledPlan, state: RolloutState, command: Rol
       s.abortReason = null;
       s.lastHealth = null;
       s.checks = { passed: 0, failed: 0, inconclusive: 0 };
-      d.emit(RolloutEventType.Started, EventReason.Operator, "rollout retried from the first step");
-      enterStep(d, 0, EventReason.Operator);
+      d.emit(RolloutEventType.Started, RolloutEventReason.Operator, "rollout retried from the first step");
+      enterStep(d, 0, RolloutEventReason.Operator);
       break;
     case "tick":
       tick(d, usableHealth(health));
@@ -444,35 +446,35 @@ export function transition(plan: CompiledPlan, state: RolloutState, command: Rol
       if (!HOLD_PHASES.has(state.phase)) return reject(state, `cannot pause: ${describe(state)}`);
       const remaining = Math.max(0, (state.holdUntil ?? now) - now);
       s.phase = RolloutPhase.Paused;
-      s.pauseReason = PauseReason.Operator;
+      s.pauseReason = RolloutPauseReason.Operator;
       s.holdRemainingMs = remaining;
       s.holdUntil = null;
-      d.emit(RolloutEventType.Paused, EventReason.Operator, `paused by operator with ${formatDuration(remaining)} of the hold left`);
+      d.emit(RolloutEventType.Paused, RolloutEventReason.Operator, `paused by operator with ${formatDuration(remaining)} of the hold left`);
       break;
     }
     case "resume": {
       if (state.phase !== RolloutPhase.Paused) return reject(state, `cannot resume: ${describe(state)}`);
       const step = plan.steps[state.stepIndex];
-      if (state.pauseReason === PauseReason.Operator && step !== undefined) {
+      if (state.pauseReason === RolloutPauseReason.Operator && step !== undefined) {
         const remaining = state.holdRemainingMs ?? 0;
         s.phase = holdPhase(plan, step);
         s.pauseReason = null;
         s.holdRemainingMs = null;
         s.holdUntil = now + remaining;
         if (step.analysis !== null) s.nextCheckAt = Math.min(s.nextCheckAt ?? now + step.analysis.intervalMs, s.holdUntil);
-        d.emit(RolloutEventType.Resumed, EventReason.Operator, `resumed with ${formatDuration(remaining)} of the hold left`);
+        d.emit(RolloutEventType.Resumed, RolloutEventReason.Operator, `resumed with ${formatDuration(remaining)} of the hold left`);
       } else {
-        enterStep(d, state.stepIndex + 1, EventReason.Operator);
+        enterStep(d, state.stepIndex + 1, RolloutEventReason.Operator);
       }
       break;
     }
     case "promote":
       if (!STEP_PHASES.has(state.phase)) return reject(state, `cannot promote: ${describe(state)}`);
-      enterStep(d, state.stepIndex + 1, EventReason.Operator);
+      enterStep(d, state.stepIndex + 1, RolloutEventReason.Operator);
       break;
     case "promoteFull":
       if (!STEP_PHASES.has(state.phase) && state.phase !== RolloutPhase.Completed) return reject(state, `cannot promote: ${describe(state)}`);
-      finish(d, "promote", EventReason.Operator);
+      finish(d, "promote", RolloutEventReason.Operator);
       break;
     case "abort": {
       if (state.phase === RolloutPhase.Aborted || (state.phase === RolloutPhase.Promoted && state.rollbackUntil === null)) {
@@ -480,7 +482,7 @@ export function transition(plan: CompiledPlan, state: RolloutState, command: Rol
       }
       const given = (command as { reason?: unknown }).reason;
       const text = typeof given === "string" && given.trim() !== "" ? given.slice(0, MAX_REASON) : "aborted by operator";
-      abort(d, EventReason.Operator, text);
+      abort(d, RolloutEventReason.Operator, text);
       break;
     }
     default:
@@ -507,7 +509,7 @@ export function transition(plan: CompiledPlan, state: RolloutState, command: Rol
  */
 export function statusOf(plan: CompiledPlan, state: RolloutState, now: number, versions: { readonly stable: string; readonly canary: string }): RolloutStatus {
   let holdRemainingMs: number | null = null;
-  if (state.phase === RolloutPhase.Paused && state.pauseReason === PauseReason.Operator) holdRemainingMs = state.holdRemainingMs;
+  if (state.phase === RolloutPhase.Paused && state.pauseReason === RolloutPauseReason.Operator) holdRemainingMs = state.holdRemainingMs;
   else if (HOLD_PHASES.has(state.phase) && state.holdUntil !== null) holdRemainingMs = Math.max(0, state.holdUntil - now);
   return {
     phase: state.phase,

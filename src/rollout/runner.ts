@@ -7,7 +7,7 @@ import {
   type AnalysisRequest,
   type CompiledPlan,
   type ControlResult,
-  EventReason,
+  RolloutEventReason,
   type Health,
   type Rollout,
   type RolloutCommand,
@@ -240,7 +240,7 @@ class Runner implements Rollout {
       const s = this.current;
       return {
         type: RolloutEventType.EffectFailed,
-        reason: EventReason.Reconcile,
+        reason: RolloutEventReason.Reconcile,
         at: now,
         phase: s.phase,
         stepIndex: s.stepIndex,
@@ -268,7 +268,7 @@ class Runner implements Rollout {
     this.logger?.warn("turnout rollout: the router's canary weight had moved; set back", { found: actual, weight: s.weight });
     this.emit({
       type: RolloutEventType.WeightRestored,
-      reason: EventReason.Reconcile,
+      reason: RolloutEventReason.Reconcile,
       at: now,
       phase: s.phase,
       stepIndex: s.stepIndex,

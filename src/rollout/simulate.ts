@@ -7,7 +7,7 @@ import { compilePlan, isCompiledPlan, nominalDurationMs } from "./plan.js";
 import { createRollout } from "./runner.js";
 import {
   type CompiledPlan,
-  PauseReason,
+  RolloutPauseReason,
   type RolloutEvent,
   RolloutPhase,
   type RolloutPlan,
@@ -471,7 +471,7 @@ export function simulateRollout(plan: RolloutPlan | CompiledPlan, traffic: Traff
     if (status.phase === RolloutPhase.Aborted) outcome = SimulationOutcome.Aborted;
     else if (status.phase === RolloutPhase.Completed) outcome = SimulationOutcome.Completed;
     else if (status.phase === RolloutPhase.Promoted && status.rollbackWindowRemainingMs === null) outcome = SimulationOutcome.Promoted;
-    else if (status.phase === RolloutPhase.Paused && status.pauseReason !== PauseReason.Operator) {
+    else if (status.phase === RolloutPhase.Paused && status.pauseReason !== RolloutPauseReason.Operator) {
       if (settings.approveAfterMs === null) outcome = SimulationOutcome.Paused;
       else if (approvalFor !== pauseKey(status)) {
         const key = pauseKey(status);

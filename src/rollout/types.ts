@@ -278,10 +278,10 @@ export interface CompiledPlan {
  *
  * @example
  * ```ts
- * if (health.verdict === Verdict.Fail) alert(health.message);
+ * if (health.verdict === HealthVerdict.Fail) alert(health.message);
  * ```
  */
-export const Verdict = {
+export const HealthVerdict = {
   /** Every criterion held. */
   Pass: "pass",
   /** At least one criterion was violated (with enough requests to judge). */
@@ -289,18 +289,18 @@ export const Verdict = {
   /** Too little data to judge (too few requests, no latency recorded), and nothing failed. */
   Inconclusive: "inconclusive",
 } as const;
-/** One of the {@link Verdict} values. */
-export type Verdict = (typeof Verdict)[keyof typeof Verdict];
+/** One of the {@link HealthVerdict} values. */
+export type HealthVerdict = (typeof HealthVerdict)[keyof typeof HealthVerdict];
 
 /**
  * The analysis criteria, by their plan field names.
  *
  * @example
  * ```ts
- * health.checks.find((c) => c.criterion === Criterion.MaxP99Ratio);
+ * health.checks.find((c) => c.criterion === HealthCriterion.MaxP99Ratio);
  * ```
  */
-export const Criterion = {
+export const HealthCriterion = {
   /** Absolute error rate. */
   MaxErrorRate: "maxErrorRate",
   /** Error rate relative to stable. */
@@ -310,8 +310,8 @@ export const Criterion = {
   /** p99 relative to stable. */
   MaxP99Ratio: "maxP99Ratio",
 } as const;
-/** One of the {@link Criterion} values. */
-export type Criterion = (typeof Criterion)[keyof typeof Criterion];
+/** One of the {@link HealthCriterion} values. */
+export type HealthCriterion = (typeof HealthCriterion)[keyof typeof HealthCriterion];
 
 /**
  * One version's figures as the analysis saw them.
@@ -342,9 +342,9 @@ export interface VersionFigures {
  */
 export interface CriterionResult {
   /** Which criterion. */
-  readonly criterion: Criterion;
+  readonly criterion: HealthCriterion;
   /** Its outcome. */
-  readonly outcome: Verdict | "skipped";
+  readonly outcome: HealthVerdict | "skipped";
   /** The measured value compared with `limit` (percent, points, ms or ratio), or null when not measurable. */
   readonly actual: number | null;
   /** The configured limit. */
@@ -365,7 +365,7 @@ export interface CriterionResult {
  */
 export interface Health {
   /** The verdict. */
-  readonly verdict: Verdict;
+  readonly verdict: HealthVerdict;
   /** The first failing (else the first inconclusive) criterion's message, or a summary of the pass. */
   readonly message: string;
   /** Start of the analysed span (epoch ms). */
@@ -420,10 +420,10 @@ export type RolloutPhase = (typeof RolloutPhase)[keyof typeof RolloutPhase];
  *
  * @example
  * ```ts
- * if (status.pauseReason === PauseReason.Inconclusive) console.log("not enough traffic to judge");
+ * if (status.pauseReason === RolloutPauseReason.Inconclusive) console.log("not enough traffic to judge");
  * ```
  */
-export const PauseReason = {
+export const RolloutPauseReason = {
   /** The step says `pause: "manual"`. */
   Step: "step",
   /** An operator called `pause`. */
@@ -431,8 +431,8 @@ export const PauseReason = {
   /** The hold ended with an inconclusive analysis and `onInconclusive: "pause"`. */
   Inconclusive: "inconclusive",
 } as const;
-/** One of the {@link PauseReason} values. */
-export type PauseReason = (typeof PauseReason)[keyof typeof PauseReason];
+/** One of the {@link RolloutPauseReason} values. */
+export type RolloutPauseReason = (typeof RolloutPauseReason)[keyof typeof RolloutPauseReason];
 
 /**
  * Counts of health checks by verdict.
@@ -488,7 +488,7 @@ export interface RolloutState {
   /** When the next health check is due, or null. */
   readonly nextCheckAt: number | null;
   /** Why the rollout is paused, when it is. */
-  readonly pauseReason: PauseReason | null;
+  readonly pauseReason: RolloutPauseReason | null;
   /** Failed checks in a row. */
   readonly consecutiveFailures: number;
   /** Checks since the start (or the last retry). */
@@ -521,7 +521,14 @@ export type RolloutCommand =
   | { readonly type: "abort"; readonly reason?: string }
   | { readonly type: "retry" };
 
-/** The `type` of a {@link RolloutCommand}. */
+/**
+ * The `type` of a {@link RolloutCommand}.
+ *
+ * @example
+ * ```ts
+ * const controls: RolloutCommandType[] = ["pause", "resume", "abort"];
+ * ```
+ */
 export type RolloutCommandType = RolloutCommand["type"];
 
 /**
@@ -576,10 +583,10 @@ export type RolloutEventType = (typeof RolloutEventType)[keyof typeof RolloutEve
  *
  * @example
  * ```ts
- * if (event.type === "aborted" && event.reason === EventReason.AnalysisFailed) postmortem(event.health);
+ * if (event.type === "aborted" && event.reason === RolloutEventReason.AnalysisFailed) postmortem(event.health);
  * ```
  */
-export const EventReason = {
+export const RolloutEventReason = {
   /** An operator command. */
   Operator: "operator",
   /** The step's hold elapsed (no analysis on the step). */
@@ -599,8 +606,8 @@ export const EventReason = {
   /** The runner reconciled the router. */
   Reconcile: "reconcile",
 } as const;
-/** One of the {@link EventReason} values. */
-export type EventReason = (typeof EventReason)[keyof typeof EventReason];
+/** One of the {@link RolloutEventReason} values. */
+export type RolloutEventReason = (typeof RolloutEventReason)[keyof typeof RolloutEventReason];
 
 /**
  * One thing that happened, with the position of the rollout after it. Plain JSON.
@@ -615,7 +622,7 @@ export interface RolloutEvent {
   /** What happened. */
   readonly type: RolloutEventType;
   /** Why. */
-  readonly reason: EventReason;
+  readonly reason: RolloutEventReason;
   /** When (epoch ms, the machine's `now`). */
   readonly at: number;
   /** The phase after the event. */
@@ -769,7 +776,7 @@ export interface RolloutStatus {
   /** When the next check is due, or null. */
   readonly nextCheckAt: number | null;
   /** Why paused, when paused. */
-  readonly pauseReason: PauseReason | null;
+  readonly pauseReason: RolloutPauseReason | null;
   /** Why aborted, when aborted. */
   readonly abortReason: string | null;
   /** Failed checks in a row. */
@@ -951,7 +958,7 @@ export interface TimelinePoint {
   /** The event of this point, or null for a periodic sample. */
   readonly event: RolloutEventType | null;
   /** The check's verdict, for `check` points. */
-  readonly verdict: Verdict | null;
+  readonly verdict: HealthVerdict | null;
   /** The canary's figures: the check's span for checks, else the last `sampleEvery` (null when not measured). */
   readonly canary: VersionFigures | null;
   /** The stable's figures, likewise. */

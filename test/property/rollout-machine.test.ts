@@ -82,14 +82,14 @@ const planArb: fc.Arbitrary<RolloutPlan> = fc
     return plan;
   });
 
-type Verdict = Health["verdict"];
+type HealthVerdict = Health["verdict"];
 
 interface Move {
   readonly command: RolloutCommand;
   /** Clock advance before the command (ms), or a jump to the machine's next tick instant plus an offset. */
   readonly advance: number | { readonly toNext: number };
   /** The verdict the health analysis would give if a check is due; null: the reader gave nothing. */
-  readonly verdict: Verdict | null;
+  readonly verdict: HealthVerdict | null;
 }
 
 const commandArb: fc.Arbitrary<RolloutCommand> = fc.oneof(
@@ -119,7 +119,7 @@ const moveArb: fc.Arbitrary<Move> = fc.record({
   ),
 });
 
-function health(verdict: Verdict, now: number): Health {
+function health(verdict: HealthVerdict, now: number): Health {
   const figures = { requests: 500, errors: verdict === "fail" ? 100 : 0, errorPercent: verdict === "fail" ? 20 : 0, p99Ms: 50 };
   return { verdict, message: `model ${verdict}`, from: now - MIN, to: now, canary: figures, stable: figures, checks: [] };
 }
@@ -130,7 +130,7 @@ interface Step {
   readonly now: number;
   readonly before: RolloutState;
   readonly result: TransitionResult;
-  readonly supplied: Verdict | null;
+  readonly supplied: HealthVerdict | null;
   readonly command: RolloutCommand;
 }
 

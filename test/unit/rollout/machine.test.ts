@@ -257,6 +257,8 @@ describe("operator controls", () => {
       expect(r.effects).toEqual([]);
     }
     expect(transition(d.plan, d.state, { type: "start" }, Number.NaN).rejection).toMatch(/finite/);
+    expect(transition(undefined as unknown as CompiledPlan, d.state, { type: "start" }, 0).rejection).toMatch(/compilePlan/);
+    expect(transition(d.plan, null as unknown as RolloutState, { type: "start" }, 0).rejection).toMatch(/invalid state/);
     d.run({ type: "start" }, 0);
     expect(d.run({ type: "start" }, 1).rejection).toMatch(/cannot start: the rollout is progressing/);
     expect(d.run({ type: "resume" }, 1).accepted).toBe(false);

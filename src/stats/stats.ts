@@ -1,6 +1,6 @@
 import { murmur3Signed } from "../router/hash.js";
 import type { Decision, Outcome, WindowQuery } from "../types.js";
-import { Aggregate, REASONS, type VersionState } from "./aggregate.js";
+import { Aggregate, REASONS, STAGED_LATENCY, type VersionState } from "./aggregate.js";
 import { MAX_LATENCY_MS } from "./ddsketch.js";
 import { CLIENT_SEED, ZERO_HASH } from "./hll.js";
 import { isVersionName, resolveOptions } from "./options.js";
@@ -30,6 +30,8 @@ const R_CLIENT = REASONS.indexOf(RejectionReason.InvalidClient);
 const R_COUNT = REASONS.indexOf(RejectionReason.InvalidCount);
 const R_TIME = REASONS.indexOf(RejectionReason.InvalidTime);
 const R_STATUS = REASONS.indexOf(RejectionReason.InvalidStatus);
+/** The `now` of the sample being recorded (see `record`). */
+const STAGED_TIME = new Float64Array(1);
 /** Equal to nothing a caller can pass: the "no last version yet" marker. */
 const NONE: unknown = Object.freeze({});
 
@@ -68,7 +70,17 @@ class LiveStats implements Stats {
   }
 
   record(sample: StatsSample, now?: number): boolean {
-    // Hot path: a few type checks, one hash, one log, a handful of typed-array writes. Keep it that way.
+    // Tiny on purpose, so that V8 inlines it at the caller: a double `now` then reaches STAGED_TIME unboxed instead
+    // of being boxed (16 bytes) to cross a call.
+    if (now === undefined) return this.ingest(sample, false);
+    STAGED_TIME[0] = typeof now === "number" ? now : Number.NaN;
+    return this.ingest(sample, true);
+  }
+
+  /** Hot path: the sample at STAGED_TIME (`staged`) or at the clock's time. */
+  private ingest(sample: StatsSample, staged: boolean): boolean {
+    // A few type checks, one hash, one log, a handful of typed-array writes, no allocation. Keep it that way: no
+    // double crosses a call that V8 may not inline (see STAGED_LATENCY), nothing is created.
     try {
       if (typeof sample !== "object" || sample === null) return this.reject(R_SAMPLE);
       const version = sample.version;
@@ -76,13 +88,49 @@ class LiveStats implements Stats {
       if (state === undefined) return false;
       const ok = sample.ok;
       if (ok !== true && ok !== false) return this.reject(R_OK);
-      return this.apply(state, ok, sample.latencyMs, sample.client, sample.count, now);
+      const latencyMs = sample.latencyMs;
+      const timed = latencyMs !== undefined && latencyMs !== null;
+      if (timed) {
+        if (typeof latencyMs !== "number" || !(latencyMs >= 0 && latencyMs <= MAX_LATENCY_MS)) return this.reject(R_LATENCY);
+        STAGED_LATENCY[0] = latencyMs;
+      }
+      const client = sample.client;
+      let hash = 0;
+      if (client !== undefined && client !== null) {
+        if (typeof client !== "string" || client.length > MAX_CLIENT_LENGTH) return this.reject(R_CLIENT);
+        hash = murmur3Signed(client, CLIENT_SEED) || ZERO_HASH;
+      }
+      const count = sample.count;
+      let n = 1;
+      if (count !== undefined && count !== null) {
+        if (typeof count !== "number" || !Number.isInteger(count) || count < 1 || count > MAX_COUNT) return this.reject(R_COUNT);
+        n = count;
+      }
+      return this.commit(state, ok, timed, hash, n, staged);
     } catch {
       return this.reject(R_SAMPLE);
     }
   }
 
+  /** Hot path, shared by record and recordOutcome: the time, the slot, the writes. */
+  private commit(state: VersionState, ok: boolean, timed: boolean, hash: number, n: number, staged: boolean): boolean {
+    const t = staged ? (STAGED_TIME[0] as number) : this.clock();
+    if (typeof t !== "number" || t - t !== 0) return this.reject(R_TIME);
+    const s = Math.floor(t / this.resolution);
+    const agg = this.agg;
+    const k = s === agg.head ? agg.headSlot : agg.slotFor(s, t);
+    if (k >= 0) state.add(k, ok, timed, hash, n);
+    else state.addRetired(ok, timed, hash, n);
+    return true;
+  }
+
   recordOutcome(decision: Pick<Decision, "version">, outcome: Outcome, now?: number): boolean {
+    // Tiny, like record(), so that a double `now` is not boxed.
+    STAGED_TIME[0] = now === undefined ? Number.NaN : typeof now === "number" ? now : Number.NaN;
+    return this.outcome(decision, outcome, now !== undefined);
+  }
+
+  private outcome(decision: Pick<Decision, "version">, outcome: Outcome, staged: boolean): boolean {
     try {
       if (typeof decision !== "object" || decision === null || typeof outcome !== "object" || outcome === null) {
         return this.reject(R_SAMPLE);
@@ -102,38 +150,22 @@ class LiveStats implements Stats {
         const error = outcome.error;
         ok = (error === undefined || error === null) && !(typeof status === "number" && status >= 500);
       }
-      return this.apply(state, ok, outcome.durationMs, outcome.client, undefined, now);
+      const durationMs = outcome.durationMs;
+      const timed = durationMs !== undefined && durationMs !== null;
+      if (timed) {
+        if (typeof durationMs !== "number" || !(durationMs >= 0 && durationMs <= MAX_LATENCY_MS)) return this.reject(R_LATENCY);
+        STAGED_LATENCY[0] = durationMs;
+      }
+      const client = outcome.client;
+      let hash = 0;
+      if (client !== undefined && client !== null) {
+        if (typeof client !== "string" || client.length > MAX_CLIENT_LENGTH) return this.reject(R_CLIENT);
+        hash = murmur3Signed(client, CLIENT_SEED) || ZERO_HASH;
+      }
+      return this.commit(state, ok, timed, hash, 1, staged);
     } catch {
       return this.reject(R_SAMPLE);
     }
-  }
-
-  /** Validates the optional fields and the time, then records. Hot path. */
-  private apply(state: VersionState, ok: boolean, latencyMs: unknown, client: unknown, count: unknown, now: number | undefined): boolean {
-    let latency = -1;
-    if (latencyMs !== undefined && latencyMs !== null) {
-      if (typeof latencyMs !== "number" || !(latencyMs >= 0 && latencyMs <= MAX_LATENCY_MS)) return this.reject(R_LATENCY);
-      latency = latencyMs;
-    }
-    let hash = 0;
-    if (client !== undefined && client !== null) {
-      if (typeof client !== "string" || client.length > MAX_CLIENT_LENGTH) return this.reject(R_CLIENT);
-      hash = murmur3Signed(client, CLIENT_SEED);
-      if (hash === 0) hash = ZERO_HASH;
-    }
-    let n = 1;
-    if (count !== undefined && count !== null) {
-      if (typeof count !== "number" || !Number.isInteger(count) || count < 1 || count > MAX_COUNT) return this.reject(R_COUNT);
-      n = count;
-    }
-    const t = now === undefined ? this.clock() : now;
-    if (typeof t !== "number" || t - t !== 0) return this.reject(R_TIME);
-    const s = Math.floor(t / this.resolution);
-    const agg = this.agg;
-    const k = s === agg.head ? agg.headSlot : agg.slotFor(s, t);
-    if (k >= 0) state.add(k, ok, latency, hash, n);
-    else state.addRetired(ok, latency, hash, n);
-    return true;
   }
 
   /** Finds (or, in dynamic mode, creates) a version's state; counts the rejection and returns undefined if it can't. */

@@ -16,7 +16,7 @@ import path from "node:path";
 import type { Router, RouterConfig } from "../src/types.js";
 import { floorBucket } from "./lib/floor.js";
 import { type BenchCase, REPO_ROOT, runSuite, type ScenarioPlan } from "./lib/harness.js";
-import { cycle, KEY_SETS } from "./lib/keys.js";
+import { cycle, KEY_SETS, splitmix32 } from "./lib/keys.js";
 
 const patchArg = process.argv.find((a) => a.startsWith("--patch="))?.slice("--patch=".length);
 const treesArg = process.argv.find((a) => a.startsWith("--trees="))?.slice("--trees=".length);
@@ -64,7 +64,20 @@ function headers(key: string, shape: number): Record<string, string> {
   return out;
 }
 
-async function plan(set: "short" | "uuid" | "varied"): Promise<ScenarioPlan> {
+/** 50,000 keys with characters ≥ U+0100 (possible from application code; Node's HTTP parser gives latin-1 strings). */
+function twoByteKeys(): string[] {
+  const next = splitmix32(0xfeed);
+  const out: string[] = [];
+  for (let t = 0; t < 50_000; t++) {
+    let s = "";
+    const length = 1 + (next() % 30);
+    for (let j = 0; j < length; j++) s += String.fromCharCode(next() % 3 === 0 ? 0x20 + (next() % 0x5f) : 0x100 + (next() % 0xfe00));
+    out.push(s);
+  }
+  return out;
+}
+
+async function plan(set: "short" | "uuid" | "varied" | "two-byte"): Promise<ScenarioPlan> {
   const keys = KEY_SETS[set === "uuid" ? "uuid" : "short"]();
   const nextKey = cycle(keys);
   const cases: BenchCase[] = [{ name: "floor: murmur3 of the key", baseline: true, fn: () => floorBucket(nextKey(), 0) }];
@@ -74,10 +87,11 @@ async function plan(set: "short" | "uuid" | "varied"): Promise<ScenarioPlan> {
     if (!existsSync(index)) throw new Error(`no src/router/index.ts in ${dir}`);
     const { createRouter } = (await import(index)) as { createRouter: (c: RouterConfig) => Router };
     const router = createRouter(BASE);
+    if (set === "two-byte") for (const k of twoByteKeys()) router.decide({ headers: headers(k, 0) });
     const next = cycle(keys.map((k, i) => ({ headers: headers(k, set === "varied" ? i % 16 : 0) })));
     cases.push({ name: label, fn: () => router.decide(next()) });
   }
-  const title = set === "short" ? "short keys" : set === "uuid" ? "UUIDs" : "short keys, 16 header shapes";
+  const title = { short: "short keys", uuid: "UUIDs", varied: "short keys, 16 header shapes", "two-byte": "short keys, after 50,000 two-byte keys" }[set];
   return { groups: [{ name: `A/B · ${title}`, cases }] };
 }
 
@@ -85,6 +99,6 @@ trees(); // in the top process: make the copies before the children start
 await runSuite({
   name: "ab",
   title: `turnout · A/B of ${patchArg ?? treesArg}: decide from two copies of src/, same process`,
-  scenarios: { short: () => plan("short"), uuid: () => plan("uuid"), varied: () => plan("varied") },
+  scenarios: { short: () => plan("short"), uuid: () => plan("uuid"), varied: () => plan("varied"), "two-byte": () => plan("two-byte") },
 });
 if (madeRoot !== undefined) rmSync(madeRoot, { recursive: true, force: true });

@@ -214,7 +214,7 @@ export function settingsFromEnv(): Omit<Settings, "isolated"> {
     timeMs: envNumber("BENCH_TIME_MS", quick ? 60 : 150),
     allocCalls: envNumber("BENCH_ALLOC_CALLS", 20_000),
     warmupMs: envNumber("BENCH_WARMUP_MS", quick ? 50 : 150),
-    nodeFlags: process.execArgv.filter((f) => f.startsWith("--") && !f.includes("tsx")),
+    nodeFlags: process.execArgv.filter((f) => (NODE_FLAGS as readonly string[]).includes(f)),
   };
 }
 

@@ -109,6 +109,7 @@ class Runner implements Rollout {
   private timer: unknown = undefined;
   private stopped = false;
   private statsFailing = false;
+  private warnedSpan = false;
 
   constructor(plan: CompiledPlan, options: RolloutOptions) {
     this.plan = plan;
@@ -219,6 +220,7 @@ class Runner implements Rollout {
   private measure(due: AnalysisRequest): Health | undefined {
     try {
       const summary = this.stats.window(due.query);
+      this.checkSpan(due, summary.from);
       const health = evaluateHealth(summary, this.versions(), due.analysis, { weight: this.current.weight });
       if (this.statsFailing) this.logger?.warn("turnout rollout: the stats answer again");
       this.statsFailing = false;
@@ -227,6 +229,23 @@ class Runner implements Rollout {
       if (!this.statsFailing) this.logger?.error("turnout rollout: reading the stats failed; the check waits", { error });
       this.statsFailing = true;
       return undefined;
+    }
+  }
+
+  /**
+   * A stats reader clamps a span to its own window: when it answers a much shorter span than asked, say so once
+   * (the checks then judge less data than the plan says). Slices are allowed for: 10 % of the window plus 10 s.
+   */
+  private checkSpan(due: AnalysisRequest, from: unknown): void {
+    if (this.warnedSpan || typeof from !== "number" || !Number.isFinite(from)) return;
+    const { now, windowMs, since } = due.query;
+    const expected = Math.max(now - windowMs, since);
+    if (from - expected > windowMs / 10 + 10_000) {
+      this.warnedSpan = true;
+      this.logger?.warn("turnout rollout: the stats window is shorter than the analysis window; checks read less data than planned", {
+        analysisWindowMs: windowMs,
+        spanReadMs: now - from,
+      });
     }
   }
 

@@ -220,6 +220,24 @@ describe("createRollout drives a real router from a real stats", () => {
     expect(rollout.status().phase).toBe("promoted");
   });
 
+  it("warns once when the stats window is shorter than the analysis window", () => {
+    const time = new VirtualTime(T0);
+    const router = createRouter({ versions: ["v1", "v2"], stable: "v1", canary: "v2" });
+    const stats = createStats({ versions: ["v1", "v2"], window: "5m", clock: time.clock });
+    const warnings: string[] = [];
+    const rollout = createRollout(
+      { steps: [{ weight: 10, pause: "1h" }], analysis: { window: "15m", interval: "5m", maxErrorRate: 5 } },
+      { router, stats, clock: time.clock, timers: time, logger: { warn: (m) => warnings.push(m), error: (m) => warnings.push(m) } },
+    );
+    running = rollout;
+    rollout.start();
+    time.advance(5 * MIN); // the first check reads the step's 5 minutes: all there is
+    expect(warnings).toEqual([]);
+    time.advance(35 * MIN); // later checks ask for 15 minutes and get 5
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/stats window is shorter than the analysis window/);
+  });
+
   it("runs on the default timers when none are given", async () => {
     const router = createRouter({ versions: ["v1", "v2"], stable: "v1", canary: "v2" });
     const rollout = createRollout({ steps: [{ weight: 10, pause: 5 }, { weight: 20, pause: 5 }] }, { router, stats: createStats() });

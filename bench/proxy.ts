@@ -2,9 +2,10 @@
  * The node proxy's added latency: the same upstream called directly and through turnout's proxy, at a fixed
  * request rate, in one run.
  *
- *   tsx bench/proxy.ts [--rate=1000] [--seconds=4] [--quick]
+ *   tsx bench/proxy.ts [--rate=1000] [--seconds=4] [--upstream-ms=10] [--quick] [--profile-proxy=DIR]
  *
- * Three processes on 127.0.0.1: the upstream (an HTTP server answering a small JSON body), the proxy
+ * Three processes on 127.0.0.1: the upstream (an HTTP server answering a small JSON body after a service time of
+ * `--upstream-ms`, 10 ms by default: an API that does some work; 0 answers at once), the proxy
  * (`createProxy` from src/integrations/node-proxy.ts in front of that upstream for v1 and v2), and this one, the
  * load generator. The generator is open-loop: request i is due at t0 + i / rate whatever happened before, and its
  * latency is counted from when it was due, not from when it could be sent, so a stall shows up in the percentiles
@@ -24,25 +25,37 @@ const ROLE = process.argv.find((a) => a.startsWith("--role="))?.slice("--role=".
 function arg(name: string, fallback: number): number {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
   const n = hit === undefined ? NaN : Number(hit.slice(name.length + 3));
-  return Number.isFinite(n) && n > 0 ? n : fallback;
+  return Number.isFinite(n) && n >= 0 ? n : fallback;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Child roles
 // ---------------------------------------------------------------------------------------------------------------
 
-async function upstreamRole(): Promise<void> {
+async function upstreamRole(serviceMs: number): Promise<void> {
   const body = JSON.stringify({ users: [{ id: 1, name: "Ada" }, { id: 2, name: "Grace" }], version: "v1" });
+  const answer = (res: http.ServerResponse) => {
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  };
   const server = http.createServer((req, res) => {
     req.resume();
-    req.on("end", () => {
-      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-      res.end(body);
-    });
+    req.on("end", () => (serviceMs > 0 ? setTimeout(answer, serviceMs, res) : answer(res)));
   });
   server.keepAliveTimeout = 60_000;
   server.listen(0, "127.0.0.1", () => process.send?.({ port: (server.address() as { port: number }).port }));
+  reportCpu();
   process.on("disconnect", () => server.close(() => process.exit(0)));
+}
+
+/** Answers the parent's "cpu" message with this process's CPU time so far (µs), for CPU cost per request. */
+function reportCpu(): void {
+  process.on("message", (m) => {
+    if (m === "cpu") {
+      const { user, system } = process.cpuUsage();
+      process.send?.({ cpuMicros: user + system });
+    }
+  });
 }
 
 async function proxyRole(upstreamPort: number): Promise<void> {
@@ -61,16 +74,38 @@ async function proxyRole(upstreamPort: number): Promise<void> {
   const server = http.createServer(proxy);
   server.keepAliveTimeout = 60_000;
   server.listen(0, "127.0.0.1", () => process.send?.({ port: (server.address() as { port: number }).port }));
+  reportCpu();
   process.on("disconnect", () => {
     proxy.close();
     server.close(() => process.exit(0));
   });
 }
 
-function start(role: string, extra: string[] = []): Promise<{ port: number; kill: () => void }> {
+interface Child {
+  readonly port: number;
+  readonly kill: () => void;
+  /** CPU time the child has used so far, in µs. */
+  readonly cpu: () => Promise<number>;
+}
+
+function start(role: string, extra: string[] = []): Promise<Child> {
   return new Promise((resolve, reject) => {
-    const child = fork(process.argv[1]!, [`--role=${role}`, ...extra], { execArgv: process.execArgv, stdio: "inherit" });
-    child.once("message", (m) => resolve({ port: (m as { port: number }).port, kill: () => child.disconnect() }));
+    // --profile-proxy=DIR: a CPU profile of the proxy process (node --cpu-prof), to see where its time goes.
+    const profileDir = process.argv.find((a) => a.startsWith("--profile-proxy="))?.slice("--profile-proxy=".length);
+    const execArgv = role === "proxy" && profileDir !== undefined ? [...process.execArgv, "--cpu-prof", `--cpu-prof-dir=${profileDir}`] : process.execArgv;
+    const child = fork(process.argv[1]!, [`--role=${role}`, ...extra], { execArgv, stdio: "inherit" });
+    const cpu = () =>
+      new Promise<number>((done) => {
+        const onMessage = (m: unknown) => {
+          if (typeof m === "object" && m !== null && "cpuMicros" in m) {
+            child.off("message", onMessage);
+            done((m as { cpuMicros: number }).cpuMicros);
+          }
+        };
+        child.on("message", onMessage);
+        child.send("cpu");
+      });
+    child.once("message", (m) => resolve({ port: (m as { port: number }).port, kill: () => child.disconnect(), cpu }));
     child.once("error", reject);
     child.once("exit", (code) => code !== 0 && code !== null && reject(new Error(`${role} exited ${code}`)));
   });
@@ -131,10 +166,12 @@ async function main(): Promise<void> {
   const quick = process.argv.includes("--quick");
   const rate = arg("rate", 1000);
   const seconds = arg("seconds", quick ? 2 : 4);
-  const upstream = await start("upstream");
+  const serviceMs = arg("upstream-ms", 10);
+  const upstream = await start("upstream", [`--upstream-ms=${serviceMs}`]);
   const proxied = await start("proxy", [`--upstream=${upstream.port}`]);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const phases: Phase[] = [];
+  let proxyCpuMicros = 0;
   const started = Date.now();
   try {
     // Warm-up: both paths, JIT and sockets.
@@ -142,7 +179,9 @@ async function main(): Promise<void> {
     await runPhase(proxied.port, { path: "proxy", latenciesMs: [], errors: 0 }, rate, 1, agent);
     for (const p of ["direct", "proxy", "direct", "proxy"] as const) {
       const phase: Phase = { path: p, latenciesMs: [], errors: 0 };
+      const before = p === "proxy" ? await proxied.cpu() : 0;
       await runPhase(p === "direct" ? upstream.port : proxied.port, phase, rate, seconds, agent);
+      if (p === "proxy") proxyCpuMicros += (await proxied.cpu()) - before;
       phases.push(phase);
       process.stderr.write(`  · ${p}: ${phase.latenciesMs.length} answers, ${phase.errors} errors\n`);
     }
@@ -161,11 +200,12 @@ async function main(): Promise<void> {
   const added = (proxy.p99 / direct.p99 - 1) * 100;
   const lines = [
     "",
-    `turnout · node proxy vs direct, open-loop at ${rate} req/s, ${seconds} s × 2 phases per path (ms, from when each request was due)`,
+    `turnout · node proxy vs direct, open-loop at ${rate} req/s, upstream service time ${serviceMs} ms, ${seconds} s × 2 phases per path (ms, from when each request was due)`,
     `${machineInfo().cpu} · node ${process.version} · load ${machineInfo().loadAverage.join(" ")}`,
     `path      requests errors      p50      p90      p99    p99.9      max`,
     ...figures.map((f) => `${f.path.padEnd(9)} ${String(f.requests).padStart(8)} ${String(f.errors).padStart(6)} ${[f.p50, f.p90, f.p99, f.p999, f.max].map((x) => x.toFixed(3).padStart(8)).join(" ")}`),
     "",
+    `the proxy process used ${(proxyCpuMicros / (2 * rate * seconds)).toFixed(0)} µs of CPU per request (${((proxyCpuMicros / (2 * seconds * 1e6)) * 100).toFixed(0)} % of a core at ${rate} req/s)`,
     `Headline — proxy p99 ${proxy.p99.toFixed(3)} ms vs direct ${direct.p99.toFixed(3)} ms: ${added >= 0 ? "+" : ""}${added.toFixed(0)} % (target ≤ +10 %); p50 +${(proxy.p50 - direct.p50).toFixed(3)} ms`,
   ];
   console.log(lines.join("\n"));
@@ -173,10 +213,10 @@ async function main(): Promise<void> {
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(
     file,
-    `${JSON.stringify({ suite: "proxy", startedAt: new Date(started).toISOString(), machine: machineInfo(), rate, seconds, phases: 2, figures, addedP99Percent: Math.round(added * 10) / 10, summary: [lines[lines.length - 1]!] }, null, 2)}\n`,
+    `${JSON.stringify({ suite: "proxy", startedAt: new Date(started).toISOString(), machine: machineInfo(), rate, upstreamMs: serviceMs, seconds, phases: 2, figures, addedP99Percent: Math.round(added * 10) / 10, proxyCpuMicrosPerRequest: Math.round(proxyCpuMicros / (2 * rate * seconds)), summary: [lines[lines.length - 1]!] }, null, 2)}\n`,
   );
 }
 
-if (ROLE === "upstream") await upstreamRole();
+if (ROLE === "upstream") await upstreamRole(arg("upstream-ms", 10));
 else if (ROLE === "proxy") await proxyRole(arg("upstream", 0));
 else await main();

@@ -4,11 +4,14 @@
  *   npx tsx test/integration/measure-proxy.ts [--rate=400] [--seconds=5] [--rounds=2]
  *
  * Three processes on 127.0.0.1: upstreams (v1, and a "mirror" v2 that accepts connections and never answers),
- * proxies (`createProxy` without shadow traffic, and with 100 % mirrored to the hanging v2), and this one, an
+ * proxies (`createProxy` without shadow traffic, with 100 % mirrored to the hanging v2, and — as the floor — a bare
+ * 10-line node:http pipe proxy), and this one, an
  * open-loop load generator: request i is due at t0 + i / rate whatever happened before, and its latency counts from
- * when it was due, so a stall shows up in the percentiles (no coordinated omission). The three paths — direct,
- * proxy, proxy + hanging mirror — take turns in every round, so a slow moment of the shared machine is spread
- * over all of them. Prints one JSON line per path and the mirror counters.
+ * when it was due, so a stall shows up in the percentiles (no coordinated omission). The paths — direct, bare
+ * proxy, proxy, proxy + hanging mirror — take turns in every round, so a slow moment of the shared machine is spread
+ * over all of them. Prints one JSON line per path (latency percentiles, what the proxy adds over direct, and the
+ * proxy process's CPU time per request, which a busy machine disturbs less than wall-clock percentiles) and the
+ * mirror counters.
  */
 import { fork } from "node:child_process";
 import http from "node:http";
@@ -49,9 +52,22 @@ async function proxiesRole(v1: number, hanging: number): Promise<void> {
     logger: silent,
     // The defaults: 64 copies in flight at most, each abandoned after 10 s.
   });
-  const ports = { plain: await listen(http.createServer(plain)), mirrored: await listen(http.createServer(mirrored)) };
+  // The floor: the least a Node reverse proxy does (no decision, no header hygiene, no timeouts, no stats).
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const bare = http.createServer((req, res) => {
+    const forward = http.request({ host: "127.0.0.1", port: v1, path: req.url, method: req.method, headers: req.headers, agent }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    req.pipe(forward);
+  });
+  const ports = {
+    plain: await listen(http.createServer(plain)),
+    mirrored: await listen(http.createServer(mirrored)),
+    bare: await listen(bare),
+  };
   process.send?.(ports);
-  process.on("message", () => process.send?.({ counters: { ...mirrored.counters } }));
+  process.on("message", () => process.send?.({ counters: { ...mirrored.counters }, cpu: process.cpuUsage() }));
   process.on("disconnect", () => process.exit(0));
 }
 
@@ -103,21 +119,28 @@ async function main(): Promise<void> {
   const upstreams = spawn("upstreams");
   const { v1, hanging } = await new Promise<{ v1: number; hanging: number }>((resolve) => upstreams.once("message", resolve as never));
   const proxies = spawn("proxies", String(v1), String(hanging));
-  const ports = await new Promise<{ plain: number; mirrored: number }>((resolve) => proxies.once("message", resolve as never));
+  const ports = await new Promise<{ plain: number; mirrored: number; bare: number }>((resolve) => proxies.once("message", resolve as never));
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const paths = { direct: v1, proxy: ports.plain, "proxy + hanging mirror": ports.mirrored } as const;
-  const results: Record<string, { latencies: number[]; errors: number }> = {};
-  for (const [name, port] of Object.entries(paths)) await load(port, rate, 0.5, agent); // warm-up
+  const paths = { direct: v1, "bare node proxy": ports.bare, proxy: ports.plain, "proxy + hanging mirror": ports.mirrored } as const;
+  const ask = () => {
+    proxies.send("counters");
+    return new Promise<{ counters: Record<string, number>; cpu: NodeJS.CpuUsage }>((resolve) => proxies.once("message", resolve as never));
+  };
+  const results: Record<string, { latencies: number[]; errors: number; proxyCpuUs: number }> = {};
+  for (const port of Object.values(paths)) await load(port, rate, 0.5, agent); // warm-up
   for (let round = 0; round < rounds; round++) {
     for (const [name, port] of Object.entries(paths)) {
+      const before = (await ask()).cpu;
       const { latencies, errors } = await load(port, rate, seconds, agent);
-      const entry = (results[name] ??= { latencies: [], errors: 0 });
+      const after = (await ask()).cpu;
+      const entry = (results[name] ??= { latencies: [], errors: 0, proxyCpuUs: 0 });
       entry.latencies.push(...latencies);
       entry.errors += errors;
+      entry.proxyCpuUs += after.user + after.system - before.user - before.system;
     }
   }
   const direct = [...(results.direct?.latencies ?? [])].sort((a, b) => a - b);
-  for (const [name, { latencies, errors }] of Object.entries(results)) {
+  for (const [name, { latencies, errors, proxyCpuUs }] of Object.entries(results)) {
     const sorted = [...latencies].sort((a, b) => a - b);
     const p50 = quantile(sorted, 0.5);
     const p99 = quantile(sorted, 0.99);
@@ -125,10 +148,10 @@ async function main(): Promise<void> {
       path: name, rate, requests: sorted.length, errors,
       p50Ms: +p50.toFixed(3), p99Ms: +p99.toFixed(3),
       addedP50Ms: +(p50 - quantile(direct, 0.5)).toFixed(3), addedP99Ms: +(p99 - quantile(direct, 0.99)).toFixed(3),
+      proxyCpuUsPerRequest: name === "direct" ? 0 : Math.round(proxyCpuUs / Math.max(1, sorted.length + errors)),
     }));
   }
-  proxies.send("counters");
-  const { counters } = await new Promise<{ counters: Record<string, number> }>((resolve) => proxies.once("message", resolve as never));
+  const { counters } = await ask();
   console.log(JSON.stringify({ mirrorCounters: counters }));
   agent.destroy();
   upstreams.disconnect();

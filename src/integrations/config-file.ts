@@ -182,8 +182,8 @@ export function watchConfig(path: string, router: Router, options: WatchConfigOp
       fail("parse", error, `text:${text}`);
       return false;
     }
-    if (lastText === undefined && canonical(config) === canonical(router.config)) {
-      lastText = text; // already in force (the router was created from this file): no new revision
+    if (canonical(config) === canonical(router.config)) {
+      lastText = text; // already in force (the router was created from this file, or only the layout changed)
       lastFailure = undefined;
       return false;
     }

@@ -95,6 +95,11 @@ describe("watchConfig", () => {
     expect(share(router, "v2")).toBeGreaterThan(0.25);
     expect(share(router, "v2")).toBeLessThan(0.35);
 
+    volume.write(JSON.stringify(config(30))); // the same configuration, laid out differently: no new revision
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await watcher.reload()).toBe(false);
+    expect(router.revision).toBe(2);
+
     volume.writeConfig(config(100));
     await until(() => reloads.length === 2, 5000, "the second reload");
     expect(share(router, "v2")).toBe(1);

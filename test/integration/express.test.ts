@@ -6,22 +6,16 @@ import express4 from "express4";
 import { afterEach, describe, expect, it } from "vitest";
 import { createRouter } from "../../src/router/index.js";
 import { isTurnoutConfigError } from "../../src/errors.js";
-import type { Decision, Outcome, OutcomeRecorder, Router } from "../../src/types.js";
+import type { Decision, OutcomeRecorder, Router } from "../../src/types.js";
 import { type TurnoutExpressOptions, turnout, validate, versioned } from "../../src/integrations/express.js";
 import { AFTER_SUNSET, BEFORE, DEPRECATED, baseConfig, retiringConfig, userV1, userV2 } from "./fixtures.js";
-import { type Running, listen, memoryLogger } from "./helpers.js";
+import { type Running, listen, memoryLogger, observedStats } from "./helpers.js";
 
 type Factory = typeof express;
 const frameworks: [string, Factory][] = [
   ["Express 5", express],
   ["Express 4", express4 as Factory],
 ];
-
-/** An OutcomeRecorder that keeps what it was given (the real stats are exercised in stats-outcomes.test.ts). */
-function recorder(): OutcomeRecorder & { outcomes: { version: string; outcome: Outcome }[] } {
-  const outcomes: { version: string; outcome: Outcome }[] = [];
-  return { outcomes, recordOutcome: (decision, outcome) => (outcomes.push({ version: decision.version, outcome }), true) };
-}
 
 describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
   let running: Running | undefined;
@@ -171,7 +165,7 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
 
   it("answers 404 listing the live versions for an unknown version, or serves stable when configured", async () => {
     const router = createRouter(retiringConfig());
-    const stats = recorder();
+    const stats = observedStats();
     const url = await start(router, { clock: () => AFTER_SUNSET, stats }, (app) => app.get("/api/:version/users", echo));
     const response = await fetch(`${url}/api/v9/users`);
     expect(response.status).toBe(404);
@@ -189,6 +183,7 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
     expect(gone.status).toBe(410);
     await expect.poll(() => stats.outcomes.length).toBe(1); // the 410 counts for v1; the 404s count for no version
     expect(stats.outcomes[0]).toMatchObject({ version: "v1", outcome: { status: 410 } });
+    expect(stats.stats.lifetime().totals).toMatchObject({ requests: 1, errors: 0 });
     await running?.close();
     const lenient = await start(createRouter(retiringConfig()), { clock: () => BEFORE, unknownVersion: "stable" }, (app) =>
       app.get("/api/:version/users", echo),
@@ -216,7 +211,7 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
 
   it("versioned() passes a rejected async handler to the error handler (also on Express 4)", async () => {
     const router = createRouter(baseConfig({ split: { v1: 100 }, }));
-    const stats = recorder();
+    const stats = observedStats();
     const url = await start(router, { stats }, (app) => {
       app.get("/boom", versioned({ v1: async () => Promise.reject(new Error("v1 broke")) }));
       app.use((error: Error, _req: Request, res: Response, _next: unknown) => void res.status(500).json({ error: error.message }));
@@ -224,7 +219,9 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
     const response = await fetch(`${url}/boom`);
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({ error: "v1 broke" });
+    await expect.poll(() => stats.outcomes.length).toBe(1);
     expect(stats.outcomes).toEqual([{ version: "v1", outcome: expect.objectContaining({ status: 500 }) }]);
+    expect(stats.stats.lifetime().versions.v1).toMatchObject({ requests: 1, errors: 1 });
   });
 
   it("validates per version with zod, valibot and plain functions: 400 with every problem listed", async () => {
@@ -299,7 +296,7 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
 
   it("records every outcome when the response finishes: status, duration, client; 5xx are failures", async () => {
     const router = createRouter(baseConfig({ split: { v1: 100 }, }));
-    const stats = recorder();
+    const stats = observedStats();
     const url = await start(router, { stats, key: (req) => req.get("x-user-id") }, (app) => {
       app.get("/ok", (_req, res) => void res.send("ok"));
       app.get("/fail", (_req, res) => void res.status(503).send("down"));
@@ -312,11 +309,12 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
     expect(stats.outcomes[0]).toEqual({ version: "v1", outcome: { status: 200, durationMs: expect.any(Number), client: "alice" } });
     expect(stats.outcomes[1]?.outcome).toMatchObject({ status: 503, client: "bob" });
     expect(stats.outcomes[2]?.outcome.durationMs).toBeGreaterThan(0);
+    expect(stats.stats.lifetime().versions.v1).toMatchObject({ requests: 3, errors: 1, clients: 2 });
   });
 
   it("records a client that went away before the response as 499", async () => {
     const router = createRouter(baseConfig({ split: { v1: 100 }, }));
-    const stats = recorder();
+    const stats = observedStats();
     const url = await start(router, { stats }, (app) => app.get("/hang", () => undefined));
     const controller = new AbortController();
     const pending = fetch(`${url}/hang`, { signal: controller.signal }).catch(() => undefined);
@@ -324,11 +322,12 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
     await pending;
     await expect.poll(() => stats.outcomes.length).toBe(1);
     expect(stats.outcomes[0]?.outcome.status).toBe(499);
+    expect(stats.stats.lifetime().versions.v1).toMatchObject({ requests: 1, errors: 0 }); // latency, not a failure
   });
 
   it("decides once when mounted twice", async () => {
     const router = createRouter(baseConfig({ }));
-    const stats = recorder();
+    const stats = observedStats();
     const app = factory();
     const middleware = turnout(router, { stats, logger: memoryLogger() });
     const inner = factory.Router();

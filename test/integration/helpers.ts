@@ -1,7 +1,8 @@
 /** Test helpers: real servers on 127.0.0.1, port 0, closed by the tests. */
 import { type RequestListener, type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Logger } from "../../src/types.js";
+import { createStats } from "../../src/stats/index.js";
+import type { Decision, Logger, Outcome } from "../../src/types.js";
 
 export interface Running {
   readonly url: string;
@@ -51,3 +52,20 @@ export async function until(condition: () => boolean, timeoutMs = 5000, what = "
 
 /** Epoch ms of an ISO date. */
 export const at = (iso: string): number => Date.parse(iso);
+
+/**
+ * The real stats (`createStats`), with every outcome the integration hands them kept for the assertions: a spy
+ * that records and forwards, never a stand-in.
+ */
+export function observedStats(versions: readonly string[] = ["v1", "v2", "v3"]) {
+  const stats = createStats({ versions });
+  const outcomes: { version: string; outcome: Outcome }[] = [];
+  return {
+    stats,
+    outcomes,
+    recordOutcome(decision: Pick<Decision, "version">, outcome: Outcome): boolean {
+      outcomes.push({ version: decision.version, outcome });
+      return stats.recordOutcome(decision, outcome);
+    },
+  };
+}

@@ -6,20 +6,15 @@ import Koa2 from "koa2";
 import { afterEach, describe, expect, it } from "vitest";
 import { isTurnoutConfigError } from "../../src/errors.js";
 import { createRouter } from "../../src/router/index.js";
-import type { Decision, Outcome, OutcomeRecorder, Router } from "../../src/types.js";
+import type { Decision, Router } from "../../src/types.js";
 import { type TurnoutKoaOptions, turnout, validate, versioned } from "../../src/integrations/koa.js";
 import { AFTER_SUNSET, DEPRECATED, baseConfig, retiringConfig, userV1, userV2 } from "./fixtures.js";
-import { type Running, listen, memoryLogger } from "./helpers.js";
+import { type Running, listen, memoryLogger, observedStats } from "./helpers.js";
 
 const frameworks: [string, typeof Koa][] = [
   ["Koa 3", Koa],
   ["Koa 2", Koa2 as typeof Koa],
 ];
-
-function recorder(): OutcomeRecorder & { outcomes: { version: string; outcome: Outcome }[] } {
-  const outcomes: { version: string; outcome: Outcome }[] = [];
-  return { outcomes, recordOutcome: (decision, outcome) => (outcomes.push({ version: decision.version, outcome }), true) };
-}
 
 /** A tiny JSON body parser, so the tests need no extra package. */
 async function jsonBody(ctx: Context, next: () => Promise<unknown>): Promise<void> {
@@ -142,7 +137,7 @@ describe.each(frameworks)("turnout/koa on %s", (_name, KoaClass) => {
 
   it("records outcomes on finish: thrown errors fail, ctx.throw(4xx) does not", async () => {
     const router = createRouter(baseConfig({ split: { v1: 100 } }));
-    const stats = recorder();
+    const stats = observedStats();
     const url = await start(router, { stats, key: (ctx) => ctx.get("x-user-id") || undefined }, (ctx) => {
       if (ctx.path === "/boom") throw new Error("v1 broke");
       if (ctx.path === "/missing") ctx.throw(404, "no such thing");
@@ -155,6 +150,7 @@ describe.each(frameworks)("turnout/koa on %s", (_name, KoaClass) => {
     expect(stats.outcomes[0]).toEqual({ version: "v1", outcome: { status: 200, durationMs: expect.any(Number), client: "alice" } });
     expect(stats.outcomes[1]?.outcome).toMatchObject({ status: 500, error: expect.objectContaining({ message: "v1 broke" }) });
     expect(stats.outcomes[2]?.outcome).toEqual({ status: 404, durationMs: expect.any(Number) });
+    expect(stats.stats.lifetime().versions.v1).toMatchObject({ requests: 3, errors: 1, clients: 1 });
   });
 
   it("never breaks the request on a fault inside turnout", async () => {

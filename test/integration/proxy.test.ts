@@ -6,10 +6,10 @@ import { type IncomingMessage, type ServerResponse, createServer, request } from
 import { afterEach, describe, expect, it } from "vitest";
 import { isTurnoutConfigError } from "../../src/errors.js";
 import { createRouter } from "../../src/router/index.js";
-import type { Outcome, OutcomeRecorder, RouterConfig } from "../../src/types.js";
+import type { RouterConfig } from "../../src/types.js";
 import { type MirrorResult, type ProxyOptions, type TurnoutProxy, createProxy } from "../../src/integrations/node.js";
 import { AFTER_SUNSET, retiringConfig } from "./fixtures.js";
-import { type Running, listen, memoryLogger, until } from "./helpers.js";
+import { type Running, listen, memoryLogger, observedStats, until } from "./helpers.js";
 
 interface Seen {
   method: string;
@@ -42,11 +42,6 @@ async function echoUpstream(name: string, status = 200): Promise<Running & { see
   return Object.defineProperties(Object.assign(running, { seen }), {
     connections: { get: () => connections },
   }) as Running & { seen: Seen[]; connections: number };
-}
-
-function recorder(): OutcomeRecorder & { outcomes: { version: string; outcome: Outcome }[] } {
-  const outcomes: { version: string; outcome: Outcome }[] = [];
-  return { outcomes, recordOutcome: (decision, outcome) => (outcomes.push({ version: decision.version, outcome }), true) };
 }
 
 const twoVersions = (overrides: Partial<RouterConfig> = {}): RouterConfig => ({
@@ -221,7 +216,7 @@ describe("createProxy", () => {
     const gone = await listen(createServer());
     const deadUrl = gone.url;
     await gone.close();
-    const stats = recorder();
+    const stats = observedStats();
     const { url, proxy } = await startProxy(twoVersions(), { upstreams: { v1: deadUrl, v2: deadUrl }, stats });
     const response = await fetch(url);
     expect(response.status).toBe(502);
@@ -229,18 +224,20 @@ describe("createProxy", () => {
     expect(await response.json()).toEqual({ error: "UPSTREAM_UNAVAILABLE", message: "The v1 upstream could not be reached.", version: "v1" });
     await until(() => stats.outcomes.length === 1);
     expect(stats.outcomes[0]).toMatchObject({ version: "v1", outcome: { status: 502 } });
+    expect(stats.stats.lifetime().versions.v1).toMatchObject({ requests: 1, errors: 1 });
     expect(proxy.counters.upstreamErrors).toBe(1);
   });
 
   it("answers 504 when the upstream does not answer within the response timeout", async () => {
     const hanging = await customUpstream(() => undefined);
-    const stats = recorder();
+    const stats = observedStats();
     const { url, proxy } = await startProxy(twoVersions(), { upstreams: { v1: hanging.url, v2: hanging.url }, stats, timeouts: { response: "150ms" } });
     const response = await fetch(url);
     expect(response.status).toBe(504);
     expect(await response.json()).toMatchObject({ error: "UPSTREAM_TIMEOUT", version: "v1" });
     await until(() => stats.outcomes.length === 1);
     expect(stats.outcomes[0]?.outcome.status).toBe(504);
+    expect(stats.stats.lifetime().versions.v1).toMatchObject({ requests: 1, errors: 1 });
     expect(proxy.counters.upstreamErrors).toBe(1);
   });
 
@@ -250,20 +247,21 @@ describe("createProxy", () => {
       res.write("partial");
       setTimeout(() => res.socket?.destroy(), 20);
     });
-    const stats = recorder();
+    const stats = observedStats();
     const { url, proxy } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: v1.url }, stats });
     const response = await fetch(url);
     expect(response.status).toBe(200);
     await expect(response.text()).rejects.toThrow();
     await until(() => stats.outcomes.length === 1);
     expect(stats.outcomes[0]?.outcome).toMatchObject({ status: 502, error: expect.anything() });
+    expect(stats.stats.lifetime().versions.v1).toMatchObject({ requests: 1, errors: 1 });
     expect(proxy.counters.upstreamErrors).toBe(1);
   });
 
   it("aborts the upstream request when the client goes away", async () => {
     let upstreamClosed = false;
     const v1 = await customUpstream((req) => req.socket.on("close", () => (upstreamClosed = true)));
-    const stats = recorder();
+    const stats = observedStats();
     const { url } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: v1.url }, stats });
     const controller = new AbortController();
     const pending = fetch(url, { signal: controller.signal }).catch(() => undefined);
@@ -272,6 +270,7 @@ describe("createProxy", () => {
     await until(() => upstreamClosed, 5000, "the upstream connection to close");
     await until(() => stats.outcomes.length === 1);
     expect(stats.outcomes[0]?.outcome.status).toBe(499);
+    expect(stats.stats.lifetime().versions.v1).toMatchObject({ requests: 1, errors: 0 });
   });
 
   it("answers 410 after a version's sunset and 404 for an unknown version without calling an upstream", async () => {
@@ -381,7 +380,7 @@ describe("createProxy shadow traffic", () => {
   it("a mirror that times out is counted as an error and frees its slot", async () => {
     const v1 = await upstream("v1");
     const hanging = await customUpstream(() => undefined);
-    const stats = recorder();
+    const stats = observedStats();
     const { url, proxy } = await startProxy(mirrorAll, {
       upstreams: { v1: v1.url, v2: hanging.url },
       mirror: { maxInFlight: 1, timeout: "100ms", stats },
@@ -390,6 +389,7 @@ describe("createProxy shadow traffic", () => {
     await until(() => proxy.counters.mirrorInFlight === 0, 5000, "the mirror timeout");
     expect(proxy.counters.mirrorErrors).toBe(1);
     expect(stats.outcomes[0]).toMatchObject({ version: "v2", outcome: { error: expect.objectContaining({ name: "MirrorTimeout" }) } });
+    expect(stats.stats.lifetime().versions.v2).toMatchObject({ requests: 1, errors: 1 });
     expect((await fetch(url)).status).toBe(200);
     expect(proxy.counters.mirrored).toBe(2);
   });

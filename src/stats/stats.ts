@@ -80,41 +80,46 @@ class LiveStats implements Stats {
   /** Hot path: the sample at STAGED_TIME (`staged`) or at the clock's time. */
   private ingest(sample: StatsSample, staged: boolean): boolean {
     // A few type checks, one hash, one log, a handful of typed-array writes, no allocation. Keep it that way: no
-    // double crosses a call that V8 may not inline (see STAGED_LATENCY), nothing is created.
+    // double crosses a call that V8 may not inline (see STAGED_LATENCY), nothing is created. Only the property
+    // reads sit in the try block (a getter or a proxy may throw): code inlined inside one is slower.
+    let state: VersionState | undefined;
+    let ok: unknown;
+    let timed: boolean;
+    let client: unknown;
+    let n = 1;
     try {
       if (typeof sample !== "object" || sample === null) return this.reject(R_SAMPLE);
       const version = sample.version;
-      const state = version === this.lastName ? (this.lastState as VersionState) : this.lookup(version);
+      state = version === this.lastName ? (this.lastState as VersionState) : this.lookup(version);
       if (state === undefined) return false;
-      const ok = sample.ok;
+      ok = sample.ok;
       if (ok !== true && ok !== false) return this.reject(R_OK);
       const latencyMs = sample.latencyMs;
-      const timed = latencyMs !== undefined && latencyMs !== null;
+      timed = latencyMs !== undefined && latencyMs !== null;
       if (timed) {
         if (typeof latencyMs !== "number" || !(latencyMs >= 0 && latencyMs <= MAX_LATENCY_MS)) return this.reject(R_LATENCY);
         STAGED_LATENCY[0] = latencyMs;
       }
-      const client = sample.client;
-      let hash = 0;
-      if (client !== undefined && client !== null) {
-        if (typeof client !== "string" || client.length > MAX_CLIENT_LENGTH) return this.reject(R_CLIENT);
-        hash = murmur3Signed(client, CLIENT_SEED) || ZERO_HASH;
-      }
+      client = sample.client;
       const count = sample.count;
-      let n = 1;
       if (count !== undefined && count !== null) {
         if (typeof count !== "number" || !Number.isInteger(count) || count < 1 || count > MAX_COUNT) return this.reject(R_COUNT);
         n = count;
       }
-      return this.commit(state, ok, timed, hash, n, staged);
     } catch {
       return this.reject(R_SAMPLE);
     }
+    let hash = 0;
+    if (client !== undefined && client !== null) {
+      if (typeof client !== "string" || client.length > MAX_CLIENT_LENGTH) return this.reject(R_CLIENT);
+      hash = murmur3Signed(client, CLIENT_SEED) || ZERO_HASH;
+    }
+    return this.commit(state, ok as boolean, timed, hash, n, staged);
   }
 
   /** Hot path, shared by record and recordOutcome: the time, the slot, the writes. */
   private commit(state: VersionState, ok: boolean, timed: boolean, hash: number, n: number, staged: boolean): boolean {
-    const t = staged ? (STAGED_TIME[0] as number) : this.clock();
+    const t = staged ? (STAGED_TIME[0] as number) : this.clockOrNaN();
     if (typeof t !== "number" || t - t !== 0) return this.reject(R_TIME);
     const s = Math.floor(t / this.resolution);
     const agg = this.agg;
@@ -131,14 +136,17 @@ class LiveStats implements Stats {
   }
 
   private outcome(decision: Pick<Decision, "version">, outcome: Outcome, staged: boolean): boolean {
+    let state: VersionState | undefined;
+    let ok: boolean;
+    let timed: boolean;
+    let client: unknown;
     try {
       if (typeof decision !== "object" || decision === null || typeof outcome !== "object" || outcome === null) {
         return this.reject(R_SAMPLE);
       }
       const version = decision.version;
-      const state = version === this.lastName ? (this.lastState as VersionState) : this.lookup(version);
+      state = version === this.lastName ? (this.lastState as VersionState) : this.lookup(version);
       if (state === undefined) return false;
-      let ok: boolean;
       const verdict = outcome.ok;
       if (verdict === true || verdict === false) ok = verdict;
       else if (verdict !== undefined && verdict !== null) return this.reject(R_OK);
@@ -151,20 +159,29 @@ class LiveStats implements Stats {
         ok = (error === undefined || error === null) && !(typeof status === "number" && status >= 500);
       }
       const durationMs = outcome.durationMs;
-      const timed = durationMs !== undefined && durationMs !== null;
+      timed = durationMs !== undefined && durationMs !== null;
       if (timed) {
         if (typeof durationMs !== "number" || !(durationMs >= 0 && durationMs <= MAX_LATENCY_MS)) return this.reject(R_LATENCY);
         STAGED_LATENCY[0] = durationMs;
       }
-      const client = outcome.client;
-      let hash = 0;
-      if (client !== undefined && client !== null) {
-        if (typeof client !== "string" || client.length > MAX_CLIENT_LENGTH) return this.reject(R_CLIENT);
-        hash = murmur3Signed(client, CLIENT_SEED) || ZERO_HASH;
-      }
-      return this.commit(state, ok, timed, hash, 1, staged);
+      client = outcome.client;
     } catch {
       return this.reject(R_SAMPLE);
+    }
+    let hash = 0;
+    if (client !== undefined && client !== null) {
+      if (typeof client !== "string" || client.length > MAX_CLIENT_LENGTH) return this.reject(R_CLIENT);
+      hash = murmur3Signed(client, CLIENT_SEED) || ZERO_HASH;
+    }
+    return this.commit(state, ok, timed, hash, 1, staged);
+  }
+
+  /** The clock's answer; NaN (rejected as invalid_time) when it throws. */
+  private clockOrNaN(): number {
+    try {
+      return this.clock();
+    } catch {
+      return Number.NaN;
     }
   }
 

@@ -93,7 +93,7 @@ export interface StatsSample {
  * ```
  */
 export const RejectionReason = {
-  /** The sample (or the decision/outcome) is not an object. */
+  /** The sample (or the decision/outcome) is not an object, or reading it threw (a getter, a proxy). */
   InvalidSample: "invalid_sample",
   /** The version is not a string, or not a valid version name (`[A-Za-z0-9][A-Za-z0-9._-]*`, ≤ 64 characters). */
   InvalidVersion: "invalid_version",
@@ -109,7 +109,7 @@ export const RejectionReason = {
   InvalidClient: "invalid_client",
   /** `count` is not an integer from 1 to 2^32 − 1. */
   InvalidCount: "invalid_count",
-  /** The time (the `now` argument or the clock's answer) is not a finite number. */
+  /** The time (the `now` argument or the clock's answer) is not a finite number, or the clock threw. */
   InvalidTime: "invalid_time",
   /** `recordOutcome`: the status is not an integer from 0 to 999. */
   InvalidStatus: "invalid_status",

@@ -1,0 +1,103 @@
+// turnout/redis — a fleet of instances sharing one configuration, one rollout and one stats view through Redis.
+// node-redis is never imported: the client is used through its shape (`RedisClientLike`), so `redis` is an optional
+// peer dependency and only the user's own client talks to the network. Nothing here runs on the request path.
+
+import { ProblemCode } from "../errors.js";
+import { Problems, checkFields, isRecord } from "../internal/problems.js";
+import { readConfig, updateConfig, watchConfig, writeConfig, type StoreContext } from "./redis/config.js";
+import { Keys, Link, validNamespace } from "./redis/link.js";
+import { controlRollout } from "./redis/rollout.js";
+import { publishStats, readFleetStats } from "./redis/stats.js";
+import type { RedisClientLike, RedisStore, RedisStoreOptions } from "./redis/types.js";
+
+export { TurnoutRedisError } from "./redis/link.js";
+export { RedisFailure } from "./redis/types.js";
+export type {
+  ConfigApplied,
+  ConfigSync,
+  ConfigSyncFailure,
+  ConfigSyncStatus,
+  ControllerFailure,
+  ControlRolloutOptions,
+  FleetControllerStatus,
+  FleetFreshness,
+  FleetInstance,
+  FleetRollout,
+  FleetStats,
+  PublishStatsOptions,
+  RedisClientLike,
+  RedisStore,
+  RedisStoreOptions,
+  StatsPublisher,
+  StoredConfig,
+  WatchRedisConfigOptions,
+  WriteConfigOptions,
+  WriteResult,
+} from "./redis/types.js";
+
+function checkOptions(client: unknown, options: unknown): void {
+  const problems = new Problems();
+  if (!isRecord(client) || typeof client.sendCommand !== "function" || typeof client.duplicate !== "function") {
+    problems.add(ProblemCode.Type, "client", "expected a node-redis client (createClient() from the redis package)");
+  }
+  if (options !== undefined && !isRecord(options)) problems.add(ProblemCode.Type, "options", "expected an options object");
+  const o: Record<string, unknown> = isRecord(options) ? options : {};
+  checkFields(problems, o, "options", ["namespace", "commandTimeoutMs", "logger", "clock"]);
+  if (o.namespace !== undefined && !validNamespace(o.namespace)) problems.add(ProblemCode.InvalidName, "options.namespace", "expected 1–100 characters without braces or whitespace");
+  const timeout = o.commandTimeoutMs;
+  if (timeout !== undefined && (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout < 1 || timeout > 2_147_483_647)) {
+    problems.add(ProblemCode.OutOfRange, "options.commandTimeoutMs", "expected a number of milliseconds ≥ 1");
+  }
+  const logger = o.logger;
+  if (logger !== undefined && !(isRecord(logger) && typeof logger.warn === "function" && typeof logger.error === "function")) {
+    problems.add(ProblemCode.Type, "options.logger", "expected an object with warn() and error() (console works)");
+  }
+  if (o.clock !== undefined && typeof o.clock !== "function") problems.add(ProblemCode.Type, "options.clock", "expected a function returning epoch milliseconds");
+  problems.throwIfAny("redis store options");
+}
+
+/**
+ * The fleet's shared store on one node-redis client: a versioned configuration document (compare-and-set writes,
+ * pub/sub announcements, a poll as backstop), a rollout state advanced by compare-and-set under a lease, and the
+ * instances' stats snapshots with a TTL. Pass a client you created and connected (with an `error` listener, as
+ * node-redis requires); turnout opens one `duplicate()` of it per config watch for the subscription, and closes it.
+ * Throws `TurnoutConfigError` for bad options.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from "redis";
+ * import { createRouter, createStats } from "turnout";
+ * import { createRedisStore } from "turnout/redis";
+ *
+ * const client = createClient({ url: process.env.REDIS_URL });
+ * client.on("error", (error) => console.warn("redis", error.message));
+ * await client.connect();
+ *
+ * const store = createRedisStore(client, { namespace: "checkout-api" });
+ * const router = createRouter({ versions: ["v1", "v2"], stable: "v1", canary: "v2" }); // until Redis answers
+ * const sync = store.watchConfig(router);   // every instance: the stored config, validated, applied
+ * const stats = createStats({ versions: ["v1", "v2"] });
+ * store.publishStats(stats, { instance: process.env.HOSTNAME }); // every instance: its numbers, with a TTL
+ * await sync.ready;
+ * ```
+ */
+export function createRedisStore(client: RedisClientLike, options: RedisStoreOptions = {}): RedisStore {
+  checkOptions(client, options);
+  const keys = new Keys(options.namespace ?? "turnout");
+  const ctx: StoreContext = {
+    link: new Link(client, options.commandTimeoutMs ?? 2000),
+    keys,
+    logger: options.logger ?? console,
+    clock: options.clock ?? Date.now,
+  };
+  return {
+    prefix: keys.prefix,
+    readConfig: () => readConfig(ctx),
+    writeConfig: (config, writeOptions) => writeConfig(ctx, config, writeOptions),
+    updateConfig: (change, updateOptions) => updateConfig(ctx, change, updateOptions),
+    watchConfig: (router, watchOptions) => watchConfig(ctx, router, watchOptions),
+    publishStats: (stats, publishOptions) => publishStats(ctx, stats, publishOptions),
+    readFleetStats: (freshness) => readFleetStats(ctx, freshness),
+    controlRollout: (plan, controlOptions) => controlRollout(ctx, plan, controlOptions),
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * Fleet stats: every instance pushes its snapshot under its own key with a TTL (a dead instance's numbers age out
+ * by themselves) and records the push time — Redis's clock — in an index. A reader merges the snapshots pushed
+ * recently enough and says whether the view is fresh enough to judge health with.
+ */
+import { hostname } from "node:os";
+import { ProblemCode } from "../../errors.js";
+import { Problems, isRecord } from "../../internal/problems.js";
+import { emptySnapshot, mergeSnapshots, parseSnapshot, readSnapshot } from "../../stats/index.js";
+import type { Stats, StatsSnapshot } from "../../stats/types.js";
+import type { StoreContext } from "./config.js";
+import { FailureLog, TurnoutRedisError, guarded, int, list, message, randomId, text, validName } from "./link.js";
+import { STATS_PUSH, STATS_READ, STATS_REMOVE } from "./scripts.js";
+import { type FleetFreshness, type FleetInstance, type FleetStats, type PublishStatsOptions, RedisFailure, type StatsPublisher } from "./types.js";
+
+const MAX_SNAPSHOT_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_AGE_MS = 15_000;
+
+function checkPublish(options: unknown): void {
+  const problems = new Problems();
+  if (options !== undefined && !isRecord(options)) problems.add(ProblemCode.Type, "", "expected an options object");
+  const o: Record<string, unknown> = isRecord(options) ? options : {};
+  if (o.instance !== undefined && !validName(o.instance)) problems.add(ProblemCode.InvalidName, "instance", "expected 1–200 characters without whitespace");
+  for (const n of ["intervalMs", "ttlMs"]) {
+    const v = o[n];
+    if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v < 1 || v > 2_147_483_647)) problems.add(ProblemCode.OutOfRange, n, "expected a number of milliseconds ≥ 1");
+  }
+  if (o.onError !== undefined && typeof o.onError !== "function") problems.add(ProblemCode.Type, "onError", "expected a function");
+  problems.throwIfAny("publishStats options");
+}
+
+/** Pushes `stats.snapshot()` now and every `intervalMs`. */
+export function publishStats(ctx: StoreContext, stats: Pick<Stats, "snapshot">, options: PublishStatsOptions = {}): StatsPublisher {
+  checkPublish(options);
+  if (!isRecord(stats) || typeof stats.snapshot !== "function") throw new TypeError("publishStats: expected a Stats (an object with snapshot())");
+  const { logger } = ctx;
+  const instance = options.instance ?? `${hostname().replace(/\s/g, "_").slice(0, 100)}-${process.pid}-${randomId(3)}`;
+  const intervalMs = options.intervalMs ?? 5000;
+  const ttlMs = Math.round(options.ttlMs ?? 3 * intervalMs);
+  const key = `${ctx.keys.statsPrefix}${instance}`;
+  const failures = new FailureLog<"push">(
+    (error) => {
+      if (options.onError !== undefined) guarded(logger, "publishStats onError", () => options.onError?.(error));
+      else guarded(logger, "logger", () => logger.warn(`turnout/redis: pushing the stats of ${instance} failed; retrying every ${intervalMs} ms`, { error }));
+    },
+    () => guarded(logger, "logger", () => logger.warn(`turnout/redis: pushing the stats of ${instance} works again`)),
+  );
+  let lastPushAt: number | null = null;
+  let closed = false;
+  let inFlight: Promise<boolean> | undefined;
+
+  const pushNow = async (): Promise<boolean> => {
+    try {
+      const snapshot: StatsSnapshot = stats.snapshot();
+      const pushedAt = int(await ctx.link.eval(STATS_PUSH, [ctx.keys.statsIndex, key], [instance, JSON.stringify(snapshot), String(ttlMs)]), "stats push");
+      lastPushAt = pushedAt;
+      failures.ok();
+      return true;
+    } catch (error) {
+      failures.fail("push", error, ctx.clock());
+      return false;
+    }
+  };
+  // A push still under way (Redis slow) is not doubled: the next tick joins it.
+  const push = (): Promise<boolean> => {
+    if (closed) return Promise.resolve(false);
+    inFlight ??= pushNow().finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
+  };
+  const timer = setInterval(() => void push(), intervalMs);
+  timer.unref?.();
+  void push();
+
+  return {
+    instance,
+    push,
+    lastPushAt: () => lastPushAt,
+    async close(closeOptions) {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      await inFlight;
+      if (closeOptions?.remove === true) {
+        try {
+          await ctx.link.eval(STATS_REMOVE, [ctx.keys.statsIndex, key], [instance]);
+        } catch (error) {
+          guarded(logger, "logger", () => logger.warn(`turnout/redis: removing the stats of ${instance} failed (they expire in ${ttlMs} ms)`, { error }));
+        }
+      }
+    },
+  };
+}
+
+/** Checks freshness options, filling in the defaults. */
+export function resolveFreshness(freshness: unknown, path = "freshness"): Required<FleetFreshness> {
+  const problems = new Problems();
+  if (freshness !== undefined && !isRecord(freshness)) problems.add(ProblemCode.Type, path, "expected { maxAgeMs?, minInstances? }");
+  const o: Record<string, unknown> = isRecord(freshness) ? freshness : {};
+  const maxAgeMs = o.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+  const minInstances = o.minInstances ?? 1;
+  if (typeof maxAgeMs !== "number" || !Number.isFinite(maxAgeMs) || maxAgeMs < 1) problems.add(ProblemCode.OutOfRange, `${path}.maxAgeMs`, "expected a number of milliseconds ≥ 1");
+  if (typeof minInstances !== "number" || !Number.isSafeInteger(minInstances) || minInstances < 1) problems.add(ProblemCode.OutOfRange, `${path}.minInstances`, "expected a whole number ≥ 1");
+  problems.throwIfAny("fleet stats freshness");
+  return { maxAgeMs: maxAgeMs as number, minInstances: minInstances as number };
+}
+
+/**
+ * Reads every live snapshot, merges those pushed within `maxAgeMs` (Redis's clock), and calls the view fresh when at
+ * least `minInstances` of them count. A snapshot that does not parse, or a set that cannot be merged (instances with
+ * different windows), never counts: it is listed with its problem.
+ */
+export async function readFleetStats(ctx: StoreContext, freshness?: FleetFreshness): Promise<FleetStats> {
+  const { maxAgeMs, minInstances } = resolveFreshness(freshness);
+  const reply = list(await ctx.link.eval(STATS_READ, [ctx.keys.statsIndex], [ctx.keys.statsPrefix, String(Math.round(maxAgeMs))]), "stats read");
+  const readAt = int(reply[0], "stats read time");
+  const instances: FleetInstance[] = [];
+  const good: StatsSnapshot[] = [];
+  const counted: number[] = [];
+  for (let i = 1; i + 2 < reply.length; i += 3) {
+    const instance = text(reply[i]) ?? "";
+    const pushedAt = Math.round(Number(text(reply[i + 1]) ?? reply[i + 1]));
+    const body = text(reply[i + 2]) ?? "";
+    const ageMs = Math.max(0, readAt - pushedAt);
+    if (body === "") {
+      instances.push({ instance, pushedAt, ageMs, fresh: false, problem: `pushed ${ageMs} ms ago, more than maxAgeMs (${maxAgeMs})` });
+      continue;
+    }
+    try {
+      if (body.length > MAX_SNAPSHOT_BYTES) throw new RangeError(`the snapshot is larger than ${MAX_SNAPSHOT_BYTES} bytes`);
+      good.push(parseSnapshot(JSON.parse(body)));
+      counted.push(instances.length);
+      instances.push({ instance, pushedAt, ageMs, fresh: true });
+    } catch (error) {
+      instances.push({ instance, pushedAt, ageMs, fresh: false, problem: `unreadable snapshot: ${message(error).split("\n").slice(0, 2).join(" ")}` });
+    }
+  }
+  let snapshot = emptySnapshot();
+  let reason: string | null = null;
+  try {
+    if (good.length > 0) snapshot = mergeSnapshots(...good);
+  } catch (error) {
+    reason = `the snapshots cannot be merged (do all instances use the same window and resolution?): ${message(error).split("\n").slice(0, 2).join(" ")}`;
+    for (const index of counted) instances[index] = { ...(instances[index] as FleetInstance), fresh: false, problem: "not mergeable with the others" };
+    good.length = 0;
+  }
+  if (reason === null && good.length < minInstances) {
+    reason = `${good.length} instance${good.length === 1 ? "" : "s"} reported within ${maxAgeMs} ms, ${minInstances} needed`;
+  }
+  instances.sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
+  return { fresh: reason === null, reason, readAt, instances, snapshot, reader: readSnapshot(snapshot) };
+}
+
+/** A `stale` failure for the controller's reports. */
+export function staleError(reason: string): TurnoutRedisError {
+  return new TurnoutRedisError(RedisFailure.Stale, `fleet stats are stale: ${reason}`);
+}

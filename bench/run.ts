@@ -5,9 +5,9 @@
  *   npm run bench -- --quick      fewer, shorter rounds (a smoke run)
  *   npm run bench -- decide hash  only the named suites
  *
- * Suites are files in bench/: hash.ts and decide.ts (this harness), and stats.ts, rollout.ts, proxy.ts when they
- * exist. Each writes bench/results/<suite>.json; the peers (bench/peers, `npm run bench:peers`) are separate
- * because they need their own install.
+ * Suites are files in bench/: selfcheck.ts (the harness checks its allocation figures), hash.ts, decide.ts,
+ * proxy.ts, and stats.ts, rollout.ts when they exist. Each writes bench/results/<suite>.json; the peers
+ * (bench/peers, `npm run bench:peers`) are separate because they need their own install.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -15,7 +15,7 @@ import path from "node:path";
 import type { SuiteResult } from "./lib/harness.js";
 import { NODE_FLAGS, REPO_ROOT } from "./lib/harness.js";
 
-const SUITES = ["hash", "decide", "stats", "rollout", "proxy"] as const;
+const SUITES = ["selfcheck", "hash", "decide", "stats", "rollout", "proxy"] as const;
 
 const args = process.argv.slice(2);
 const flags = args.filter((a) => a.startsWith("--"));

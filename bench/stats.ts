@@ -1,231 +1,232 @@
-// Benchmarks of the stats aggregator (issue 7's targets: record ≤ 50 ns median and 0 bytes per call in steady
-// state; heap flat in the number of distinct clients). Timings are printed, never asserted.
-//
-//   node --expose-gc --import tsx bench/stats.ts            # everything
-//   node --expose-gc --import tsx bench/stats.ts --quick    # a smaller heap-growth run
-//   node --expose-gc --import tsx bench/stats.ts --only=ns|alloc|heap
-//
-// Sections: (1) ns/op with mitata for record() variants, the bare hash (the floor), window(), snapshot(), merge;
-// (2) bytes allocated per record() over a GC-free loop; (3) heap growth after 10,000,000 records from 1,000,000
-// distinct clients over 2 versions.
-
-import { bench, do_not_optimize, group, run, summary } from "mitata";
+/**
+ * The stats aggregator (issue 7's targets: `record` ≤ 50 ns median and 0 bytes per call in steady state; memory
+ * flat in the number of distinct clients). Timings are reported, never asserted.
+ *
+ *   tsx bench/stats.ts            (re-launches itself with --expose-gc; one process per scenario)
+ *   tsx bench/stats.ts --quick    (fewer, shorter rounds; a smaller heap-growth run)
+ *   tsx bench/stats.ts --only=record-short,memory
+ *
+ * Each record scenario runs in a process of its own with one sample shape, as at an application's call site, and
+ * compares `record` with the bare hash of the same keys (the floor: what hashing the client costs on its own).
+ * `now` is passed, as a busy caller (or the simulator) does: without it, every call reads the clock.
+ * The `memory` scenario records 10,000,000 samples from 1,000,000 distinct clients over 2 versions and reports
+ * the growth of heap + typed-array memory beyond what the first records allocate.
+ */
 import { murmur3Signed } from "../src/router/hash.js";
-import { createStats, mergeSnapshots, type Stats, type StatsSample } from "../src/stats/index.js";
-
-const quick = process.argv.includes("--quick");
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) {
-  console.error("run with: node --expose-gc --import tsx bench/stats.ts");
-  process.exit(1);
-}
+import { type Stats, type StatsSample, createStats, mergeSnapshots } from "../src/stats/index.js";
+import { type BenchGroup, type GroupResult, runSuite } from "./lib/harness.js";
+import { cycle, shortKeys, splitmix32, uuidKeys } from "./lib/keys.js";
 
 const T0 = 1_700_000_000_000;
-const N = 4096; // distinct prepared samples, cycled
-const shortKeys = Array.from({ length: N }, (_, i) => `user-${i}`);
-const uuids = Array.from({ length: N }, () => crypto.randomUUID());
-const latencies = Array.from({ length: N }, () => Math.exp(3 + Math.random()));
+const quick = process.argv.includes("--quick");
 
-function samples(keys: readonly string[] | undefined, withLatency: boolean): StatsSample[] {
-  return Array.from({ length: N }, (_, i) => {
+/** Latencies of a log-normal around 20 ms, deterministic. */
+function latencies(count: number): number[] {
+  const next = splitmix32(0x1a7e);
+  return Array.from({ length: count }, () => Math.exp(3 + (next() / 4294967296 - 0.5)));
+}
+
+/** Samples of one shape: version v1 (90 %) or v2, 1 % failures, optionally a latency and a client. */
+function samples(keys: readonly string[], withLatency: boolean, withClient: boolean): StatsSample[] {
+  const lat = latencies(keys.length);
+  return keys.map((key, i) => {
     const sample: { version: string; ok: boolean; latencyMs?: number; client?: string } = { version: i % 10 === 0 ? "v2" : "v1", ok: i % 97 !== 0 };
-    if (withLatency) sample.latencyMs = latencies[i] as number;
-    if (keys !== undefined) sample.client = keys[i] as string;
+    if (withLatency) sample.latencyMs = lat[i] as number;
+    if (withClient) sample.client = key;
     return sample;
   });
 }
 
-function fresh(): Stats {
+/** A stats warmed with the very samples measured (sketches dense, JIT settled). */
+function warmed(list: readonly StatsSample[]): Stats {
   const stats = createStats({ versions: ["v1", "v2"], clock: () => T0 });
-  // Warm every structure (the version states exist from the start; dense sketches after 5,000 clients).
-  for (let i = 0; i < 5000; i++) stats.record({ version: "v1", ok: true, latencyMs: 1, client: `warm-${i}` }, T0);
-  for (let i = 0; i < 5000; i++) stats.record({ version: "v2", ok: true, latencyMs: 1, client: `warm-${i}` }, T0);
+  for (let i = 0; i < 20_000; i++) stats.record(list[i % list.length] as StatsSample, T0);
   return stats;
 }
 
-const variants: [string, StatsSample[]][] = [
-  ["record (no client, no latency)", samples(undefined, false)],
-  ["record (latency)", samples(undefined, true)],
-  ["record (latency + short client)", samples(shortKeys, true)],
-  ["record (latency + UUID client)", samples(uuids, true)],
-];
+/** `record` at an advancing `now` (a slice of 10 s turns every 160,000 calls). */
+function recordCase(name: string, stats: Stats, list: readonly StatsSample[]): BenchGroup["cases"][number] {
+  const next = cycle(list);
+  let i = 0;
+  return { name, fn: () => stats.record(next(), T0 + (i++ >> 4)) };
+}
 
-// ---------------------------------------------------------------------------------------------------------------
-// 1. ns per operation
-// ---------------------------------------------------------------------------------------------------------------
-group("record(sample, now): ns per call", () => {
-  summary(() => {
-    bench("floor: murmur3Signed(short key)", function* () {
-      let i = 0;
-      yield () => do_not_optimize(murmur3Signed(shortKeys[i++ & (N - 1)] as string, 1));
-    });
-    bench("floor: murmur3Signed(UUID)", function* () {
-      let i = 0;
-      yield () => do_not_optimize(murmur3Signed(uuids[i++ & (N - 1)] as string, 1));
-    });
-    for (const [name, list] of variants) {
-      bench(name, function* () {
-        const stats = fresh();
-        let i = 0;
-        yield () => do_not_optimize(stats.record(list[i++ & (N - 1)] as StatsSample, T0 + (i >> 4)));
-      });
-    }
-    bench("record (latency + short client), clock call instead of now", function* () {
-      const stats = fresh();
-      const list = variants[2]?.[1] as StatsSample[];
-      let i = 0;
-      yield () => do_not_optimize(stats.record(list[i++ & (N - 1)] as StatsSample));
-    });
-    bench("record with count: 1000 (the simulator's path)", function* () {
-      const stats = fresh();
-      const sample = { version: "v2", ok: true, latencyMs: 20, count: 1000 };
-      let t = T0;
-      yield () => do_not_optimize(stats.record(sample, (t += 1000)));
-    });
-  });
-});
+/** `record` without `now`: the stats read their clock (here a constant, so no double is made per call). */
+function clockCase(name: string, list: readonly StatsSample[]): BenchGroup["cases"][number] {
+  const stats = warmed(list);
+  const next = cycle(list);
+  return { name, fn: () => stats.record(next()) };
+}
 
-group("reads", () => {
-  const stats = fresh();
-  const list = variants[3]?.[1] as StatsSample[];
-  // 5 minutes of traffic at ~130 req/s in every slice.
-  for (let i = 0; i < 40_000; i++) stats.record(list[i & (N - 1)] as StatsSample, T0 + i * 7.5);
+/** A check that the benchmark measured recording, not rejecting. */
+function accepted(stats: Stats): string {
+  const rejected = Object.values(stats.rejected()).reduce((a, b) => a + b, 0);
+  if (rejected > 0) throw new Error(`the benchmark's samples were rejected: ${JSON.stringify(stats.rejected())}`);
+  return `${stats.lifetime().totals.requests.toLocaleString("en-US")} requests recorded, none rejected`;
+}
+
+function floorCase(keys: readonly string[]): BenchGroup["cases"][number] {
+  const next = cycle(keys);
+  return { name: "floor: murmur3Signed(key)", baseline: true, fn: () => murmur3Signed(next(), 0x9e3779b9), note: "the client hash alone" };
+}
+
+function recordScenario(title: string, keys: () => readonly string[], withLatency: boolean, withClient: boolean) {
+  return () => {
+    const list = samples(keys(), withLatency, withClient);
+    const stats = warmed(list);
+    return {
+      groups: [
+        {
+          name: title,
+          cases: [
+            floorCase(keys()),
+            recordCase("stats.record(sample, now)", stats, list),
+            clockCase("stats.record(sample) — the clock's time", list),
+          ],
+        },
+      ],
+      finish: () => [`${title}: ${accepted(stats)}`],
+    };
+  };
+}
+
+function outcomeScenario() {
+  const keys = shortKeys();
+  const lat = latencies(keys.length);
+  const outcomes = keys.map((client, i) => ({
+    decision: { version: i % 10 === 0 ? "v2" : "v1" },
+    outcome: { status: i % 97 === 0 ? 503 : 200, durationMs: lat[i] as number, client },
+  }));
+  const stats = createStats({ versions: ["v1", "v2"], clock: () => T0 });
+  for (const o of outcomes) stats.recordOutcome(o.decision, o.outcome, T0);
+  const next = cycle(outcomes);
+  let i = 0;
+  return {
+    groups: [
+      {
+        name: "recordOutcome · status, duration, short client",
+        cases: [floorCase(keys), { name: "stats.recordOutcome(decision, outcome, now)", fn: () => { const o = next(); return stats.recordOutcome(o.decision, o.outcome, T0 + (i++ >> 4)); } }],
+      },
+    ],
+  };
+}
+
+function countScenario() {
+  const stats = createStats({ versions: ["v1", "v2"], clock: () => T0 });
+  const sample = { version: "v2", ok: true, latencyMs: 20, count: 1000 };
+  let t = T0;
+  return {
+    groups: [
+      {
+        name: "record with count: 1,000 identical requests per call (the simulator's path)",
+        cases: [{ name: "stats.record({ …, count: 1000 }, now)", baseline: true, fn: () => stats.record(sample, (t += 1000)) }],
+      },
+    ],
+  };
+}
+
+function readsScenario() {
+  const keys = uuidKeys();
+  const list = samples(keys, true, true);
+  const stats = createStats({ versions: ["v1", "v2"], clock: () => T0 });
+  for (let i = 0; i < 40_000; i++) stats.record(list[i % list.length] as StatsSample, T0 + i * 7.5); // 5 minutes, ~130 req/s
   const now = T0 + 300_000;
-  bench("window() — 31 slices, 2 versions", () => do_not_optimize(stats.window({ now })));
-  bench("window({ since }) — the rollout's query", () => do_not_optimize(stats.window({ now, since: now - 60_000 })));
-  bench("snapshot()", () => do_not_optimize(stats.snapshot(now)));
   const a = stats.snapshot(now);
   const b = stats.snapshot(now);
-  bench("mergeSnapshots(a, b)", () => do_not_optimize(mergeSnapshots(a, b)));
-  bench("JSON.stringify(snapshot).length", () => do_not_optimize(JSON.stringify(a).length));
-});
-
-// ---------------------------------------------------------------------------------------------------------------
-// 2. bytes allocated per record() in steady state
-// ---------------------------------------------------------------------------------------------------------------
-const outcomes = Array.from({ length: N }, (_, i) => ({
-  decision: { version: i % 10 === 0 ? "v2" : "v1" },
-  outcome: { status: i % 97 === 0 ? 503 : 200, durationMs: latencies[i] as number, client: shortKeys[i] as string },
-}));
-
-/** Heap used after 50,000 calls minus before: the median of 40 runs (a run during which a GC ran is left out). */
-function bytesPerCall(loop: (from: number, calls: number) => void): string {
-  loop(0, 300_000);
-  gc?.();
-  const perCall: number[] = [];
-  for (let chunk = 0; chunk < 40; chunk++) {
-    const before = process.memoryUsage().heapUsed;
-    loop(300_000 + chunk * 50_000, 50_000);
-    const after = process.memoryUsage().heapUsed;
-    if (after >= before) perCall.push((after - before) / 50_000);
-  }
-  perCall.sort((a, b) => a - b);
-  return `${(perCall[perCall.length >> 1] ?? Number.NaN).toFixed(3)} B/call  (${perCall.length}/40 runs without GC)`;
-}
-
-function recordLoop(list: readonly StatsSample[]): (from: number, calls: number) => void {
-  const stats = createStats({ versions: ["v1", "v2"], clock: () => T0 });
-  return (from, calls) => {
-    for (let i = from; i < from + calls; i++) stats.record(list[i & (N - 1)] as StatsSample, T0 + (i >> 4));
+  return {
+    groups: [
+      {
+        name: "reads · 5 minutes of traffic in 31 slices, 2 versions, dense sketches",
+        cases: [
+          { name: "window({ since }) — the rollout's query (1 minute)", baseline: true, fn: () => stats.window({ now, since: now - 60_000 }).totals.requests },
+          { name: "window() — the whole window", fn: () => stats.window({ now }).totals.requests },
+          { name: "snapshot()", fn: () => stats.snapshot(now).totalClients, skipBytes: true },
+          { name: "mergeSnapshots(a, b)", fn: () => mergeSnapshots(a, b).totalClients, skipBytes: true },
+          { name: "JSON.stringify(snapshot)", fn: () => JSON.stringify(a).length, skipBytes: true },
+        ],
+      },
+    ],
+    finish: () => [`snapshot JSON of that stats: ${(JSON.stringify(a).length / 1024).toFixed(1)} KiB`],
   };
 }
 
-function outcomeLoop(): (from: number, calls: number) => void {
-  const stats = createStats({ versions: ["v1", "v2"], clock: () => T0 });
-  return (from, calls) => {
-    for (let i = from; i < from + calls; i++) {
-      const o = outcomes[i & (N - 1)] as (typeof outcomes)[number];
-      stats.recordOutcome(o.decision, o.outcome, T0 + (i >> 4));
-    }
-  };
-}
-
-/** One variant, in a process of its own, so that V8 sees one sample shape, as at an application's call site. */
-function allocationsOf(k: number): void {
-  const variant = variants[k];
-  const name = variant?.[0] ?? "recordOutcome (status, duration, client)";
-  console.log(`  ${name.padEnd(42)} ${bytesPerCall(variant === undefined ? outcomeLoop() : recordLoop(variant[1]))}`);
-}
-
-async function allocations(): Promise<void> {
-  const { spawnSync } = await import("node:child_process");
-  console.log("\nbytes allocated per call (now passed): heap used after 50,000 calls minus before, median of 40 runs;");
-  console.log("each variant in a fresh process (one sample shape); a run during which a GC ran is left out");
-  for (let k = 0; k <= variants.length; k++) {
-    spawnSync(process.execPath, [...process.execArgv, process.argv[1] as string, "--only=alloc-one", `--variant=${k}`], { stdio: "inherit" });
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// 3. heap growth: 10,000,000 records from 1,000,000 distinct clients over 2 versions
-// ---------------------------------------------------------------------------------------------------------------
-/** Heap used plus typed-array memory (which V8 keeps outside the heap). */
+/** Heap plus typed-array memory (typed arrays live outside V8's heap). */
 function used(): number {
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
 }
 
-function heapGrowth(): void {
-  const records = quick ? 2_000_000 : 10_000_000;
-  const distinct = quick ? 200_000 : 1_000_000;
-  const clients = Array.from({ length: distinct }, (_, i) => `client-${i}`);
-  // Template literals of 13+ characters are cons strings, which V8 flattens (allocating) on the first charCodeAt:
-  // flatten them now, so that what follows measures the stats, not the benchmark's strings.
-  let flat = 0;
-  for (const c of clients) flat ^= murmur3Signed(c, 0);
-  do_not_optimize(flat);
-  gc?.();
-  const empty = used();
-  const stats = createStats({ versions: ["v1", "v2"], clock: () => T0 });
-  gc?.();
-  console.log(`\nfixed size of a stats with 2 versions (5-minute window in 10-second slices): ${((used() - empty) / 1024).toFixed(0)} KiB`);
-  // Allocate what is allocated once: both versions' rings and sketches, the scratch used to turn sets into registers.
-  for (let i = 0; i < 4000; i++) stats.record({ version: i & 1 ? "v2" : "v1", ok: true, latencyMs: 1, client: `warm-${i}` }, T0);
-  gc?.();
-  gc?.();
-  const before = used();
-  const sample = { version: "v1", ok: true, latencyMs: 0, client: "" };
-  const started = performance.now();
-  const loop = (): void => {
-    for (let i = 0; i < records; i++) {
-      sample.version = (i & 1) === 0 ? "v1" : "v2";
-      sample.latencyMs = 1 + (i % 1000) * 0.37;
-      sample.client = clients[i % distinct] as string;
-      stats.record(sample, T0 + i / 10); // 10,000 req/s: the 5-minute ring turns over 3 times
-    }
+function memoryScenario() {
+  return {
+    groups: [],
+    finish: (): string[] => {
+      const gc = globalThis.gc as () => void;
+      const records = quick ? 2_000_000 : 10_000_000;
+      const distinct = quick ? 200_000 : 1_000_000;
+      const clients = Array.from({ length: distinct }, (_, i) => `client-${i}`);
+      // Template literals of 13+ characters are cons strings, flattened (allocating) by their first charCodeAt:
+      // flatten them now, so that what follows measures the stats, not the benchmark's own strings.
+      let flat = 0;
+      for (const c of clients) flat ^= murmur3Signed(c, 0);
+      if (Number.isNaN(flat)) throw new Error("unreachable: keeps the flattening loop");
+      gc();
+      const empty = used();
+      const stats = createStats({ versions: ["v1", "v2"], clock: () => T0 });
+      gc();
+      const fixed = used() - empty;
+      for (let i = 0; i < 4000; i++) stats.record({ version: i & 1 ? "v2" : "v1", ok: true, latencyMs: 1, client: `warm-${i}` }, T0);
+      gc();
+      gc();
+      const before = used();
+      const sample = { version: "v1", ok: true, latencyMs: 0, client: "" };
+      const started = performance.now();
+      for (let i = 0; i < records; i++) {
+        sample.version = (i & 1) === 0 ? "v1" : "v2";
+        sample.latencyMs = 1 + (i % 1000) * 0.37;
+        sample.client = clients[i % distinct] as string;
+        stats.record(sample, T0 + i / 10); // 10,000 req/s: the 5-minute ring turns over several times
+      }
+      const elapsed = performance.now() - started;
+      gc();
+      gc();
+      const growth = used() - before;
+      if (clients.length !== distinct) throw new Error("unreachable: keeps the client strings alive until here");
+      const snapshot = stats.snapshot(T0 + records / 10);
+      const n = (x: number) => x.toLocaleString("en-US");
+      return [
+        `memory: a stats with 2 versions (5-minute window, 10-second slices) takes ${(fixed / 1024).toFixed(0)} KiB (heap + typed arrays)`,
+        `memory: after ${n(records)} records from ${n(distinct)} distinct clients over 2 versions, heap + typed arrays grew by ${(growth / 1024).toFixed(1)} KiB beyond that (target: under 1 MiB)`,
+        `memory: that loop ran at ${((elapsed * 1e6) / records).toFixed(0)} ns per record (cache misses over 1,000,000 client strings)`,
+        `memory: distinct clients estimated ${n(snapshot.totalClients)} of ${n(distinct)} (${((snapshot.totalClients / distinct - 1) * 100).toFixed(2)} %)`,
+      ];
+    },
   };
-  loop();
-  const elapsed = performance.now() - started;
-  gc?.();
-  gc?.();
-  const after = used();
-  const snap = stats.snapshot(T0 + records / 10);
-  console.log(
-    `heap growth after ${records.toLocaleString("en")} records from ${distinct.toLocaleString("en")} distinct clients over 2 versions: ` +
-      `${((after - before) / 1024).toFixed(1)} KiB (heap + typed arrays) beyond the structures allocated at the first records`,
-  );
-  console.log(`  ${((elapsed * 1e6) / records).toFixed(1)} ns per record in that loop (4-byte-ish keys, a property write per field)`);
-  console.log(`  clients: estimated ${snap.totalClients.toLocaleString("en")} of ${distinct.toLocaleString("en")} (${((snap.totalClients / distinct - 1) * 100).toFixed(2)} %)`);
-  console.log(`  snapshot JSON: ${(JSON.stringify(snap).length / 1024).toFixed(1)} KiB`);
-  do_not_optimize(stats);
 }
 
-const only = process.argv.find((a) => a.startsWith("--only="))?.slice(7);
-async function timings(): Promise<void> {
-  const { benchmarks, context } = await run({ format: "quiet" });
-  console.log(`ns per call, median (p50) of mitata's samples — ${context.runtime ?? "node"}, ${context.cpu.name ?? "cpu"} ~${context.cpu.freq.toFixed(2)} GHz`);
-  const rows = benchmarks.flatMap((trial) => trial.runs.map((r) => ({ name: r.name, stats: r.stats })));
-  const floor = rows.find((r) => r.name.startsWith("floor: murmur3Signed(short"))?.stats?.p50;
-  for (const { name, stats } of rows) {
-    if (stats === undefined) continue;
-    const unit = stats.p50 >= 1e6 ? [1e6, "ms"] : stats.p50 >= 1e3 ? [1e3, "µs"] : [1, "ns"];
-    const fmt = (x: number) => `${(x / (unit[0] as number)).toFixed(unit[1] === "ns" ? 1 : 2)} ${unit[1]}`;
-    const ratio = floor !== undefined && unit[1] === "ns" ? `  (${(stats.p50 / floor).toFixed(2)}× the short-key hash)` : "";
-    console.log(`  ${name.padEnd(60)} p50 ${fmt(stats.p50).padStart(10)}   avg ${fmt(stats.avg).padStart(10)}   p99 ${fmt(stats.p99).padStart(10)}${ratio}`);
+function summary(groups: readonly GroupResult[]): string[] {
+  const lines: string[] = [];
+  for (const g of groups) {
+    const c = g.cases.find((x) => x.name.startsWith("stats.record(") || x.name.startsWith("stats.recordOutcome"));
+    if (c === undefined) continue;
+    const floor = g.cases.find((x) => x.baseline);
+    lines.push(`  ${g.name.padEnd(62)} ${String(c.nsPerOp).padStart(6)} ns   ${c.bytesPerOp ?? "?"} B/call   (hash alone ${floor?.nsPerOp} ns)`);
   }
+  return lines.length === 0 ? [] : ["stats.record (target ≤ 50 ns, 0 B/call):", ...lines];
 }
 
-if (only === undefined || only === "ns") await timings();
-if (only === undefined || only === "alloc") await allocations();
-if (only === "alloc-one") allocationsOf(Number(process.argv.find((a) => a.startsWith("--variant="))?.slice(10)));
-if (only === undefined || only === "heap") heapGrowth();
+await runSuite({
+  name: "stats",
+  title: "Stats: record, reads, memory",
+  scenarios: {
+    "record-bare": recordScenario("record · no latency, no client", shortKeys, false, false),
+    "record-latency": recordScenario("record · latency", shortKeys, true, false),
+    "record-short": recordScenario("record · latency + short client (user-123)", shortKeys, true, true),
+    "record-uuid": recordScenario("record · latency + UUID client", uuidKeys, true, true),
+    outcome: outcomeScenario,
+    count: countScenario,
+    reads: readsScenario,
+    memory: memoryScenario,
+  },
+  notes: ["ns: median of the rounds' medians; bytes: per call, in a window with no garbage collection"],
+  summary,
+});

@@ -327,10 +327,13 @@ class Controller implements FleetRollout {
         "rollout CAS",
       );
     } catch (error) {
-      if (error instanceof TurnoutRedisError && error.reason === RedisFailure.Timeout && stateChanged) {
-        // The script may still run: its events are emitted if a later read finds its nonce.
+      // Sent but unanswered (a timeout, a connection lost before the reply): the script may have run. Its events are
+      // emitted if a later read finds its nonce; the compare-and-set makes a second attempt harmless either way.
+      const sent = !(error instanceof TurnoutRedisError && error.reason === RedisFailure.Offline);
+      if (sent && stateChanged) {
         this.uncertain.set(nonce, result.events);
         if (this.uncertain.size > 8) this.uncertain.delete(this.uncertain.keys().next().value as string);
+        this.failures.fail("state", error, this.now());
         return "uncertain";
       }
       throw error;

@@ -14,7 +14,14 @@ import {
 export { collectMetrics };
 export type { MetricFamily, MetricSample, MetricsOptions, MetricsSources, RolloutStatusSource } from "../stats/exposition.js";
 
-/** The content type of the text exposition format 0.0.4. */
+/**
+ * The content type of the text exposition format 0.0.4.
+ *
+ * @example
+ * ```ts
+ * res.setHeader("content-type", PROMETHEUS_CONTENT_TYPE);
+ * ```
+ */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /**
@@ -54,7 +61,14 @@ export function metricsHandler(sources: MetricsSources, options?: MetricsOptions
   };
 }
 
-/** The part of a prom-client `Registry` that {@link registerPrometheus} uses (prom-client's `Registry` fits). */
+/**
+ * The part of a prom-client `Registry` that {@link registerPrometheus} uses (prom-client's `Registry` fits).
+ *
+ * @example
+ * ```ts
+ * const registry: RegistryLike = new Registry(); // from prom-client
+ * ```
+ */
 export interface RegistryLike {
   registerMetric(metric: unknown): void;
   removeSingleMetric(name: string): void;

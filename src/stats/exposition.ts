@@ -52,14 +52,29 @@ export interface MetricsOptions {
   readonly prefix?: string;
 }
 
-/** One sample of a family: the full metric name (with `_sum`/`_count` for summaries), labels, value. */
+/**
+ * One sample of a family: the full metric name (with `_sum`/`_count` for summaries), labels, value.
+ *
+ * @example
+ * ```ts
+ * { metricName: "turnout_requests_total", labels: { version: "v2", outcome: "error" }, value: 12 }
+ * ```
+ */
 export interface MetricSample {
   readonly metricName: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly value: number;
 }
 
-/** A metric family: name, help, type and samples. */
+/**
+ * A metric family: name, help, type and samples.
+ *
+ * @example
+ * ```ts
+ * { name: "turnout_router_revision", help: "The router's config revision in force.", type: "gauge",
+ *   samples: [{ metricName: "turnout_router_revision", labels: {}, value: 3 }] }
+ * ```
+ */
 export interface MetricFamily {
   readonly name: string;
   readonly help: string;

@@ -25,7 +25,14 @@ import type {
   StatsWindow,
 } from "./types.js";
 
-/** The snapshot format tag. */
+/**
+ * The snapshot format tag; readers refuse any other.
+ *
+ * @example
+ * ```ts
+ * if (value.format !== SNAPSHOT_FORMAT) throw new Error("not a turnout stats snapshot");
+ * ```
+ */
 export const SNAPSHOT_FORMAT = "turnout.stats/1" as const;
 
 function latencyOf(

@@ -4,6 +4,8 @@
  * back, fleet stats with TTLs and staleness, and the rollout controller's lease and compare-and-set in one process.
  * The multi-process fleet is in redis-fleet.test.ts; the compare-and-set model tests in redis-cas.test.ts.
  */
+import { createRequire } from "node:module";
+import { join } from "node:path";
 import { createClient } from "redis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { isTurnoutConfigError } from "../../src/errors.js";
@@ -64,6 +66,20 @@ describe.skipIf(!available)("turnout/redis against redis-server", () => {
     closers.push(() => sync.close());
     return sync;
   }
+
+  describe("the published builds", () => {
+    const root = join(import.meta.dirname, "..", "..");
+    it.each([
+      ["dist ESM", async () => (await import(join(root, "dist/redis.js"))) as { createRedisStore: typeof createRedisStore }],
+      ["dist CJS", async () => createRequire(import.meta.url)(join(root, "dist/redis.cjs")) as { createRedisStore: typeof createRedisStore }],
+    ])("%s: createRedisStore writes and reads the document through a real client", async (_name, load) => {
+      const built = await load();
+      const c = await client();
+      const s = built.createRedisStore(c, { namespace: `built-${++namespaceCounter}` });
+      expect(await s.writeConfig(config(3), { expectedRevision: 0 })).toMatchObject({ written: true, revision: 1 });
+      expect((await s.readConfig())?.config).toEqual(config(3));
+    });
+  });
 
   describe("config document", () => {
     it("writes by compare-and-set on the revision: 0 creates, the revision read replaces, a stale revision is refused", async () => {

@@ -348,7 +348,8 @@ class Controller implements FleetRollout {
     return "conflict"; // 0: the state moved; -2: the config moved
   }
 
-  private async command(command: RolloutCommand): Promise<ControlResult> {
+  async command(command: RolloutCommand): Promise<ControlResult> {
+    if (!isRecord(command) || typeof command.type !== "string") return { accepted: false, rejection: "a command is an object with a type", status: this.statusOf(this.last?.state ?? initialState(this.plan), this.last?.config ?? null) };
     let stored: Stored | undefined;
     let config: StoredConfig | null = null;
     for (let attempt = 0; attempt < ATTEMPTS && !this.closed; attempt++) {
@@ -360,7 +361,7 @@ class Controller implements FleetRollout {
         if (!result.accepted) return { accepted: false, rejection: result.rejection ?? "rejected", status: this.statusOf(stored.state, config) };
         if (result.state === stored.state) return { accepted: true, status: this.statusOf(stored.state, config) };
         const weight = result.effects.find((e) => e.type === "setWeight")?.weight ?? null;
-        const outcome = await this.commit(stored, { ...result, weight }, config, "", { command: command.type, at: now });
+        const outcome = await this.commit(stored, { ...result, weight }, config, "", { command, at: now });
         this.failures.ok("state");
         if (outcome === "ok") {
           this.last = { state: result.state, config };
@@ -431,7 +432,7 @@ class Controller implements FleetRollout {
           previousWeight: actual,
           message: `the stored config was at ${actual}%, set back to ${state.weight}%`,
         };
-        const outcome = await this.commit(stored, { state, events: [event], weight: state.weight }, config, this.token, { command: "reconcile", at: now }, false);
+        const outcome = await this.commit(stored, { state, events: [event], weight: state.weight }, config, this.token, { command: { type: "reconcile" }, at: now }, false);
         if (outcome === "lease") return this.lostLease();
         continue;
       }
@@ -455,7 +456,7 @@ class Controller implements FleetRollout {
       const result = transition(this.plan, state, { type: "tick" }, now, health);
       if (!result.accepted || result.state === state) return this.renewMs;
       const weight = result.effects.find((e) => e.type === "setWeight")?.weight ?? null;
-      const record: Record<string, unknown> = { command: "tick", at: now };
+      const record: Record<string, unknown> = { command: { type: "tick" }, at: now };
       if (health !== undefined) record.health = health;
       const outcome = await this.commit(stored, { ...result, weight }, config, this.token, record);
       if (outcome === "lease") return this.lostLease();

@@ -5,7 +5,7 @@
  */
 
 import type { Logger, Router, RouterConfig } from "../../types.js";
-import type { CompiledPlan, ControlResult, RolloutEvent, RolloutPlan, RolloutState, RolloutStatus } from "../../rollout/types.js";
+import type { CompiledPlan, ControlResult, RolloutCommand, RolloutEvent, RolloutPlan, RolloutState, RolloutStatus } from "../../rollout/types.js";
 import type { SnapshotReader, Stats, StatsSnapshot } from "../../stats/types.js";
 
 /**
@@ -470,6 +470,8 @@ export interface FleetRollout {
   abort(reason?: string): Promise<ControlResult>;
   /** After an abort: starts over. */
   retry(): Promise<ControlResult>;
+  /** Any command by value (what a CLI or an HTTP admin endpoint receives), e.g. `{ type: "abort", reason }`. */
+  command(command: RolloutCommand): Promise<ControlResult>;
   /** The stored state now (null: not started, or Redis unreachable). */
   state(): Promise<RolloutState | null>;
   /** What this controller last knew. */

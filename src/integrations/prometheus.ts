@@ -74,9 +74,21 @@ export interface RegistryLike {
   removeSingleMetric(name: string): void;
 }
 
+/**
+ * How prom-client's cluster mode (AggregatorRegistry) should combine a family across workers: counts add, ratios
+ * average, the router's revision and the rollout's state are the same everywhere.
+ */
+function aggregatorOf(family: MetricFamily): string {
+  if (family.type !== "gauge") return "sum";
+  if (family.name.endsWith("migration_complete")) return "min";
+  if (family.name.endsWith("_ratio")) return "average";
+  if (family.name.endsWith("router_revision") || /rollout_(phase|step)$/.test(family.name)) return "max";
+  return "sum";
+}
+
 /** A collector in prom-client's shape: `get()` answers the current values of one family. */
 class Collector {
-  readonly aggregator = "sum";
+  readonly aggregator: string;
   /** prom-client may rename it (OpenMetrics strips a counter's `_total`); the family keeps its own name. */
   name: string;
   readonly help: string;
@@ -89,6 +101,7 @@ class Collector {
   ) {
     this.name = family.name;
     this.family = family.name;
+    this.aggregator = aggregatorOf(family);
     this.help = family.help;
     this.type = family.type;
   }

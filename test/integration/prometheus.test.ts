@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
-import { Counter, Registry } from "prom-client";
+import { AggregatorRegistry, Counter, Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   PROMETHEUS_CONTENT_TYPE,
@@ -169,6 +169,20 @@ describe("turnout/prometheus with a prom-client Registry", () => {
     expect(text).not.toContain("_total_total");
     expect(text).toContain('turnout_request_duration_seconds_count{version="v1"} ');
     expect(text.endsWith("# EOF\n")).toBe(true);
+  });
+
+  it("combines workers sensibly in prom-client's cluster mode: counts add, ratios average", async () => {
+    const workers = [traffic(), traffic()].map(async (stats) => {
+      const registry = new Registry();
+      registerPrometheus(registry, { stats, router });
+      return registry.getMetricsAsJSON();
+    });
+    const combined = AggregatorRegistry.aggregate(await Promise.all(workers));
+    const families = parse(await combined.metrics());
+    expect(value(families, "turnout_requests_total", { version: "v2", outcome: "error" })).toBe(40);
+    expect(value(families, "turnout_window_share_ratio", { version: "v1" })).toBe(0.9);
+    expect(value(families, "turnout_split_ratio", { version: "v2" })).toBe(0.1);
+    expect(value(families, "turnout_router_revision")).toBe(7);
   });
 
   it("collects once per scrape, however many families", async () => {

@@ -480,7 +480,7 @@ export class Aggregate {
     let lower = now - windowMs;
     if (since !== undefined && since > lower) lower = since;
     const first = Math.ceil(lower / res);
-    return this.span(first, Math.floor(now / res), first * res, now);
+    return this.span(first, Math.floor(now / res), Math.min(first * res, now), now);
   }
 
   /** Lifetime numbers (retired + ring; clients from the lifetime sketches). */

@@ -44,6 +44,12 @@ describe("splitTarget", () => {
     expect(splitTarget(undefined)).toEqual({ path: "/", query: "" });
     expect(splitTarget("http://h:1/a/b?x=1#f")).toEqual({ path: "/a/b", query: "x=1" });
   });
+
+  it("a target with a non-http scheme (A:, found by fast-check) keeps a path starting with /", () => {
+    expect(splitTarget("A:")).toEqual({ path: "/A:", query: "" });
+    expect(splitTarget("mailto:x?y=1")).toEqual({ path: "/mailto:x", query: "y=1" });
+    expect(splitTarget("https://h/p?q")).toEqual({ path: "/p", query: "q" });
+  });
 });
 
 describe("readCookie", () => {

@@ -17,8 +17,9 @@ export function splitTarget(target: string | undefined): { path: string; query: 
   let url = typeof target === "string" && target.length > 0 ? target : "/";
   if (url.charCodeAt(0) !== 47 /* "/" */) {
     try {
+      // Absolute-form (RFC 9112 §3.2.2) is honoured for http(s) only; `A:` or `mailto:x` are junk paths, not URLs.
       const parsed = new URL(url);
-      url = parsed.pathname + parsed.search;
+      url = parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.pathname + parsed.search : "/" + url;
     } catch {
       url = "/" + url;
     }

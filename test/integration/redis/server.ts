@@ -4,13 +4,22 @@
  * with `appendfsync always`, so a restart (even after SIGKILL) loses nothing that was acknowledged.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** The redis-server binary on PATH, or undefined. */
+/** The redis-server binary: `TURNOUT_REDIS_SERVER` if set (a path), else the one on PATH; undefined when there is none. */
 export function redisServerPath(): string | undefined {
+  const override = process.env.TURNOUT_REDIS_SERVER;
+  if (override !== undefined && override !== "") {
+    try {
+      accessSync(override, constants.X_OK);
+      return override;
+    } catch {
+      return undefined;
+    }
+  }
   try {
     const found = execFileSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).trim();
     return found === "" ? undefined : found;

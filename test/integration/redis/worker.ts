@@ -1,7 +1,8 @@
 /**
  * A fleet instance for the multi-process test (run with `node --import tsx`, talks to the test over IPC): a router
  * kept in step with Redis, a stats aggregator fed by synthetic healthy traffic and pushed to Redis, and on request
- * the digest of its decisions for a fixed set of 10,000 keys.
+ * the digest of its decisions for a fixed set of 10,000 keys. bench/redis.ts uses it too (TURNOUT_TRAFFIC,
+ * TURNOUT_POLL_MS, TURNOUT_SUBSCRIBE tune it there).
  */
 import { createHash } from "node:crypto";
 import { createClient } from "redis";
@@ -21,15 +22,17 @@ await client.connect();
 const store = createRedisStore(client, { namespace: process.env.TURNOUT_NAMESPACE ?? "fleet", logger: { warn: () => undefined, error: () => undefined } });
 const router = createRouter(FALLBACK, { revision: 0 });
 const sync = store.watchConfig(router, {
-  pollMs: 250,
+  pollMs: Number(process.env.TURNOUT_POLL_MS ?? "250"),
+  subscribe: process.env.TURNOUT_SUBSCRIBE !== "0",
   onApply: (a) => send({ type: "applied", worker: id, revision: a.revision, weight: router.canaryPercent, via: a.via, at: Date.now() }),
 });
 const stats = createStats({ versions: ["v1", "v2"], window: "5s", resolution: "100ms" });
 const publisher = store.publishStats(stats, { instance: id, intervalMs: 200, ttlMs: 1500 });
 
-// Healthy synthetic traffic: 50 keyed requests every 20 ms, routed by this instance's router.
+// Healthy synthetic traffic: 50 keyed requests every 20 ms, routed by this instance's router (TURNOUT_TRAFFIC=0: none).
 let n = 0;
 const traffic = setInterval(() => {
+  if (process.env.TURNOUT_TRAFFIC === "0") return;
   for (let i = 0; i < 50; i++) {
     const decision = router.decide({ key: `traffic-${id}-${n++}` });
     stats.recordOutcome(decision, { status: 200, durationMs: 8 + (n % 7) });

@@ -27,15 +27,24 @@ function version(): string {
  *
  * @example
  * ```ts
- * process.exitCode = await main(process.argv.slice(2));
+ * // `turnout simulate … | head`: the reader went away; stop quietly instead of crashing with EPIPE.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
+process.exitCode = await main(process.argv.slice(2));
  * ```
  */
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    if (command === undefined || command === "-h" || command === "--help") {
+    if (command === undefined) {
+      process.stderr.write(helpOf(undefined) as string);
+      return 2;
+    }
+    if (command === "-h" || command === "--help") {
       process.stdout.write(helpOf(undefined) as string);
-      return command === undefined ? 2 : 0;
+      return 0;
     }
     if (command === "-v" || command === "--version") {
       process.stdout.write(`${version()}\n`);
@@ -74,4 +83,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// `turnout simulate … | head`: the reader went away; stop quietly instead of crashing with EPIPE.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
 process.exitCode = await main(process.argv.slice(2));

@@ -328,7 +328,7 @@ export function timelineSection(chart: RolloutChart): SvgSection {
       parts.push(text(left - 8, yy + 4, unit(value), { "text-anchor": "end", fill: MUTED, "font-size": 11 }));
     }
   };
-  drawPanel(weightPanel, `${chart.canary}'s weight`, (v) => `${percent(v, 0)} %`);
+  drawPanel(weightPanel, `weight of ${chart.canary} (canary)`, (v) => `${percent(v, 0)} %`);
   drawPanel(errorPanel, "error rate", (v) => `${percent(v)} %`);
   drawPanel(p99Panel, "p99 latency", (v) => `${percent(v, 0)} ms`);
 

@@ -195,12 +195,40 @@ export function timelineChart(chart: RolloutChart, width: number, color: boolean
   lines.push(`${paint(c, "bold", "checks")}${" ".repeat(left - 6)}${checkRow.join("")}`);
   lines.push(`${paint(c, "bold", "events")}${" ".repeat(left - 6)}${eventRow.join("")}`);
   if (options.legend !== false) {
-    const steps = chart.steps.map((s) => `${s.index < 9 ? s.index + 1 : "•"} ${percent(s.weight)} %`).join("  ");
     lines.push("");
-    lines.push(`${" ".repeat(left)}${paint(c, "dim", `steps: ${steps}`)}`);
-    lines.push(
-      `${" ".repeat(left)}${paint(c, "dim", "checks: · pass  ? inconclusive  ✗ fail    events: ✖ abort  ★ promoted  ✓ final  ■ completed  ‖ paused")}`,
-    );
+    const indent = width >= 80 ? left : 2;
+    const legend = [
+      "steps:",
+      ...chart.steps.map((s) => `${s.index < 9 ? s.index + 1 : "•"} ${percent(s.weight)} %`),
+      "·",
+      "checks:",
+      "· pass",
+      "? inconclusive",
+      "✗ fail",
+      "·",
+      "events:",
+      "✖ abort",
+      "★ promoted",
+      "✓ final",
+      "■ completed",
+      "‖ paused",
+    ];
+    for (const line of wrap(legend, width - indent)) lines.push(`${" ".repeat(indent)}${paint(c, "dim", line)}`);
   }
+  return lines;
+}
+
+/** Joins words with two spaces into lines of at most `width` characters ("·" separates groups on one line). */
+function wrap(words: readonly string[], width: number): string[] {
+  const lines: string[] = [];
+  let current = "";
+  for (const word of words) {
+    const next = current === "" ? word : `${current}  ${word}`;
+    if ([...next].length > width && current !== "") {
+      lines.push(current.replace(/\s+·$/, ""));
+      current = word === "·" ? "" : word;
+    } else current = next;
+  }
+  if (current !== "") lines.push(current.replace(/\s+·$/, ""));
   return lines;
 }

@@ -106,10 +106,11 @@ export async function runNode(argv: readonly string[], io: NodeIo): Promise<numb
       resolve(1);
     });
     if ("on" in io.stdout && typeof (io.stdout as NodeJS.WritableStream).on === "function") {
-      (io.stdout as NodeJS.WritableStream).on("error", (error: NodeJS.ErrnoException) => {
-        // The reader went away (EPIPE): nobody is listening, stop quietly.
+      (io.stdout as NodeJS.WritableStream).once("error", () => {
+        // The reader went away (EPIPE): nobody is listening any more.
         closed = true;
-        resolve(error.code === "EPIPE" ? 0 : 1);
+        io.stdin.pause();
+        resolve(0);
       });
     }
   });

@@ -470,6 +470,43 @@ describe.skipIf(!available)("turnout/redis against redis-server", () => {
       expect(after!.config.salt).toBe("operator");
     });
 
+    it("after the rollout is over (promoted for good, or aborted) the weight is the operators' again: nothing is set back", async () => {
+      const { store: s } = await store();
+      await s.writeConfig(config(0), { expectedRevision: 0 });
+      const events: RolloutEvent[] = [];
+      const controller = s.controlRollout({ steps: [{ weight: 50, pause: 50 }] }, { id: "solo", leaseMs: 150, onEvent: (e) => events.push(e) });
+      closers.push(() => controller.close());
+      await controller.start();
+      await until(() => events.some((e) => e.type === "promoted"), 5000, "promoted");
+      const stored = await s.readConfig();
+      await s.writeConfig({ ...config(0), versions: ["v2", "v3"], stable: "v2", canary: "v3", split: { v2: 100 } }, { expectedRevision: stored!.revision });
+      await new Promise((r) => setTimeout(r, 300)); // several cycles of the leader
+      expect(events.some((e) => e.type === "weightRestored")).toBe(false);
+      expect((await s.readConfig())?.config.stable).toBe("v2");
+    });
+
+    it("a stored config the rollout cannot use is a config failure: reported, nothing written", async () => {
+      const { store: s, client: c } = await store();
+      await s.writeConfig(config(0), { expectedRevision: 0 });
+      const failures: string[] = [];
+      const controller = s.controlRollout({ steps: [{ weight: 50, pause: "1h" }] }, { id: "solo", leaseMs: 150, onError: (_e, f) => failures.push(f.stage) });
+      closers.push(() => controller.close());
+      await c.hSet(`${s.prefix}config`, { revision: "2", sha: "c".repeat(40), config: JSON.stringify({ versions: ["v1"], stable: "v9" }) });
+      const result = await controller.start();
+      expect(result.accepted).toBe(false);
+      expect(result.rejection).toMatch(/start not stored: invalid router configuration/);
+      expect(failures).toContain("config");
+      expect(await controller.state()).toBeNull();
+    });
+
+    it("options with a typo are refused with the field named", async () => {
+      const { store: s } = await store();
+      const router = createRouter(config(0));
+      expect(() => s.watchConfig(router, { pollMS: 10 } as never)).toThrow(/unknown field "pollMS"/);
+      expect(() => s.publishStats(createStats(), { intervl: 5 } as never)).toThrow(/unknown field "intervl"/);
+      expect(() => s.controlRollout({ steps: [{ weight: 1 }] }, { stats: { minInstance: 2 } } as never)).toThrow(/stats\.minInstance/);
+    });
+
     it("refuses a stored state of another plan, and commands need a config document", async () => {
       const { store: s } = await store();
       const failures: string[] = [];

@@ -7,8 +7,8 @@
  * through `router.update(config, { revision })` from a callback, atomically, with the document's revision, so
  * every instance of the fleet runs the same revision number for the same document.
  */
-import { ProblemCode, isTurnoutConfigError } from "../../errors.js";
-import { Problems, isRecord } from "../../internal/problems.js";
+import { ProblemCode } from "../../errors.js";
+import { Problems, checkFields, isRecord } from "../../internal/problems.js";
 import { createRouter } from "../../router/index.js";
 import type { Logger, Router, RouterConfig } from "../../types.js";
 import { FailureLog, type Keys, type Link, TurnoutRedisError, guarded, int, list, message, text } from "./link.js";
@@ -113,6 +113,7 @@ function checkWatch(options: unknown): void {
   const problems = new Problems();
   if (options !== undefined && !isRecord(options)) problems.add(ProblemCode.Type, "", "expected an options object");
   const o: Record<string, unknown> = isRecord(options) ? options : {};
+  checkFields(problems, o, "", ["onApply", "onError", "pollMs", "staleAfterMs", "maxBytes", "subscribe"]);
   for (const fn of ["onApply", "onError"]) if (o[fn] !== undefined && typeof o[fn] !== "function") problems.add(ProblemCode.Type, fn, "expected a function");
   for (const n of ["pollMs", "staleAfterMs", "maxBytes"]) {
     const v = o[n];
@@ -195,7 +196,7 @@ export function watchConfig(ctx: StoreContext, router: Router, options: WatchRed
         router.update(config as RouterConfig, { revision: raw.revision });
       } catch (error) {
         rejected = { revision: raw.revision, sha: raw.sha };
-        reads.fail(isTurnoutConfigError(error) ? "validate" : "validate", error, now(), `validate:${key}`);
+        reads.fail("validate", error, now(), `validate:${key}`);
         return false;
       }
       applied = { revision: raw.revision, sha: raw.sha };
@@ -290,7 +291,10 @@ export function watchConfig(ctx: StoreContext, router: Router, options: WatchRed
         .connect()
         .then(() => (closed ? undefined : sub.subscribe(ctx.keys.configChannel, onMessage)))
         .then(() => {
-          if (!closed) subscribed = true;
+          if (closed) return;
+          subscribed = true;
+          // What was written between the first read and the subscription was announced to nobody: read again.
+          void refresh("initial");
         })
         .catch((error: unknown) => {
           subscribed = false;

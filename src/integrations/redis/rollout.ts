@@ -13,9 +13,9 @@
  * reporting, or snapshots too old) is not made, and nothing advances until it can be.
  */
 import { ProblemCode, TurnoutConfigError } from "../../errors.js";
-import { Problems, isRecord } from "../../internal/problems.js";
+import { Problems, checkFields, isRecord } from "../../internal/problems.js";
 import { evaluateHealth } from "../../rollout/analysis.js";
-import { analysisRequest, checkState, initialState, nextTickAt, statusOf, transition } from "../../rollout/machine.js";
+import { analysisRequest, checkState, initialState, isFinal, nextTickAt, statusOf, transition } from "../../rollout/machine.js";
 import { compilePlan, isCompiledPlan } from "../../rollout/plan.js";
 import {
   type CompiledPlan,
@@ -63,10 +63,26 @@ interface Stored {
 
 type Outcome = "ok" | "conflict" | "lease" | "uncertain";
 
+/** A failure with the stage it belongs to (the config document's problems are not the state's). */
+class StageError extends Error {
+  constructor(
+    readonly stage: ControllerFailure["stage"],
+    readonly error: unknown,
+  ) {
+    super(message(error));
+  }
+}
+
+function stageOf(error: unknown): { stage: ControllerFailure["stage"]; error: unknown } {
+  if (error instanceof StageError) return { stage: error.stage, error: error.error };
+  return { stage: error instanceof TurnoutRedisError && error.reason === RedisFailure.Missing ? "config" : "state", error };
+}
+
 function checkOptions(options: unknown): void {
   const problems = new Problems();
   if (options !== undefined && !isRecord(options)) problems.add(ProblemCode.Type, "", "expected an options object");
   const o: Record<string, unknown> = isRecord(options) ? options : {};
+  checkFields(problems, o, "", ["name", "id", "lead", "leaseMs", "renewMs", "stats", "staleRetryMs", "onEvent", "onLeadership", "onError"]);
   if (o.name !== undefined && !validName(o.name, 100)) problems.add(ProblemCode.InvalidName, "name", "expected 1–100 characters without whitespace");
   if (o.id !== undefined && !validName(o.id)) problems.add(ProblemCode.InvalidName, "id", "expected 1–200 characters without whitespace");
   if (o.lead !== undefined && typeof o.lead !== "boolean") problems.add(ProblemCode.Type, "lead", "expected a boolean");
@@ -272,6 +288,17 @@ class Controller implements FleetRollout {
     return { state, revision, nonce };
   }
 
+  /** The config document, checked as a router config (its weight is read and rewritten); a `config` stage failure otherwise. */
+  private async readConfig(): Promise<StoredConfig | null> {
+    try {
+      const doc = await readConfig(this.ctx);
+      if (doc !== null) this.weights.weightOf(doc);
+      return doc;
+    } catch (error) {
+      throw new StageError("config", error);
+    }
+  }
+
   private emit(events: readonly RolloutEvent[]): void {
     const listener = this.options.onEvent;
     if (listener === undefined) return;
@@ -299,7 +326,12 @@ class Controller implements FleetRollout {
     let configArgs: [string, string] = ["", ""];
     if (result.weight !== null) {
       if (config === null) throw new TurnoutRedisError(RedisFailure.Missing, "no configuration document in Redis: the canary's weight cannot be applied (write one with writeConfig first)");
-      const next = this.weights.withWeight(config.config, result.weight);
+      let next: RouterConfig;
+      try {
+        next = this.weights.withWeight(config.config, result.weight);
+      } catch (error) {
+        throw new StageError("config", error);
+      }
       configArgs = [String(config.revision), JSON.stringify(next)];
     }
     const nonce = randomId(8);
@@ -355,7 +387,7 @@ class Controller implements FleetRollout {
     for (let attempt = 0; attempt < ATTEMPTS && !this.closed; attempt++) {
       try {
         stored = await this.readState();
-        config = await readConfig(this.ctx);
+        config = await this.readConfig();
         const now = this.now();
         const result = transition(this.plan, stored.state, command, now);
         if (!result.accepted) return { accepted: false, rejection: result.rejection ?? "rejected", status: this.statusOf(stored.state, config) };
@@ -369,11 +401,11 @@ class Controller implements FleetRollout {
           return { accepted: true, status: this.statusOf(result.state, config) };
         }
         if (outcome === "uncertain") return { accepted: false, rejection: "Redis did not answer in time: the command may or may not have been stored (read state() to know)", status: this.statusOf(stored.state, config) };
-      } catch (error) {
-        const stage = error instanceof TurnoutRedisError && error.reason === RedisFailure.Missing ? "config" : "state";
+      } catch (caught) {
+        const { stage, error } = stageOf(caught);
         this.failures.fail(stage, error, this.now());
         const status = this.statusOf(stored?.state ?? this.last?.state ?? initialState(this.plan), config);
-        return { accepted: false, rejection: `${command.type} not stored: ${message(error).split("\n")[0] ?? ""}`, status };
+        return { accepted: false, rejection: `${command.type} not stored: ${message(error)}`, status };
       }
     }
     return { accepted: false, rejection: `${command.type} not stored: the state kept changing (${ATTEMPTS} attempts)`, status: this.statusOf(stored?.state ?? initialState(this.plan), config) };
@@ -392,8 +424,8 @@ class Controller implements FleetRollout {
       let delay = this.renewMs;
       try {
         delay = await this.cycle();
-      } catch (error) {
-        const stage = error instanceof TurnoutRedisError && error.reason === RedisFailure.Missing ? "config" : "state";
+      } catch (caught) {
+        const { stage, error } = stageOf(caught);
         this.failures.fail(stage, error, this.now());
       }
       if (this.closed) return;
@@ -410,11 +442,12 @@ class Controller implements FleetRollout {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       if (this.closed) return this.renewMs;
       const stored = await this.readState();
-      const config = await readConfig(this.ctx);
+      const config = await this.readConfig();
       this.last = { state: stored.state, config };
       this.failures.ok("state");
       const state = stored.state;
-      if (state.phase === RolloutPhase.Idle) return this.renewMs;
+      // Before the start and after the end the weight is not the rollout's: operators may set it as they like.
+      if (state.phase === RolloutPhase.Idle || isFinal(state)) return this.renewMs;
       if (config === null) throw new TurnoutRedisError(RedisFailure.Missing, "no configuration document in Redis: the rollout cannot apply its weight");
       this.failures.ok("config");
 

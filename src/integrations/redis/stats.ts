@@ -5,7 +5,7 @@
  */
 import { hostname } from "node:os";
 import { ProblemCode } from "../../errors.js";
-import { Problems, isRecord } from "../../internal/problems.js";
+import { Problems, checkFields, isRecord } from "../../internal/problems.js";
 import { emptySnapshot, mergeSnapshots, parseSnapshot, readSnapshot } from "../../stats/index.js";
 import type { Stats, StatsSnapshot } from "../../stats/types.js";
 import type { StoreContext } from "./config.js";
@@ -20,6 +20,7 @@ function checkPublish(options: unknown): void {
   const problems = new Problems();
   if (options !== undefined && !isRecord(options)) problems.add(ProblemCode.Type, "", "expected an options object");
   const o: Record<string, unknown> = isRecord(options) ? options : {};
+  checkFields(problems, o, "", ["instance", "intervalMs", "ttlMs", "onError"]);
   if (o.instance !== undefined && !validName(o.instance)) problems.add(ProblemCode.InvalidName, "instance", "expected 1–200 characters without whitespace");
   for (const n of ["intervalMs", "ttlMs"]) {
     const v = o[n];
@@ -98,6 +99,7 @@ export function resolveFreshness(freshness: unknown, path = "freshness"): Requir
   const problems = new Problems();
   if (freshness !== undefined && !isRecord(freshness)) problems.add(ProblemCode.Type, path, "expected { maxAgeMs?, minInstances? }");
   const o: Record<string, unknown> = isRecord(freshness) ? freshness : {};
+  checkFields(problems, o, path, ["maxAgeMs", "minInstances"]);
   const maxAgeMs = o.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
   const minInstances = o.minInstances ?? 1;
   if (typeof maxAgeMs !== "number" || !Number.isFinite(maxAgeMs) || maxAgeMs < 1) problems.add(ProblemCode.OutOfRange, `${path}.maxAgeMs`, "expected a number of milliseconds ≥ 1");

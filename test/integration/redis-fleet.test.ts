@@ -184,7 +184,10 @@ describe.skipIf(!available)("a fleet of processes sharing one Redis", () => {
       expect(weights.at(-1)).toBe(100);
       expect(weights).toEqual([...weights].sort((a, b) => a - b)); // never back down
     }
-    expect(eventsOf(pair).filter((e) => e.event.type === "check").every((e) => e.event.health?.verdict === "pass")).toBe(true);
+    // Healthy traffic on both versions: checks pass (an early one may be inconclusive: too few canary requests yet).
+    const verdicts = eventsOf(pair).filter((e) => e.event.type === "check").map((e) => e.event.health?.verdict);
+    expect(verdicts).toContain("pass");
+    expect(verdicts).not.toContain("fail");
     await Promise.all(pair.map((c) => stopChild(c as Child<unknown>)));
   }, 90_000);
 

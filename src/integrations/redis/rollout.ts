@@ -162,7 +162,7 @@ class Controller implements FleetRollout {
     this.token = `${this.id}:${randomId(8)}`; // unique per process, even when two processes share an id
     this.keys = ctx.keys.rollout(options.name ?? "default");
     this.leaseMs = Math.round(options.leaseMs ?? 10_000);
-    this.renewMs = Math.round(options.renewMs ?? Math.max(10, Math.floor(this.leaseMs / 3)));
+    this.renewMs = Math.round(options.renewMs ?? Math.max(1, Math.floor(this.leaseMs / 3)));
     this.staleRetryMs = Math.round(options.staleRetryMs ?? 1000);
     this.freshness = resolveFreshness(options.stats, "stats");
     const logger = ctx.logger;

@@ -40,6 +40,8 @@ export interface RolloutChart {
   readonly stable: string;
   readonly canary: string;
   readonly durationMs: number;
+  /** Data exists up to here (a live rollout still running); the rest of the time axis stays empty. Default: the whole axis. */
+  readonly endMs?: number;
   /** The canary's weight: a step function, one point per change. */
   readonly weight: readonly { readonly at: number; readonly weight: number }[];
   readonly samples: readonly ChartSample[];

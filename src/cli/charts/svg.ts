@@ -355,11 +355,13 @@ export function timelineSection(chart: RolloutChart): SvgSection {
     rowEnds[row] = xx + 3 + label.length * 5.8;
   }
 
-  // The weight: a filled step function.
+  // The weight: a filled step function, up to the end of the data.
+  const end = Math.min(duration, chart.endMs ?? duration);
   const weightPath: string[] = [`M${n(x(0))},${n(y(weightPanel, 0))}`];
   let previous = weightAt(chart, 0);
   weightPath.push(`L${n(x(0))},${n(y(weightPanel, previous))}`);
   for (const point of chart.weight) {
+    if (point.at > end) break;
     if (point.at <= 0) {
       previous = point.weight;
       weightPath[1] = `L${n(x(0))},${n(y(weightPanel, previous))}`;
@@ -368,9 +370,9 @@ export function timelineSection(chart: RolloutChart): SvgSection {
     weightPath.push(`L${n(x(point.at))},${n(y(weightPanel, previous))}`, `L${n(x(point.at))},${n(y(weightPanel, point.weight))}`);
     previous = point.weight;
   }
-  weightPath.push(`L${n(x(duration))},${n(y(weightPanel, previous))}`);
+  weightPath.push(`L${n(x(end))},${n(y(weightPanel, previous))}`);
   const outline = weightPath.slice(1).join(" ").replace(/^L/, "M");
-  parts.push(`<path d="${weightPath.join(" ")} L${n(x(duration))},${n(y(weightPanel, 0))} Z" fill="${canaryColor}" fill-opacity="0.16"/>`);
+  parts.push(`<path d="${weightPath.join(" ")} L${n(x(end))},${n(y(weightPanel, 0))} Z" fill="${canaryColor}" fill-opacity="0.16"/>`);
   parts.push(`<path d="${outline}" fill="none" stroke="${canaryColor}" stroke-width="2"/>`);
 
   // Checks strip.

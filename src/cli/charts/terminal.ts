@@ -102,14 +102,18 @@ export function timelineChart(chart: RolloutChart, width: number, color: boolean
   const c = color;
 
   // Weight area.
+  const end = Math.min(duration, chart.endMs ?? duration);
+  // Columns past the end of the data stay empty (a live rollout fills them as it goes).
+  const past = (i: number): boolean => i * span > end;
   const weights: number[] = [];
-  for (let i = 0; i < columns; i++) weights.push(peakWeight(chart, i * span, (i + 1) * span));
+  for (let i = 0; i < columns; i++) weights.push(past(i) ? -1 : peakWeight(chart, i * span, (i + 1) * span));
+  const lastSample = chart.samples.length === 0 ? -1 : (chart.samples[chart.samples.length - 1] as { at: number }).at;
   for (let row = height - 1; row >= 0; row--) {
     const label = row === height - 1 ? "100 %" : row === Math.floor((height - 1) / 2) ? " 50 %" : row === 0 ? "  0 %" : "";
     const axis = row === height - 1 || row === Math.floor((height - 1) / 2) || row === 0 ? "┤" : "│";
     let cells = "";
     for (const w of weights) {
-      const filled = Math.round((w / 100) * height * 8) - row * 8;
+      const filled = w < 0 ? 0 : Math.round((w / 100) * height * 8) - row * 8;
       cells += LEVELS[Math.max(0, Math.min(8, filled))] as string;
     }
     const title = row === height - 1 ? "weight" : "";
@@ -138,6 +142,10 @@ export function timelineChart(chart: RolloutChart, width: number, color: boolean
     const canary = spanFigures(chart.samples, "canary", from, to);
     const stable = spanFigures(chart.samples, "stable", from, to);
     const none = canary.requests === 0 && stable.requests === 0;
+    if (past(i) || from > lastSample) {
+      for (const series of [errors.canary, errors.stable, p99.canary, p99.stable]) series.push(null);
+      continue;
+    }
     // A column between two samples repeats the last one, so sparse samples still draw a continuous line.
     if (!none) {
       last.canaryError = canary.errorPercent;

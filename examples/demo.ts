@@ -248,7 +248,7 @@ if (outcome === "promoted") {
   console.log(paint(color, "green", `promoted: v2 takes 100 % of the traffic after ${status.checks.passed} passed checks (${seconds} s)`));
 } else if (outcome === "rolled back") {
   const abort = events.find((e) => e.type === "aborted");
-  console.log(paint(color, "red", `rolled back automatically at ${abort?.previousWeight ?? "?"} % after ${((abort?.at ?? Date.now()) - startedAt) / 1000} s: ${status.abortReason ?? ""}`));
+  console.log(paint(color, "red", `rolled back automatically at ${abort?.previousWeight ?? "?"} % after ${(((abort?.at ?? Date.now()) - startedAt) / 1000).toFixed(1)} s: ${status.abortReason ?? ""}`));
   console.log("v1 serves all traffic again; transactions already pinned to v2 could still finish there");
 } else {
   console.log(paint(color, "yellow", `the rollout did not finish within ${deadlineMs / 1000} s (phase ${status.phase}, weight ${status.weight} %)`));

@@ -52,18 +52,39 @@ export function parse(command: string, argv: readonly string[], options: Readonl
   }
 }
 
-/** A string option's value, if given. */
+/**
+ * A string option's value, if given.
+ *
+ * @example
+ * ```ts
+ * text(parse("simulate", ["--plan", "p.json"], SIMULATE_OPTIONS), "plan"); // "p.json"
+ * ```
+ */
 export function text(parsed: Parsed, name: string): string | undefined {
   const value = parsed.values[name];
   return typeof value === "string" ? value : undefined;
 }
 
-/** A boolean option's value. */
+/**
+ * A boolean option's value.
+ *
+ * @example
+ * ```ts
+ * flag(parse("validate", ["--json", "a.json"], VALIDATE_OPTIONS), "json"); // true
+ * ```
+ */
 export function flag(parsed: Parsed, name: string): boolean {
   return parsed.values[name] === true;
 }
 
-/** A number option within [min, max] (integers only when `integer`), or `fallback`. */
+/**
+ * A number option within [min, max] (integers only when `integer`), or `fallback`.
+ *
+ * @example
+ * ```ts
+ * number(parsed, "keys", 100_000, 1, 10_000_000, true, "simulate"); // "--keys 1_000_000" → 1000000
+ * ```
+ */
 export function number(parsed: Parsed, name: string, fallback: number, min: number, max: number, integer = false, command?: string): number {
   const raw = text(parsed, name);
   if (raw === undefined) return fallback;
@@ -75,7 +96,14 @@ export function number(parsed: Parsed, name: string, fallback: number, min: numb
   return value;
 }
 
-/** A duration option (`"90s"`, `"5m"`, `"1h30m"` or milliseconds), in ms, or `fallback`. */
+/**
+ * A duration option (`"90s"`, `"5m"`, `"1h30m"` or milliseconds), in ms, or `fallback`.
+ *
+ * @example
+ * ```ts
+ * duration(parsed, "approve-after", undefined, "simulate"); // "--approve-after 10m" → 600000
+ * ```
+ */
 export function duration(parsed: Parsed, name: string, fallback: number | undefined, command?: string): number | undefined {
   const raw = text(parsed, name);
   if (raw === undefined) return fallback;

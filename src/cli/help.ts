@@ -127,6 +127,8 @@ Options:
   --traffic <file>           a traffic model: {"requestsPerSecond", "stable": {"errorRate",
                              "latencyMs": {"p50", "p99"}}, "canary": {…}, "changes": […], "seed"}
   --rps <n>                  requests per second (default 1000)
+  --preview-rps <n>          requests per second that reach the canary whatever its weight (pinned,
+                             explicit, header-override traffic: what a blue-green preview sees)
   --stable-error-rate <pct>  the stable version's error rate in percent (default 0.5)
   --canary-error-rate <pct>  the canary's error rate in percent (default: the stable's)
   --stable-latency <p50,p99> the stable version's latency in ms (default 40,200)
@@ -145,7 +147,14 @@ Examples:
   turnout simulate --plan rollout.json --canary-error-rate 4 --svg rollout.svg
 `;
 
-/** The help text of a command, or undefined for an unknown one. */
+/**
+ * The help text of a command, or undefined for an unknown one.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(helpOf("simulate") ?? MAIN_HELP);
+ * ```
+ */
 export function helpOf(command: string | undefined): string | undefined {
   switch (command) {
     case undefined:

@@ -81,30 +81,65 @@ export function paint(on: boolean, style: StyleName | undefined, text: string): 
 /** Terminal styles of versions in charts, by position: the stable first, the canary second. */
 export const VERSION_STYLES: readonly StyleName[] = ["blue", "yellow", "green", "magenta", "cyan", "red"];
 
-/** Removes ANSI escapes (to measure or to compare text). */
+/**
+ * Removes ANSI escapes (to measure or to compare text).
+ *
+ * @example
+ * ```ts
+ * plain(paint(true, "red", "✗")); // "✗"
+ * ```
+ */
 export function plain(text: string): string {
   return text.replace(/\u001b\[[0-9;]*m/g, "");
 }
 
-/** Pads to a visible width (ANSI escapes do not count). */
+/**
+ * Pads to a visible width (ANSI escapes do not count).
+ *
+ * @example
+ * ```ts
+ * pad(paint(true, "red", "v2"), 4); // "\u001b[31mv2\u001b[39m  "
+ * ```
+ */
 export function pad(text: string, width: number, align: "left" | "right" = "left"): string {
   const gap = Math.max(0, width - [...plain(text)].length);
   return align === "left" ? text + " ".repeat(gap) : " ".repeat(gap) + text;
 }
 
-/** 1234567 → "1,234,567". */
+/**
+ * 1234567 → "1,234,567".
+ *
+ * @example
+ * ```ts
+ * grouped(1234567); // "1,234,567"
+ * ```
+ */
 export function grouped(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }
 
-/** A percentage with a sensible number of decimals: 90 → "90", 9.987 → "9.99", 0.004 → "0.004". */
+/**
+ * A percentage with a sensible number of decimals: 90 → "90", 9.987 → "9.99", 0.004 → "0.004".
+ *
+ * @example
+ * ```ts
+ * percent(9.987); // "9.99"
+ * ```
+ */
 export function percent(value: number, decimals = 2): string {
   if (!Number.isFinite(value)) return String(value);
   const fixed = value.toFixed(decimals);
   return fixed.includes(".") ? fixed.replace(/\.?0+$/, "") : fixed;
 }
 
-/** Lays out rows as aligned columns; `right` lists the columns aligned to the right. */
+/**
+ * Lays out rows as aligned columns; `right` lists the columns aligned to the right.
+ *
+ * @example
+ * ```ts
+ * table([["v1", "90 %"], ["v2", "10 %"]], [1]); // ["v1  90 %", "v2  10 %"]
+ * ```
+ */
 export function table(rows: readonly (readonly string[])[], right: readonly number[] = [], gap = "  "): string[] {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, [...plain(cell)].length)));

@@ -49,7 +49,14 @@ export const VALIDATE_OPTIONS = {
   "no-color": { type: "boolean" },
 } as const;
 
-/** Reads a file as a router config or a plan: a plan has `steps`, a config has `versions`. */
+/**
+ * Reads a file as a router config or a plan: a plan has `steps`, a config has `versions`.
+ *
+ * @example
+ * ```ts
+ * kindOf({ steps: [{ weight: 5 }] }); // "plan"
+ * ```
+ */
 export function kindOf(value: unknown): FileKind {
   if (typeof value === "object" && value !== null && !Array.isArray(value)) {
     if (Object.hasOwn(value, "steps") && !Object.hasOwn(value, "versions")) return "plan";
@@ -57,7 +64,14 @@ export function kindOf(value: unknown): FileKind {
   return "router";
 }
 
-/** Problems of a router configuration, and the router when there are none. */
+/**
+ * Problems of a router configuration, and the router when there are none.
+ *
+ * @example
+ * ```ts
+ * checkRouterConfig({ versions: ["v1"], stable: "v2" }).problems[0]?.code; // "unknown_version"
+ * ```
+ */
 export function checkRouterConfig(value: unknown): { router?: Router; problems: readonly ConfigProblem[] } {
   try {
     return { router: createRouter(value as RouterConfig), problems: [] };

@@ -51,7 +51,14 @@ export interface RolloutChart {
   readonly limits: ChartLimits;
 }
 
-/** The limits of the first analysed step (or the rollback window's analysis). */
+/**
+ * The limits of the first analysed step (or the rollback window's analysis).
+ *
+ * @example
+ * ```ts
+ * limitsOf(compilePlan({ steps: [{ weight: 5, pause: "5m" }], analysis: { maxErrorRate: 5 } })).maxErrorRate; // 5
+ * ```
+ */
 export function limitsOf(plan: CompiledPlan): ChartLimits {
   const analysis = plan.steps.find((s) => s.analysis !== null)?.analysis ?? plan.windowAnalysis;
   return {
@@ -62,7 +69,14 @@ export function limitsOf(plan: CompiledPlan): ChartLimits {
   };
 }
 
-/** Chart steps, markers, checks and weight changes from rollout events (`at` relative to `startAt`). */
+/**
+ * Chart steps, markers, checks and weight changes from rollout events (`at` relative to `startAt`).
+ *
+ * @example
+ * ```ts
+ * const { weight, checks, steps, markers } = fromEvents(rollout events, startedAt, rollout.plan);
+ * ```
+ */
 export function fromEvents(events: readonly RolloutEvent[], startAt: number, plan: CompiledPlan): Pick<RolloutChart, "weight" | "checks" | "steps" | "markers"> {
   const weight: { at: number; weight: number }[] = [{ at: 0, weight: 0 }];
   const checks: { at: number; verdict: HealthVerdict }[] = [];
@@ -135,7 +149,14 @@ export function chartOfSimulation(
   };
 }
 
-/** The canary's weight at `at` (the step function's value). */
+/**
+ * The canary's weight at `at` (the step function's value).
+ *
+ * @example
+ * ```ts
+ * weightAt({ weight: [{ at: 0, weight: 0 }, { at: 60_000, weight: 5 }] }, 90_000); // 5
+ * ```
+ */
 export function weightAt(chart: Pick<RolloutChart, "weight">, at: number): number {
   let value = 0;
   for (const point of chart.weight) {
@@ -145,7 +166,14 @@ export function weightAt(chart: Pick<RolloutChart, "weight">, at: number): numbe
   return value;
 }
 
-/** The highest weight within (from, to], or the weight at `to`. */
+/**
+ * The highest weight within (from, to], or the weight at `to`.
+ *
+ * @example
+ * ```ts
+ * peakWeight({ weight: [{ at: 0, weight: 50 }, { at: 10, weight: 0 }] }, 0, 20); // 50
+ * ```
+ */
 export function peakWeight(chart: Pick<RolloutChart, "weight">, from: number, to: number): number {
   let peak = weightAt(chart, to);
   for (const point of chart.weight) if (point.at > from && point.at <= to) peak = Math.max(peak, point.weight);
@@ -160,7 +188,14 @@ export interface SpanFigures {
   readonly p99Ms: number | null;
 }
 
-/** Adds up the samples in (from, to] for one version. */
+/**
+ * Adds up the samples in (from, to] for one version.
+ *
+ * @example
+ * ```ts
+ * spanFigures(chart.samples, "canary", 0, 60_000).errorPercent; // the canary's error rate over the first minute
+ * ```
+ */
 export function spanFigures(samples: readonly ChartSample[], which: "canary" | "stable", from: number, to: number): SpanFigures {
   let requests = 0;
   let errors = 0;
@@ -181,7 +216,14 @@ const TIME_STEPS = [
   21_600_000, 43_200_000, 86_400_000, 172_800_000, 604_800_000, 1_209_600_000, 2_592_000_000, 7_776_000_000, 31_536_000_000,
 ];
 
-/** Round tick positions for a time axis of `durationMs`, at most `count` of them (0 included). */
+/**
+ * Round tick positions for a time axis of `durationMs`, at most `count` of them (0 included).
+ *
+ * @example
+ * ```ts
+ * timeTicks(5_400_000, 6); // [0, 900000, 1800000, …, 5400000]: every 15 minutes
+ * ```
+ */
 export function timeTicks(durationMs: number, count: number): number[] {
   const step = TIME_STEPS.find((s) => durationMs / s <= count) ?? Math.ceil(durationMs / count);
   const ticks: number[] = [];
@@ -189,10 +231,19 @@ export function timeTicks(durationMs: number, count: number): number[] {
   return ticks;
 }
 
-/** A round upper bound for a value axis: 0.83 → 1, 4.2 → 5, 230 → 250. */
-export function niceMax(value: number): number {
+/**
+ * A round upper bound for a value axis with `ticks` equal, round intervals: 0.83 → 1 (ticks of 0.25), 4.2 → 6,
+ * 230 → 240 (ticks of 60).
+ *
+ * @example
+ * ```ts
+ * niceMax(230); // 240
+ * ```
+ */
+export function niceMax(value: number, ticks = 4): number {
   if (!(value > 0)) return 1;
-  const magnitude = 10 ** Math.floor(Math.log10(value));
-  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (value <= m * magnitude + 1e-12) return m * magnitude;
-  return 10 * magnitude;
+  const raw = value / ticks;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5, 8, 10]) if (raw <= m * magnitude * (1 + 1e-12)) return Number((m * magnitude * ticks).toPrecision(12));
+  return 10 * magnitude * ticks;
 }

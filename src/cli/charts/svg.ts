@@ -14,8 +14,9 @@ const MUTED = "#616e7c";
 const GRID = "#e4e7eb";
 const AXIS = "#9aa5b1";
 
-/** Colours of versions by position (the stable first, the canary second), then verdicts. */
+/** Colours of versions by position: the stable first, the canary second. */
 export const SVG_VERSION_COLORS = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#72b7b2", "#e45756", "#9d755d", "#ff9da6"];
+/** Colours of check verdicts. */
 export const SVG_VERDICT_COLORS = { pass: "#2e9d5b", inconclusive: "#e0a100", fail: "#d62728" } as const;
 
 /** A piece of an SVG document with its height. */
@@ -24,7 +25,14 @@ export interface SvgSection {
   readonly body: string;
 }
 
-/** Escapes text for SVG content and attribute values. */
+/**
+ * Escapes text for SVG content and attribute values.
+ *
+ * @example
+ * ```ts
+ * escape('a < b & "c"'); // "a &lt; b &amp; &quot;c&quot;"
+ * ```
+ */
 export function escape(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
 }

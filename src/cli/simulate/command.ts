@@ -34,6 +34,7 @@ export const SIMULATE_OPTIONS = {
   plan: { type: "string" },
   traffic: { type: "string" },
   rps: { type: "string" },
+  "preview-rps": { type: "string" },
   "stable-error-rate": { type: "string" },
   "canary-error-rate": { type: "string" },
   "stable-latency": { type: "string" },
@@ -109,6 +110,7 @@ function trafficOf(parsed: Parsed, fromFile: unknown): TrafficModel {
   return {
     ...base,
     requestsPerSecond: text(parsed, "rps") === undefined ? ((base.requestsPerSecond as number | undefined) ?? 1000) : number(parsed, "rps", 1000, 0, 10_000_000, false, C),
+    ...(text(parsed, "preview-rps") === undefined ? {} : { previewRequestsPerSecond: number(parsed, "preview-rps", 0, 0, 10_000_000, false, C) }),
     stable: base.stable !== undefined && !isRecord(base.stable) ? (base.stable as VersionBehaviour) : stable,
     canary: base.canary !== undefined && !isRecord(base.canary) ? (base.canary as VersionBehaviour) : canary,
     seed: text(parsed, "seed") === undefined ? ((base.seed as number | undefined) ?? 1) : number(parsed, "seed", 1, -(2 ** 31), 2 ** 31, true, C),

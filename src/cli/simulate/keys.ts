@@ -32,12 +32,26 @@ export function requestFor(source: StickinessSource): (key: string) => RouteRequ
   }
 }
 
-/** The stickiness source keys are sent through. */
+/**
+ * The stickiness source keys are sent through.
+ *
+ * @example
+ * ```ts
+ * sourceOf({ versions: ["v1"], stable: "v1", stickiness: ["header:x-user-id"] }); // "header:x-user-id"
+ * ```
+ */
 export function sourceOf(config: RouterConfig): StickinessSource {
   return config.stickiness?.[0] ?? "key";
 }
 
-/** Configured shares (0–1) of every version named in `config`. */
+/**
+ * Configured shares (0–1) of every version named in `config`.
+ *
+ * @example
+ * ```ts
+ * configuredShares({ versions: ["v1", "v2"], stable: "v1", split: { v1: 3, v2: 1 } }); // Map { v1 → 0.75, v2 → 0.25 }
+ * ```
+ */
 export function configuredShares(config: RouterConfig): Map<string, number> {
   const split = config.split ?? { [config.stable]: 100 };
   let total = 0;

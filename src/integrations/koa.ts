@@ -6,7 +6,7 @@ import type { Context, Middleware, Next } from "koa";
 import type { Decision, Router } from "../types.js";
 import { createEngine } from "./http/engine.js";
 import { type VersionedOptions, checkVersioned, pickHandler } from "./http/dispatch.js";
-import { applyHeaders, invalidAnswer } from "./http/respond.js";
+import { type HeaderPair, applyHeaders, invalidAnswer } from "./http/respond.js";
 import type { HttpCounters, TurnoutHttpOptions, Validators } from "./http/types.js";
 import { checkValidators, runValidator, validatorFor } from "./http/validate.js";
 
@@ -76,10 +76,40 @@ export function turnout(router: Router, options: TurnoutKoaOptions = {}): Turnou
       await next();
     } catch (error) {
       thrown = error;
+      keepHeadersOnError(ctx, prepared.headers);
       throw error;
     }
   };
   return Object.assign(middleware, { counters: engine.counters });
+}
+
+/**
+ * Koa's default error handler (`ctx.onerror`) removes every response header, then sets the error's own `headers`.
+ * So that a 500 still says which version failed (and keeps its pin and lifecycle headers), turnout's headers are lent
+ * to the error for that one answer, under the error's own, and taken back at once: a shared error object keeps none.
+ */
+function keepHeadersOnError(ctx: Context, pairs: readonly HeaderPair[]): void {
+  if (pairs.length === 0 || Object.hasOwn(ctx, "onerror")) return;
+  const onerror = ctx.onerror;
+  ctx.onerror = (error: unknown): void => {
+    if (typeof error !== "object" || error === null) return onerror.call(ctx, error as Error);
+    const target = error as { headers?: unknown };
+    const own = Object.hasOwn(target, "headers");
+    const previous = target.headers;
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of pairs) headers[name] = name === "set-cookie" ? [value] : value;
+    try {
+      target.headers = { ...headers, ...(typeof previous === "object" && previous !== null ? previous : {}) };
+    } catch {
+      return onerror.call(ctx, error as Error); // a frozen error: Koa answers without turnout's headers
+    }
+    try {
+      onerror.call(ctx, error as Error);
+    } finally {
+      if (own) target.headers = previous;
+      else delete target.headers;
+    }
+  };
 }
 
 /** Runs the decided version's validator on `ctx.request.body`; true when the request may go on. */

@@ -153,6 +153,29 @@ describe.each(frameworks)("turnout/koa on %s", (_name, KoaClass) => {
     expect(stats.stats.lifetime().versions.v1).toMatchObject({ requests: 3, errors: 1, clients: 1 });
   });
 
+  it("keeps turnout's headers on an error answered by Koa's default error handler, which removes every header first", async () => {
+    const router = createRouter(retiringConfig());
+    const shared = new Error("one error object thrown by every request");
+    const url = await start(router, { clock: () => DEPRECATED, pin: { cookie: true } }, (ctx) => {
+      if (ctx.path.endsWith("/missing")) ctx.throw(404, "no such user", { headers: { "x-reason": "gone" } });
+      throw shared;
+    });
+    const broken = await fetch(`${url}/api/v1/users`);
+    expect(broken.status).toBe(500);
+    expect(broken.headers.get("x-api-version")).toBe("v1");
+    expect(broken.headers.get("x-turnout-pin")).toMatch(/^v1~/);
+    expect(broken.headers.get("set-cookie")).toMatch(/^turnout_pin=v1~/);
+    expect(broken.headers.get("deprecation")).toBe("@1735689600");
+    expect(broken.headers.get("sunset")).toBe("Sun, 01 Jun 2025 00:00:00 GMT");
+    expect(broken.headers.get("link")).toContain('rel="successor-version"');
+    expect(Object.hasOwn(shared, "headers")).toBe(false); // lent for the answer only, never left on the error
+    const missing = await fetch(`${url}/api/v1/missing`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("x-reason")).toBe("gone"); // the error's own headers still apply
+    expect(missing.headers.get("x-api-version")).toBe("v1");
+    expect(missing.headers.get("deprecation")).toBe("@1735689600");
+  });
+
   it("never breaks the request on a fault inside turnout", async () => {
     const router = createRouter(baseConfig({ split: { v2: 100 } }));
     const logger = memoryLogger();

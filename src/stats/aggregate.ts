@@ -18,6 +18,7 @@ import {
   setAdd,
   slotsOf,
 } from "./hll.js";
+import { isTime } from "./options.js";
 import { largestRemainder } from "./percentages.js";
 import type { WindowQuery } from "../types.js";
 import {
@@ -407,7 +408,7 @@ export class Aggregate {
   /** Answers a (possibly junk) window query; `now` defaults to `fallbackNow`. */
   query(query: WindowQuery | undefined, fallbackNow: number): StatsWindow {
     const q: WindowQuery = typeof query === "object" && query !== null ? query : {};
-    const now = typeof q.now === "number" && Number.isFinite(q.now) ? q.now : fallbackNow;
+    const now = isTime(q.now) ? q.now : fallbackNow;
     const full = this.params.windowMs;
     const windowMs = typeof q.windowMs === "number" && !Number.isNaN(q.windowMs) ? Math.min(Math.max(q.windowMs, 0), full) : full;
     const since = typeof q.since === "number" && Number.isFinite(q.since) ? q.since : undefined;

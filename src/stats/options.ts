@@ -20,6 +20,16 @@ export const DEFAULT_WINDOW_MS = 300_000;
 export const DEFAULT_RESOLUTION_MS = 10_000;
 /** Default `migration.minRequests`. */
 export const DEFAULT_MIN_REQUESTS = 100;
+/**
+ * The largest |time| accepted (epoch ms): the range of a JS `Date`. Beyond it slice indices are no longer exact
+ * integers, and walking the ring from one to the next would never end.
+ */
+export const MAX_TIME_MS = 8.64e15;
+
+/** True for an instant the stats can place: a number within ±{@link MAX_TIME_MS}. */
+export function isTime(value: unknown): value is number {
+  return typeof value === "number" && value >= -MAX_TIME_MS && value <= MAX_TIME_MS;
+}
 
 /** True for a valid version name. */
 export function isVersionName(value: unknown): value is string {

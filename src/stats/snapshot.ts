@@ -10,9 +10,11 @@ import { SLICE_P, type SketchRef, encodeClients, mergeEncodedClients } from "./h
 import {
   DEFAULT_RESOLUTION_MS,
   DEFAULT_WINDOW_MS,
+  MAX_TIME_MS,
   MAX_VERSIONS,
   checkVersionName,
   checkWindow,
+  isTime,
 } from "./options.js";
 import type {
   RawClients,
@@ -134,6 +136,10 @@ function checkTime(problems: Problems, value: unknown, path: string): number | n
   if (value === null) return null;
   if (typeof value !== "number" || !Number.isFinite(value)) {
     problems.add(typeof value === "number" ? "not_finite" : "type", path, `expected epoch milliseconds or null, got ${typeName(value)}`);
+    return null;
+  }
+  if (!isTime(value)) {
+    problems.add("out_of_range", path, `expected epoch milliseconds within ±${MAX_TIME_MS} (a Date's range), got ${value}`);
     return null;
   }
   return value;
@@ -465,7 +471,7 @@ export function readSnapshot(snapshot: StatsSnapshot): SnapshotReader {
   return {
     window: (query?: WindowQuery): StatsWindow => agg.query(query, fallback),
     lifetime: (): StatsWindow => agg.lifetime(fallback),
-    migration: (now?: number) => agg.migrationAt(typeof now === "number" && Number.isFinite(now) ? now : fallback),
+    migration: (now?: number) => agg.migrationAt(isTime(now) ? now : fallback),
     snapshot: normalised,
   };
 }

@@ -3,7 +3,7 @@ import type { Decision, Outcome, WindowQuery } from "../types.js";
 import { Aggregate, REASONS, STAGED_LATENCY, type VersionState } from "./aggregate.js";
 import { MAX_LATENCY_MS } from "./ddsketch.js";
 import { CLIENT_SEED, ZERO_HASH } from "./hll.js";
-import { isVersionName, resolveOptions } from "./options.js";
+import { MAX_TIME_MS, isTime, isVersionName, resolveOptions } from "./options.js";
 import { encodeSnapshot } from "./snapshot.js";
 import {
   type MigrationStatus,
@@ -120,7 +120,7 @@ class LiveStats implements Stats {
   /** Hot path, shared by record and recordOutcome: the time, the slot, the writes. */
   private commit(state: VersionState, ok: boolean, timed: boolean, hash: number, n: number, staged: boolean): boolean {
     const t = staged ? (STAGED_TIME[0] as number) : this.clockOrNaN();
-    if (typeof t !== "number" || t - t !== 0) return this.reject(R_TIME);
+    if (typeof t !== "number" || !(t >= -MAX_TIME_MS && t <= MAX_TIME_MS)) return this.reject(R_TIME);
     const s = Math.floor(t / this.resolution);
     const agg = this.agg;
     const k = s === agg.head ? agg.headSlot : agg.slotFor(s, t);
@@ -217,11 +217,11 @@ class LiveStats implements Stats {
     return false;
   }
 
-  /** The clock's answer, or undefined when it throws or answers junk. */
+  /** The clock's answer, or undefined when it throws or answers junk (or a time beyond a Date's range). */
   private safeClock(): number | undefined {
     try {
       const t = this.clock();
-      return typeof t === "number" && Number.isFinite(t) ? t : undefined;
+      return isTime(t) ? t : undefined;
     } catch {
       return undefined;
     }
@@ -229,12 +229,12 @@ class LiveStats implements Stats {
 
   /** `now` for reads: the argument, else the clock, else the start of the newest slice. */
   private now(now: unknown): number {
-    if (typeof now === "number" && Number.isFinite(now)) return now;
+    if (isTime(now)) return now;
     return this.safeClock() ?? this.agg.head * this.resolution;
   }
 
   window(query?: WindowQuery): StatsWindow {
-    const explicit = typeof query === "object" && query !== null && typeof query.now === "number" && Number.isFinite(query.now);
+    const explicit = typeof query === "object" && query !== null && isTime(query.now);
     return this.agg.query(query, explicit ? 0 : this.now(undefined));
   }
 

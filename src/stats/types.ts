@@ -109,7 +109,7 @@ export const RejectionReason = {
   InvalidClient: "invalid_client",
   /** `count` is not an integer from 1 to 2^32 − 1. */
   InvalidCount: "invalid_count",
-  /** The time (the `now` argument or the clock's answer) is not a finite number, or the clock threw. */
+  /** The time (the `now` argument or the clock's answer) is not a number within ±8.64e15 ms (a `Date`'s range), or the clock threw. */
   InvalidTime: "invalid_time",
   /** `recordOutcome`: the status is not an integer from 0 to 999. */
   InvalidStatus: "invalid_status",

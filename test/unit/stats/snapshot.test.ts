@@ -176,6 +176,15 @@ describe("snapshots", () => {
     ]);
   });
 
+  it("refuse an `at` or `startedAt` beyond a Date's range (regression: parsing one looped forever)", () => {
+    const s = clone(busy().snapshot(T0 + 480_000));
+    expect(problemsOf(() => parseSnapshot({ ...s, at: 1e300, startedAt: -1e300 }))).toEqual([
+      { code: "out_of_range", path: "at" },
+      { code: "out_of_range", path: "startedAt" },
+    ]);
+    expect(problemsOf(() => mergeSnapshots(s, { ...s, at: 2 ** 60 }))).toEqual([{ code: "out_of_range", path: "[1].at" }]);
+  });
+
   it("refuse an `at: null` snapshot that carries data (only the empty snapshot may)", () => {
     const s = clone(busy().snapshot(T0 + 480_000));
     expect(problemsOf(() => parseSnapshot({ ...s, at: null }))).toEqual([{ code: "invalid_value", path: "at" }]);

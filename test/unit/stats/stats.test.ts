@@ -179,6 +179,34 @@ describe("bad input is counted as rejected, never throws, never corrupts the num
   });
 });
 
+describe("timestamps beyond a Date's range", () => {
+  // Regression: a single sample at t = 1e300 was accepted, moved the ring's head to a slice index where s + 1 === s,
+  // and every later snapshot() looped forever (out of memory); a snapshot with such an `at` did the same on parse.
+  it("are rejected as invalid_time instead of hanging every later snapshot", () => {
+    const stats = createStats({ versions: ["v1"], clock: () => T0 });
+    stats.record({ version: "v1", ok: true, latencyMs: 5 }, T0);
+    for (const t of [1e300, -1e300, 8.64e15 + 1, 2 ** 60, Number.MAX_VALUE]) {
+      expect(stats.record({ version: "v1", ok: true }, t), String(t)).toBe(false);
+      expect(stats.recordOutcome({ version: "v1" }, { status: 200 }, t), String(t)).toBe(false);
+    }
+    expect(stats.rejected().invalid_time).toBe(10);
+    expect(stats.record({ version: "v1", ok: true }, 8.64e15)).toBe(true); // the last instant a Date can hold
+    const far = createStats({ versions: ["v1"], clock: () => T0 });
+    far.record({ version: "v1", ok: true }, T0);
+    // A read at an impossible `now` falls back to the clock.
+    expect(far.snapshot(1e300).at).toBe(T0);
+    expect(far.window({ now: 1e300 }).to).toBe(T0);
+    expect(far.migration(1e300)).toBeNull();
+    expect(far.snapshot().lifetime.totals.requests).toBe(1);
+  });
+
+  it("in a clock's answer count as invalid_time", () => {
+    const stats = createStats({ versions: ["v1"], clock: () => 1e300 });
+    expect(stats.record({ version: "v1", ok: true })).toBe(false);
+    expect(stats.rejected().invalid_time).toBe(1);
+  });
+});
+
 describe("recordOutcome", () => {
   it("counts status ≥ 500 and errors as failures, lets ok override both, and records duration and client", () => {
     const stats = createStats({ versions: ["v1", "v2"], clock: () => T0 });

@@ -241,7 +241,7 @@ export interface RawSketch {
  * ```
  */
 export interface RawLatency extends RawSketch {
-  /** Sum of latencies in whole microseconds (exact below 2^53). */
+  /** Sum of latencies in whole microseconds (exact below 2^53, a rounded whole number beyond). */
   readonly sumUs: number;
   /** Smallest latency (ms). */
   readonly min: number;

@@ -185,6 +185,23 @@ describe("snapshots", () => {
     expect(problemsOf(() => mergeSnapshots(s, { ...s, at: 2 ** 60 }))).toEqual([{ code: "out_of_range", path: "[1].at" }]);
   });
 
+  it("read back a latency sum beyond 2^53 µs (regression: a long-lived instance's own snapshot was refused)", () => {
+    // 100 days at 10,000 req/s of 100 ms pass 2^53 µs; one sample of the largest count and latency does it at once.
+    const long = createStats({ versions: ["v1"], clock: () => T0 });
+    for (let day = 0; day < 110; day++) long.record({ version: "v1", ok: true, latencyMs: 100, count: 864_000_000 }, T0 + day * 86_400_000);
+    const snapshot = long.snapshot(T0 + 110 * 86_400_000);
+    expect(snapshot.raw.versions.v1!.retired.latency!.sumUs).toBeGreaterThan(Number.MAX_SAFE_INTEGER);
+    expect(parseSnapshot(clone(snapshot))).toEqual(snapshot);
+    expect(mergeSnapshots(clone(snapshot), clone(snapshot)).lifetime.totals.latencyCount).toBe(2 * 110 * 864_000_000);
+    const huge = createStats({ versions: ["v1"], clock: () => T0 });
+    huge.record({ version: "v1", ok: true, latencyMs: 100_000_000, count: 4_294_967_295 }, T0);
+    expect(parseSnapshot(clone(huge.snapshot(T0))).lifetime.totals.latencySumMs).toBe(4_294_967_295 * 100_000_000);
+    // Still bounded: more than every request at the largest latency is refused.
+    const bad = clone(huge.snapshot(T0)) as unknown as { raw: { versions: { v1: { slices: { latency: { sumUs: number } }[] } } } };
+    bad.raw.versions.v1.slices[0]!.latency.sumUs = 1e300;
+    expect(problemsOf(() => parseSnapshot(bad))).toEqual([{ code: "out_of_range", path: "raw.versions.v1.slices[0].latency.sumUs" }]);
+  });
+
   it("refuse an `at: null` snapshot that carries data (only the empty snapshot may)", () => {
     const s = clone(busy().snapshot(T0 + 480_000));
     expect(problemsOf(() => parseSnapshot({ ...s, at: null }))).toEqual([{ code: "invalid_value", path: "at" }]);

@@ -71,6 +71,11 @@ export function turnout(router: Router, options: TurnoutExpressOptions = {}): Tu
 
 type Proceed = () => void;
 
+/** Hands a throw or rejection to Express's error handling; one without a reason still fails the request, as in Express 5. */
+function failed(next: NextFunction): (error: unknown) => void {
+  return (error) => next(error ? error : new Error("turnout: a handler or validator rejected or threw without a reason"));
+}
+
 /** Runs the decided version's validator on `req.body`; 400 with the problems, else `proceed`. */
 function validation(validators: Validators<Request>) {
   checkValidators(validators, "validate");
@@ -82,10 +87,10 @@ function validation(validators: Validators<Request>) {
       problems.length === 0 ? proceed() : writeJson(res, invalidAnswer(decision.version, problems));
     try {
       const result = runValidator(validator, req.body, { version: decision.version, decision, request: req });
-      if (isPromiseLike(result)) result.then(finish, next);
+      if (isPromiseLike(result)) result.then(finish, failed(next));
       else finish(result);
     } catch (error) {
-      next(error);
+      failed(next)(error);
     }
   };
 }
@@ -94,9 +99,9 @@ function validation(validators: Validators<Request>) {
 function call(handler: RequestHandler, req: Request, res: Response, next: NextFunction): void {
   try {
     const result: unknown = handler(req, res, next);
-    if (isPromiseLike(result)) result.then(undefined, next);
+    if (isPromiseLike(result)) result.then(undefined, failed(next));
   } catch (error) {
-    next(error);
+    failed(next)(error);
   }
 }
 

@@ -224,6 +224,29 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
     expect(stats.stats.lifetime().versions.v1).toMatchObject({ requests: 1, errors: 1 });
   });
 
+  it("a handler or validator that rejects without a reason still fails the request instead of passing it on", async () => {
+    const router = createRouter(baseConfig({ split: { v1: 100 } }));
+    const stats = observedStats();
+    let reachedNext = 0;
+    const url = await start(router, { stats }, (app) => {
+      app.get("/handler", versioned({ v1: async () => Promise.reject(undefined) }));
+      app.get("/validator", validate({ v1: async () => Promise.reject(null) }), (_req, res) => void res.send("invalid body reached the handler"));
+      app.get(["/handler", "/validator"], (_req, res) => {
+        reachedNext++;
+        res.send("next route");
+      });
+      app.use((error: Error, _req: Request, res: Response, _next: unknown) => void res.status(500).json({ error: error.message }));
+    });
+    for (const path of ["/handler", "/validator"]) {
+      const response = await fetch(`${url}${path}`);
+      expect(response.status).toBe(500);
+      expect(((await response.json()) as { error: string }).error).toMatch(/rejected/);
+    }
+    expect(reachedNext).toBe(0);
+    await expect.poll(() => stats.outcomes.length).toBe(2);
+    expect(stats.stats.lifetime().versions.v1).toMatchObject({ requests: 2, errors: 2 });
+  });
+
   it("validates per version with zod, valibot and plain functions: 400 with every problem listed", async () => {
     const router = createRouter(baseConfig({ }));
     const url = await start(router, {}, (app) => {

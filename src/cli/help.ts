@@ -54,7 +54,8 @@ Messages (body.type):
   init                 {node_id}             → init_ok (Maelstrom's handshake)
 Settings beside the body (or inside it): traffic_split {"v1": 80, "v2": 20}, canary_percentage 10.
 They change the addressed service's router (body.service, default "api") from then on.
-Anything wrong → {"type": "error", "in_reply_to", "code", "text", "problems"?}; the node goes on.
+Anything wrong → {"type": "error", "in_reply_to", "code", "text", "problems"?}; the node goes on
+(in_reply_to is the msg_id, when even a malformed message shows one; else null).
 Codes (Maelstrom's): 10 unknown message type, 12 malformed message or bad field, 13 internal fault.
 
 Default configuration (without --config): versions v1 (stable, 100 %) and v2 (canary, 0 %); header

@@ -87,7 +87,7 @@ describe("turnout node: the seeds' worked examples", () => {
   });
 
   it("flushes every reply before the next message is read", async () => {
-    const node = session();
+    const node = await session();
     try {
       expect(await node.ask('{"body": {"type": "route", "msg_id": 1}, "traffic_split": {"v1": 80, "v2": 20}}')).toBe(
         '{"type": "routed", "in_reply_to": 1, "version": "v1", "reason": "weighted_routing"}',
@@ -266,7 +266,7 @@ describe("turnout node: get_migration_stats", () => {
   });
 
   it("a migration is complete once a whole window passed with enough traffic and none of it on v1", async () => {
-    const node = session(["--window", "1s", "--resolution", "250ms", "--min-requests", "5"]);
+    const node = await session(["--window", "1s", "--resolution", "250ms", "--min-requests", "5"]);
     try {
       expect(parse(await node.ask('{"type": "route", "msg_id": 0}')).version).toBe("v1");
       await node.ask('{"type": "update_canary", "msg_id": 1, "service": "api", "percentage": 100}');
@@ -354,7 +354,7 @@ describe("turnout node: bad input gets an error reply and the node keeps serving
     const summary = replies.map((r) => [r.type, r.in_reply_to, r.code ?? r.version, (r.problems as { code: string; path: string }[] | undefined)?.[0]]);
     expect(summary).toEqual([
       ["error", null, 12, { code: "malformed_json", path: "" }],
-      ["error", null, 12, { code: "malformed_json", path: "" }],
+      ["error", 1, 12, { code: "malformed_json", path: "" }],
       ["routed", 2, "v1", undefined],
       ["error", null, 12, { code: "type", path: "(message)" }],
       ["error", null, 12, { code: "type", path: "(message)" }],

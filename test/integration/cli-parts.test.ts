@@ -59,6 +59,13 @@ describe("the node's framing", () => {
     expect(frames(["}\n", '{"a": 1}}\n', '{"a": 1} {"b": 2}\n']).map((f) => f.kind)).toEqual(["malformed", "malformed", "malformed"]);
   });
 
+  it("a byte-order mark before the first message is skipped", () => {
+    expect(frames(['\ufeff{"a": 1}\n{"b": 2}\n'])).toEqual([
+      { kind: "value", value: { a: 1 } },
+      { kind: "value", value: { b: 2 } },
+    ]);
+  });
+
   it("an input that ends inside a message reports it", () => {
     expect(frames(['{"type": "route",\n  "msg_id": 1']).map((f) => f.kind)).toEqual(["malformed"]);
   });

@@ -471,7 +471,12 @@ export function createNode(options: NodeOptions = {}): TurnoutNode {
     let inReplyTo: unknown = null;
     let body: Reply;
     try {
-      if (frame.kind === "malformed") throw new RequestError(ErrorCode.MalformedRequest, `not JSON: ${frame.reason}`, [{ code: "malformed_json", path: "", message: frame.reason }]);
+      if (frame.kind === "malformed") {
+        // Best effort: a truncated message may still show its msg_id, so that the error can say what it answers.
+        const id = /"msg_id"\s*:\s*(-?\d{1,15})\s*(?:[,}\n]|$)/.exec(frame.text);
+        if (id !== null) inReplyTo = Number(id[1]);
+        throw new RequestError(ErrorCode.MalformedRequest, `not JSON: ${frame.reason}`, [{ code: "malformed_json", path: "", message: frame.reason }]);
+      }
       const message = frame.value;
       if (!isRecord(message)) throw malformed("type", "(message)", `expected a JSON object, got ${typeName(message)}`);
       const inner = own(message, "body");

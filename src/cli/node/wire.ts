@@ -74,9 +74,15 @@ export class FrameReader {
     private readonly maxChars: number = MAX_MESSAGE_CHARS,
   ) {}
 
+  private started = false;
+
   /** Adds a chunk of input. */
   feed(chunk: string): void {
     let start = 0;
+    if (!this.started && chunk !== "") {
+      this.started = true;
+      if (chunk.charCodeAt(0) === 0xfeff) start = 1; // a byte-order mark is not part of the first message
+    }
     for (;;) {
       const newline = chunk.indexOf("\n", start);
       if (newline < 0) break;

@@ -3,7 +3,7 @@
 // `node docs/assemble.mjs --check` exits 1 when either file is out of date (a test runs the check).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 
-const order = ["intro", "router", "stats", "rollout", "integrations", "prometheus", "redis", "cli", "bench", "router-perf", "development"];
+const order = ["intro", "demo", "router", "stats", "rollout", "integrations", "prometheus", "redis", "cli", "bench", "router-perf", "development"];
 const sections = order
   .map((name) => new URL(`./readme/${name}.md`, import.meta.url))
   .filter((url) => existsSync(url))

@@ -535,10 +535,12 @@ export class Aggregate {
       if (state.name === migration.from) fromRequests = n;
       if (state.name === migration.to) toRequests = n;
     }
+    // A `now` behind the newest data (a clock that stepped back) may put the span's start among slices already folded
+    // into the retired totals: `from` traffic there can no longer be seen, so the span does not count as observed.
     const reason =
       fromRequests > 0
         ? MigrationReason.FromTraffic
-        : this.startedAt === null || this.startedAt > since
+        : this.startedAt === null || this.startedAt > since || firstSlice < this.head - this.slices
           ? MigrationReason.NotObserved
           : requests < migration.minRequests
             ? MigrationReason.TooFewRequests

@@ -168,7 +168,10 @@ export interface StatsWindow extends WindowSummary {
 export const MigrationReason = {
   /** `from` received requests in the examined span. */
   FromTraffic: "from_traffic",
-  /** Observation began after the span's start: a whole window has not been watched yet. */
+  /**
+   * Observation began after the span's start: a whole window has not been watched yet. Also when the span reaches
+   * back before the slices the stats still hold (a `now` behind data already recorded, e.g. a clock that stepped back).
+   */
   NotObserved: "window_not_observed",
   /** Fewer than `minRequests` requests in the span: not enough evidence. */
   TooFewRequests: "too_few_requests",
@@ -183,7 +186,8 @@ export type MigrationReason = (typeof MigrationReason)[keyof typeof MigrationRea
  * whole slices before the current one) plus the current, partial slice: `[since, now]` with
  * `since = (⌊now / resolution⌋ − slices) × resolution`. The migration is complete when, over that span,
  * `from` received no request, at least `minRequests` requests (all versions) were recorded, and observation had
- * already begun at `since` (`startedAt ≤ since`).
+ * already begun at `since` (`startedAt ≤ since`) — with every slice of the span still held (not so for a `now`
+ * behind data already recorded).
  *
  * @example
  * ```ts

@@ -373,6 +373,17 @@ describe("migration progress", () => {
     expect(none.migration(T0 + 60_000)?.complete).toBe(true); // nothing left to migrate, and nothing required
   });
 
+  it("is not complete at a `now` whose span reaches slices already folded away (regression: a clock stepping back made it complete)", () => {
+    const s = stats(10);
+    s.record({ version: "v1", ok: true }, T0 + 5_000); // slice T0
+    s.record({ version: "v2", ok: true, count: 100 }, T0 + 30_000);
+    s.record({ version: "v2", ok: true, count: 100 }, T0 + 75_000); // the newest slice is T0+70s: slice T0 is folded away
+    expect(s.migration(T0 + 75_000)).toMatchObject({ complete: true, since: T0 + 10_000 });
+    // 13 s earlier the span starts at T0 and holds the v1 request, which can no longer be seen: not complete.
+    expect(s.migration(T0 + 62_000)).toMatchObject({ complete: false, reason: MigrationReason.NotObserved, since: T0 });
+    expect(s.snapshot(T0 + 62_000).migrationComplete).toBe(false);
+  });
+
   it("reports the figures in the snapshot, as the seed's get_migration_stats needs them", () => {
     const s = stats(100);
     for (let i = 0; i < 1000; i++) s.record({ version: i < 200 ? "v1" : "v2", ok: true, client: `user-${i}` }, T0 + 1000);

@@ -3,6 +3,7 @@
  * headers, X-Forwarded-*, 502/504, keep-alive, and shadow traffic that never touches the client's response.
  */
 import { type IncomingMessage, type ServerResponse, createServer, request } from "node:http";
+import { type AddressInfo, type Socket, createServer as createNetServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { isTurnoutConfigError } from "../../src/errors.js";
 import { createRouter } from "../../src/router/index.js";
@@ -238,6 +239,20 @@ describe("createProxy", () => {
     await until(() => stats.outcomes.length === 1);
     expect(stats.outcomes[0]?.outcome.status).toBe(504);
     expect(stats.stats.lifetime().versions.v1).toMatchObject({ requests: 1, errors: 1 });
+    expect(proxy.counters.upstreamErrors).toBe(1);
+  });
+
+  it("answers 504 when an https upstream accepts the connection but never completes the TLS handshake (connect timeout)", async () => {
+    const sockets: Socket[] = [];
+    const silent = createNetServer((socket) => void sockets.push(socket)); // takes the TCP connection, never speaks TLS
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => (sockets.forEach((socket) => socket.destroy()), silent.close(() => resolve()))));
+    const { port } = silent.address() as AddressInfo;
+    const upstreams = { v1: `https://127.0.0.1:${port}`, v2: `https://127.0.0.1:${port}` };
+    const { url, proxy } = await startProxy(twoVersions(), { upstreams, timeouts: { connect: "150ms", response: "60s" } });
+    const response = await fetch(url);
+    expect(response.status).toBe(504);
+    expect(await response.json()).toMatchObject({ error: "UPSTREAM_TIMEOUT", version: "v1" });
     expect(proxy.counters.upstreamErrors).toBe(1);
   });
 

@@ -97,7 +97,8 @@ export function exchange(x: Exchange): void {
     up.once("socket", (socket: Socket) => {
       if (!socket.connecting) return;
       connectTimer = setTimeout(() => timeout("connect", x.connectMs), x.connectMs);
-      socket.once("connect", () => clearTimeout(connectTimer));
+      // For https the connection is established once the TLS handshake is done, not at the TCP connect.
+      socket.once(x.upstream.url.protocol === "https:" ? "secureConnect" : "connect", () => clearTimeout(connectTimer));
     });
     up.once("close", clearTimers);
     up.on("error", (error: NodeJS.ErrnoException) => {

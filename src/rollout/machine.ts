@@ -251,7 +251,12 @@ function finish(d: Draft, how: "promote" | "hold", reason: RolloutEventReason, h
 function abort(d: Draft, reason: RolloutEventReason, message: string, health?: Health): void {
   const { plan, now, s } = d;
   const previousWeight = s.weight;
-  const immediate = plan.rollback === RollbackMode.Immediate || s.phase === RolloutPhase.RollingBack || s.phase === RolloutPhase.Idle;
+  // The rollback window exists to flip a promotion back at once, whatever the rollback mode.
+  const immediate =
+    plan.rollback === RollbackMode.Immediate ||
+    s.phase === RolloutPhase.RollingBack ||
+    s.phase === RolloutPhase.Idle ||
+    s.phase === RolloutPhase.Promoted;
   if (s.phase !== RolloutPhase.RollingBack || s.abortReason === null || reason === RolloutEventReason.Operator) s.abortReason = message;
   d.clearTiming();
   s.rollbackUntil = null;

@@ -38,7 +38,10 @@ export type RolloutStrategy = (typeof RolloutStrategy)[keyof typeof RolloutStrat
 export const RollbackMode = {
   /** The canary goes to 0 % at once (default). */
   Immediate: "immediate",
-  /** Back down through the weights of the steps already taken, one every `rollbackInterval`, then 0 %. */
+  /**
+   * Back down through the weights of the steps already taken, one every `rollbackInterval`, then 0 %. An abort in
+   * the rollback window after promotion still flips back to 0 % at once.
+   */
   Stepped: "stepped",
 } as const;
 /** One of the {@link RollbackMode} values. */

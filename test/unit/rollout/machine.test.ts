@@ -340,6 +340,37 @@ describe("rollback", () => {
     expect(late.run({ type: "abort" }, 26 * MIN).rejection).toMatch(/the promotion is final/);
   });
 
+  it("flips back at once within the rollback window with rollback: stepped too (regression: it stepped down from 100 %)", () => {
+    const plan: RolloutPlan = {
+      steps: [{ weight: 10, pause: "1m" }, { weight: 50, pause: "1m" }],
+      rollback: "stepped",
+      rollbackWindow: "15m",
+      analysis: { maxErrorRate: 5, interval: "1m" },
+    };
+    const d = new Driver(plan);
+    d.run({ type: "start" }, 0);
+    d.tick(MIN, "pass");
+    d.tick(2 * MIN, "pass");
+    expect(d.position).toEqual(["promoted", 2, 100]);
+    const flip = d.run({ type: "abort", reason: "customer reports" }, 3 * MIN);
+    expect(flip.effects).toEqual([{ type: "setWeight", weight: 0 }]);
+    expect(flip.events.map((e) => e.type)).toEqual(["aborted"]);
+    expect(d.position).toEqual(["aborted", 2, 0]);
+    // A failed check in the window flips back at once as well.
+    const checked = new Driver(plan);
+    checked.run({ type: "start" }, 0);
+    checked.tick(MIN, "pass");
+    checked.tick(2 * MIN, "pass");
+    checked.tick(3 * MIN, "fail");
+    expect(checked.position).toEqual(["aborted", 2, 0]);
+    // Before promotion the same plan still steps down.
+    const early = new Driver(plan);
+    early.run({ type: "start" }, 0);
+    early.tick(MIN, "pass");
+    early.run({ type: "abort" }, MIN + 1);
+    expect(early.position).toEqual(["rollingBack", 1, 10]);
+  });
+
   it("keeps analysing during the rollback window and flips back on failure", () => {
     const d = new Driver({ steps: [{ weight: 50, pause: "10m" }], rollbackWindow: "15m", analysis: analysed });
     d.run({ type: "start" }, 0);

@@ -392,6 +392,29 @@ describe("createProxy shadow traffic", () => {
     expect(v1.seen).toHaveLength(6);
   });
 
+  it("a hanging mirror that never reads does not stall a request body larger than the socket buffers", async () => {
+    // A copy that pushed back on the request body (a plain `req.pipe(copy)`) would stop the client's upload once the
+    // kernel's buffers toward the mirror are full (a few MiB on loopback): the client would never get its answer.
+    // The 512 KiB bodies of the test above fit in those buffers, so they cannot tell.
+    const v1 = await customUpstream((req, res) => {
+      let received = 0;
+      req.on("data", (chunk: Buffer) => (received += chunk.length));
+      req.on("end", () => res.end(String(received)));
+    });
+    const held: IncomingMessage[] = [];
+    const hanging = await customUpstream((req) => void held.push(req)); // never reads the body, never answers
+    const { url, proxy } = await startProxy(mirrorAll, {
+      upstreams: { v1: v1.url, v2: hanging.url },
+      mirror: { maxBodyBytes: 64 * 1024 * 1024, timeout: "60s" },
+    });
+    const body = Buffer.alloc(24 * 1024 * 1024, 120);
+    const response = await fetch(url, { method: "POST", body });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe(String(body.length));
+    expect(proxy.counters).toMatchObject({ mirrored: 1, mirrorInFlight: 1, mirrorDropped: 0 }); // the copy is still held
+    expect(held).toHaveLength(1);
+  });
+
   it("a mirror that times out is counted as an error and frees its slot", async () => {
     const v1 = await upstream("v1");
     const hanging = await customUpstream(() => undefined);

@@ -267,7 +267,7 @@ class LiveStats implements Stats {
  * const stats = createStats({ versions: ["v1", "v2"], window: "5m", resolution: "10s", migration: { from: "v1", to: "v2" } });
  * stats.record({ version: "v2", ok: true, latencyMs: 18, client: "user-123" });
  * const w = stats.window();
- * w.versions.v2?.latency?.p99; // 18.1 (within 1 %)
+ * w.versions.v2?.latency?.p99; // 18 (one latency: quantiles are clamped to the exact min and max)
  * stats.snapshot().versionPercentages; // { v1: 0, v2: 100 }
  * ```
  */

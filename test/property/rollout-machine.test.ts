@@ -245,7 +245,7 @@ describe("the rollout machine under random commands, clock jumps and verdicts", 
               if (failures >= limit) expect(next?.type === "aborted" || next?.type === "rollbackStep").toBe(true);
               else expect(next === undefined || next.reason !== "analysisFailed").toBe(true);
             }
-            if (event.type === "step" || event.type === "promoted" || event.type === "aborted" || event.type === "rollbackStep") failures = 0;
+            if (["step", "promoted", "completed", "aborted", "rollbackStep"].includes(event.type)) failures = 0;
             // Timers fire no earlier than their instant.
             if (event.reason === "schedule" && (event.type === "rollbackStep" || event.type === "aborted")) {
               expect(now).toBeGreaterThanOrEqual(before.holdUntil ?? Number.POSITIVE_INFINITY);
@@ -283,7 +283,25 @@ describe("the rollout machine under random commands, clock jumps and verdicts", 
           expect(future.map((s) => s.result.state)).toEqual(steps.slice(cut + 1).map((s) => s.result.state));
         }
       }),
-      { numRuns: 1000 },
+      {
+        numRuns: 1000,
+        examples: [
+          // Regression: finishing the plan (`completed`) resets the failure count, which the model did not know, so a
+          // failed check followed by an inconclusive gate that continues into `finish: "hold"` failed the property.
+          [
+            {
+              strategy: "canary",
+              steps: [{ pause: "1m", analysis: { maxErrorRate: 1, interval: "30s", failureLimit: 2, onInconclusive: "continue" } }],
+              finish: "hold",
+            },
+            [
+              { command: { type: "start" }, advance: 0, verdict: "pass" },
+              { command: { type: "tick" }, advance: 30_000, verdict: "fail" },
+              { command: { type: "tick" }, advance: 30_000, verdict: "inconclusive" },
+            ],
+          ],
+        ],
+      },
     );
   });
 

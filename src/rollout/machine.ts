@@ -613,5 +613,13 @@ export function checkState(plan: CompiledPlan, value: unknown): readonly ConfigP
   if (state.phase === RolloutPhase.Aborted) expect(state.weight === 0, "state.weight", "an aborted rollout has weight 0");
   if (state.phase === RolloutPhase.Promoted) expect(state.weight === 100, "state.weight", "a promoted rollout has weight 100");
   if (state.phase === RolloutPhase.RollingBack) expect(state.holdUntil !== null, "state.holdUntil", "a stepped rollback needs its next instant");
+  // Without these instants nothing would ever be due again: a restored rollout would stall without a word.
+  if (HOLD_PHASES.has(state.phase)) expect(state.holdUntil !== null, "state.holdUntil", `phase ${state.phase} needs the end of its hold`);
+  if (state.phase === RolloutPhase.Paused && state.pauseReason === RolloutPauseReason.Operator) {
+    expect(state.holdRemainingMs !== null, "state.holdRemainingMs", "an operator pause keeps the hold's remaining time");
+  }
+  if (problems.size === 0 && activeAnalysis(plan, state) !== null) {
+    expect(state.nextCheckAt !== null, "state.nextCheckAt", "an analysed step (or rollback window) needs the time of its next check");
+  }
   return problems.list;
 }

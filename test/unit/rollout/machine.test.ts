@@ -440,6 +440,22 @@ describe("state is plain JSON", () => {
     expect(checkState(a.plan, { ...a.state, phase: "sleeping", stepIndex: 9 }).map((p) => p.path)).toEqual(["state.phase", "state.stepIndex"]);
   });
 
+  it("refuses a state that could never move on (regression: a hold without its end, or an analysed step without its next check, was accepted and stalled)", () => {
+    const d = new Driver({ steps: [{ weight: 5, pause: "10m" }, { weight: 10, pause: "10m" }], analysis: analysed, rollbackWindow: "5m" });
+    d.run({ type: "start" }, 0);
+    const paths = (state: RolloutState): string[] => checkState(d.plan, state).map((p) => p.path);
+    expect(paths({ ...d.state, holdUntil: null })).toEqual(["state.holdUntil"]);
+    expect(paths({ ...d.state, nextCheckAt: null })).toEqual(["state.nextCheckAt"]);
+    expect(nextTickAt(d.plan, { ...d.state, nextCheckAt: null })).toBeNull(); // what made it stall
+    d.run({ type: "pause" }, MIN);
+    expect(paths(d.state)).toEqual([]);
+    expect(paths({ ...d.state, holdRemainingMs: null })).toEqual(["state.holdRemainingMs"]);
+    d.run({ type: "promoteFull" }, 2 * MIN);
+    expect(d.position).toEqual(["promoted", 2, 100]);
+    expect(paths({ ...d.state, nextCheckAt: null })).toEqual(["state.nextCheckAt"]);
+    expect(transition(d.plan, { ...d.state, nextCheckAt: null }, { type: "tick" }, 3 * MIN).accepted).toBe(false);
+  });
+
   it("increments the revision with every accepted change and only then", () => {
     const d = new Driver({ steps: [{ weight: 5, pause: "10m" }] });
     d.run({ type: "start" }, 0);

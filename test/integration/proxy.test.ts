@@ -102,11 +102,12 @@ describe("createProxy", () => {
     const body = await new Promise<{ headers: Record<string, string>; response: IncomingMessage }>((resolve, reject) => {
       const req = request(`${url}/x`, {
         headers: {
-          connection: "keep-alive, x-hop",
+          connection: "keep-alive, Upgrade, x-hop",
           "x-hop": "must not pass",
           "keep-alive": "timeout=10",
           "proxy-authorization": "Basic Zm9v",
           te: "trailers",
+          upgrade: "websocket",
           "x-forwarded-for": "6.6.6.6",
           "x-forwarded-host": "forged.example",
           "x-end-to-end": "kept",
@@ -121,7 +122,7 @@ describe("createProxy", () => {
       req.end();
     });
     const forwarded = body.headers;
-    for (const name of ["x-hop", "keep-alive", "proxy-authorization", "te"]) expect(forwarded[name]).toBeUndefined();
+    for (const name of ["x-hop", "keep-alive", "proxy-authorization", "te", "upgrade"]) expect(forwarded[name]).toBeUndefined();
     expect(forwarded["x-end-to-end"]).toBe("kept");
     expect(forwarded["x-forwarded-for"]).toBe("127.0.0.1");
     expect(forwarded["x-forwarded-proto"]).toBe("http");
@@ -286,6 +287,96 @@ describe("createProxy", () => {
     await until(() => stats.outcomes.length === 1);
     expect(stats.outcomes[0]?.outcome.status).toBe(499);
     expect(stats.stats.lifetime().versions.v1).toMatchObject({ requests: 1, errors: 0 });
+  });
+
+  it("a client that goes away mid-upload aborts the upstream request and the copy, and is recorded as 499", async () => {
+    let gotData!: () => void;
+    const upstreamHasData = new Promise<void>((resolve) => (gotData = resolve));
+    let upstreamCut = false;
+    const v1 = await customUpstream((req) => {
+      req.once("data", () => gotData());
+      req.on("close", () => (upstreamCut = !req.complete));
+      req.resume();
+    });
+    let copyCut = false;
+    const v2 = await customUpstream((req) => {
+      req.on("close", () => (copyCut = !req.complete));
+      req.resume();
+    });
+    const stats = observedStats();
+    const { url, proxy } = await startProxy(twoVersions({ mirror: { version: "v2", percent: 100 } }), {
+      upstreams: { v1: v1.url, v2: v2.url },
+      stats,
+    });
+    const req = request(url, { method: "POST", headers: { "content-length": "1000000" } });
+    req.on("error", () => undefined);
+    req.write("x".repeat(1000));
+    await upstreamHasData;
+    req.destroy();
+    await until(() => upstreamCut && copyCut, 5000, "the upstream and the copy to be cut");
+    await until(() => stats.outcomes.length === 1 && proxy.counters.mirrorInFlight === 0);
+    expect(stats.outcomes[0]?.outcome.status).toBe(499);
+    expect(stats.stats.lifetime().versions.v1).toMatchObject({ requests: 1, errors: 0 });
+    expect(proxy.counters).toMatchObject({ upstreamErrors: 0, mirrored: 1, mirrorDropped: 1, mirrorErrors: 0 });
+  });
+
+  it("a client that goes away mid-response closes the upstream response, and is recorded as 499", async () => {
+    let upstreamClosed = false;
+    const v1 = await customUpstream((_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      const timer = setInterval(() => res.write("tick\n"), 5);
+      res.on("close", () => {
+        clearInterval(timer);
+        upstreamClosed = true;
+      });
+    });
+    const stats = observedStats();
+    const { url, proxy } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: v1.url }, stats });
+    await new Promise<void>((resolve, reject) => {
+      const req = request(url, (response) => response.once("data", () => (response.destroy(), resolve())));
+      req.on("error", reject);
+      req.end();
+    });
+    await until(() => upstreamClosed, 5000, "the upstream response to close");
+    await until(() => stats.outcomes.length === 1);
+    expect(stats.outcomes[0]?.outcome.status).toBe(499);
+    expect(proxy.counters.upstreamErrors).toBe(0);
+  });
+
+  it("a slow client holds the upstream back instead of making the proxy buffer the response (backpressure)", async () => {
+    const total = 96 * 1024 * 1024;
+    let produced = 0;
+    const v1 = await customUpstream((_req, res) => {
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(total) });
+      const chunk = Buffer.alloc(64 * 1024, 1);
+      const pump = (): void => {
+        while (produced < total) {
+          produced += chunk.length;
+          if (!res.write(chunk)) return void res.once("drain", pump);
+        }
+        res.end();
+      };
+      pump();
+    });
+    const { url } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: v1.url } });
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(url, resolve);
+      req.on("error", reject);
+      req.end();
+    });
+    response.pause(); // a client that reads nothing for now
+    // Wait until the upstream stops producing (its writes wait for the proxy), or has produced everything.
+    let last = -1;
+    while (produced !== last && produced < total) {
+      last = produced;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(produced).toBeLessThan(32 * 1024 * 1024); // socket buffers, not the whole 96 MiB
+    let received = 0;
+    response.on("data", (chunk: Buffer) => (received += chunk.length));
+    response.resume();
+    await new Promise((resolve) => response.on("end", resolve));
+    expect(received).toBe(total);
   });
 
   it("answers 410 after a version's sunset and 404 for an unknown version without calling an upstream", async () => {

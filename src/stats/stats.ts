@@ -82,14 +82,15 @@ class LiveStats implements Stats {
     // A few type checks, one hash, one log, a handful of typed-array writes, no allocation. Keep it that way: no
     // double crosses a call that V8 may not inline (see STAGED_LATENCY), nothing is created. Only the property
     // reads sit in the try block (a getter or a proxy may throw): code inlined inside one is slower.
-    let state: VersionState | undefined;
+    let version: unknown;
+    let state: VersionState | null | undefined;
     let ok: unknown;
     let timed: boolean;
     let client: unknown;
     let n = 1;
     try {
       if (typeof sample !== "object" || sample === null) return this.reject(R_SAMPLE);
-      const version = sample.version;
+      version = sample.version;
       state = version === this.lastName ? (this.lastState as VersionState) : this.lookup(version);
       if (state === undefined) return false;
       ok = sample.ok;
@@ -114,19 +115,39 @@ class LiveStats implements Stats {
       if (typeof client !== "string" || client.length > MAX_CLIENT_LENGTH) return this.reject(R_CLIENT);
       hash = murmur3Signed(client, CLIENT_SEED) || ZERO_HASH;
     }
-    return this.commit(state, ok as boolean, timed, hash, n, staged);
+    return this.commit(state, version, ok as boolean, timed, hash, n, staged);
   }
 
-  /** Hot path, shared by record and recordOutcome: the time, the slot, the writes. */
-  private commit(state: VersionState, ok: boolean, timed: boolean, hash: number, n: number, staged: boolean): boolean {
+  /**
+   * Hot path, shared by record and recordOutcome: the time, the slot, the writes. `state` null: `version` is a new
+   * version (dynamic mode), created here, once every check has passed, so that a rejected sample never adds one.
+   */
+  private commit(
+    state: VersionState | null,
+    version: unknown,
+    ok: boolean,
+    timed: boolean,
+    hash: number,
+    n: number,
+    staged: boolean,
+  ): boolean {
     const t = staged ? (STAGED_TIME[0] as number) : this.clockOrNaN();
     if (typeof t !== "number" || !(t >= -MAX_TIME_MS && t <= MAX_TIME_MS)) return this.reject(R_TIME);
+    const target = state ?? this.create(version as string);
     const s = Math.floor(t / this.resolution);
     const agg = this.agg;
     const k = s === agg.head ? agg.headSlot : agg.slotFor(s, t);
-    if (k >= 0) state.add(k, ok, timed, hash, n);
-    else state.addRetired(ok, timed, hash, n);
+    if (k >= 0) target.add(k, ok, timed, hash, n);
+    else target.addRetired(ok, timed, hash, n);
     return true;
+  }
+
+  /** Creates a new version's state (the name was checked by {@link lookup}). */
+  private create(version: string): VersionState {
+    const state = this.agg.state(version);
+    this.lastName = version;
+    this.lastState = state;
+    return state;
   }
 
   recordOutcome(decision: Pick<Decision, "version">, outcome: Outcome, now?: number): boolean {
@@ -136,7 +157,8 @@ class LiveStats implements Stats {
   }
 
   private outcome(decision: Pick<Decision, "version">, outcome: Outcome, staged: boolean): boolean {
-    let state: VersionState | undefined;
+    let version: unknown;
+    let state: VersionState | null | undefined;
     let ok: boolean;
     let timed: boolean;
     let client: unknown;
@@ -144,7 +166,7 @@ class LiveStats implements Stats {
       if (typeof decision !== "object" || decision === null || typeof outcome !== "object" || outcome === null) {
         return this.reject(R_SAMPLE);
       }
-      const version = decision.version;
+      version = decision.version;
       state = version === this.lastName ? (this.lastState as VersionState) : this.lookup(version);
       if (state === undefined) return false;
       const verdict = outcome.ok;
@@ -173,7 +195,7 @@ class LiveStats implements Stats {
       if (typeof client !== "string" || client.length > MAX_CLIENT_LENGTH) return this.reject(R_CLIENT);
       hash = murmur3Signed(client, CLIENT_SEED) || ZERO_HASH;
     }
-    return this.commit(state, ok, timed, hash, 1, staged);
+    return this.commit(state, version, ok, timed, hash, 1, staged);
   }
 
   /** The clock's answer; NaN (rejected as invalid_time) when it throws. */
@@ -185,13 +207,16 @@ class LiveStats implements Stats {
     }
   }
 
-  /** Finds (or, in dynamic mode, creates) a version's state; counts the rejection and returns undefined if it can't. */
-  private lookup(version: unknown): VersionState | undefined {
+  /**
+   * Finds a version's state; in dynamic mode, null for a new version that may be created once its sample passed
+   * every check; undefined, with the rejection counted, when the version is not accepted.
+   */
+  private lookup(version: unknown): VersionState | null | undefined {
     if (typeof version !== "string") {
       this.reject(R_VERSION);
       return undefined;
     }
-    let state = this.agg.byName.get(version);
+    const state = this.agg.byName.get(version);
     if (state === undefined) {
       if (!isVersionName(version)) {
         this.reject(R_VERSION);
@@ -205,7 +230,7 @@ class LiveStats implements Stats {
         this.reject(R_TOO_MANY);
         return undefined;
       }
-      state = this.agg.state(version);
+      return null;
     }
     this.lastName = version;
     this.lastState = state;

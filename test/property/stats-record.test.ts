@@ -27,12 +27,16 @@ describe("record never throws and never corrupts the numbers", () => {
         const stats = createStats({ maxVersions: 3, window: "1m", resolution: "10s", clock: () => T0 });
         let accepted = 0;
         let rejected = 0;
+        const recorded = new Set<string>();
         for (const [s, t] of inputs) {
           const result = stats.record(s as StatsSample, t);
           expect(typeof result).toBe("boolean");
           if (result) accepted += typeof (s as StatsSample).count === "number" ? ((s as StatsSample).count as number) : 1;
           else rejected += 1;
+          if (result) recorded.add((s as StatsSample).version);
         }
+        // Only recorded samples add versions: a rejected one leaves no trace but its reason's counter.
+        expect(stats.versions).toEqual([...recorded].sort());
         const snapshot = stats.snapshot(T0 + 5_000_000);
         expect(snapshot.lifetime.totals.requests).toBe(accepted);
         expect(Object.values(snapshot.rejected).reduce((a, b) => a + b, 0)).toBe(rejected);

@@ -98,6 +98,28 @@ describe("versions", () => {
   });
 });
 
+describe("a rejected sample of a new version (dynamic mode)", () => {
+  // Regression: the version was created before the rest of the sample was checked, so junk used up maxVersions
+  // and locked real versions out for good.
+  it("adds no version and uses none of maxVersions", () => {
+    const stats = createStats({ maxVersions: 2, clock: () => T0 });
+    expect(stats.record({ version: "junk1", ok: "yes" as unknown as boolean })).toBe(false);
+    expect(stats.record({ version: "junk2", ok: true, latencyMs: -1 })).toBe(false);
+    expect(stats.record({ version: "junk3", ok: true, client: 7 as unknown as string })).toBe(false);
+    expect(stats.record({ version: "junk4", ok: true, count: 0 })).toBe(false);
+    expect(stats.record({ version: "junk5", ok: true }, Number.NaN)).toBe(false);
+    expect(stats.recordOutcome({ version: "junk6" }, { status: 1000 })).toBe(false);
+    expect(stats.versions).toEqual([]);
+    expect(stats.snapshot(T0).raw.versions).toEqual({});
+    expect(stats.rejected()).toMatchObject({ invalid_ok: 1, invalid_latency: 1, invalid_client: 1, invalid_count: 1, invalid_time: 1, invalid_status: 1 });
+    expect(stats.record({ version: "v1", ok: true })).toBe(true);
+    expect(stats.recordOutcome({ version: "v2" }, { status: 200 })).toBe(true);
+    expect(stats.versions).toEqual(["v1", "v2"]);
+    expect(stats.record({ version: "v3", ok: true })).toBe(false);
+    expect(stats.rejected().too_many_versions).toBe(1);
+  });
+});
+
 describe("bad input is counted as rejected, never throws, never corrupts the numbers", () => {
   const throwing = Object.defineProperty({ ok: true }, "version", {
     get() {

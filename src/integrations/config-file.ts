@@ -146,18 +146,26 @@ export function watchConfig(path: string, router: Router, options: WatchConfigOp
   let lastFailure: string | undefined; // the failure last reported, so a bad file is reported once, not every poll
   let running: Promise<boolean> = Promise.resolve(false);
 
+  /** Reports to the logger; a logger that throws must not stop the watch either. */
+  const log = (message: string, error: unknown): void => {
+    try {
+      logger.error(message, { error });
+    } catch {
+      // Nowhere left to report it.
+    }
+  };
   const call = (what: string, fn: () => void): void => {
     try {
       fn();
     } catch (error) {
-      logger.error(`turnout: watchConfig ${what} threw`, { error });
+      log(`turnout: watchConfig ${what} threw`, error);
     }
   };
   const fail = (stage: ConfigReloadFailure["stage"], error: unknown, key: string): void => {
     if (key === lastFailure) return;
     lastFailure = key;
     if (options.onError !== undefined) call("onError", () => options.onError?.(error, { path: file, stage }));
-    else logger.error(`turnout: the configuration file ${file} was not loaded (${stage})`, { error });
+    else log(`turnout: the configuration file ${file} was not loaded (${stage})`, error);
   };
 
   const load = async (): Promise<boolean> => {
@@ -182,7 +190,15 @@ export function watchConfig(path: string, router: Router, options: WatchConfigOp
       fail("parse", error, `text:${text}`);
       return false;
     }
-    if (canonical(config) === canonical(router.config)) {
+    let same: boolean;
+    try {
+      same = canonical(config) === canonical(router.config);
+    } catch (error) {
+      // Not JSON data (a cycle made by YAML aliases, a BigInt): reported like a file that does not parse.
+      fail("parse", error, `text:${text}`);
+      return false;
+    }
+    if (same) {
       lastText = text; // already in force (the router was created from this file, or only the layout changed)
       lastFailure = undefined;
       return false;
@@ -202,7 +218,13 @@ export function watchConfig(path: string, router: Router, options: WatchConfigOp
   };
 
   const reload = (): Promise<boolean> => {
-    running = running.then(() => (closed ? false : load()));
+    // Never rejects: a rejection here would be unhandled (timers call this) and end the process.
+    running = running
+      .then(() => (closed ? false : load()))
+      .catch((error: unknown) => {
+        log("turnout: watchConfig could not reload", error);
+        return false;
+      });
     return running;
   };
   const schedule = (): void => {

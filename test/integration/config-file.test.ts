@@ -230,6 +230,41 @@ describe("watchConfig", () => {
     expect(logger.entries[1]?.message).toMatch(/onError threw/);
   });
 
+  it("a parse result that is not JSON data (a cycle from YAML aliases) or a throwing logger never crashes the process", async () => {
+    // Both used to reject the reload chain: `ready` rejected and every poll after it was an unhandled rejection.
+    const dir = tempDir();
+    const path = join(dir, "c.yaml");
+    writeFileSync(path, "cyclic");
+    const router = createRouter(config(0));
+    const cyclic = (text: string): unknown => {
+      if (text !== "cyclic") return JSON.parse(text);
+      const value: Record<string, unknown> = { ...config(50) };
+      value.self = value;
+      return value;
+    };
+    const { watcher, reloads, errors } = start(path, router, { parse: cyclic, pollMs: 30 });
+    await watcher.ready;
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.failure.stage).toBe("parse");
+    expect(router.revision).toBe(1);
+    const throwing = watchConfig(path, router, {
+      parse: cyclic,
+      pollMs: 30,
+      logger: {
+        warn: () => undefined,
+        error: () => {
+          throw new Error("logger down");
+        },
+      },
+    });
+    watchers.push(throwing);
+    await throwing.ready;
+    await new Promise((resolve) => setTimeout(resolve, 100)); // a few polls of the same file
+    writeFileSync(path, JSON.stringify(config(30)));
+    await until(() => reloads.length === 1, 5000, "the good file");
+    expect(router.canaryPercent).toBe(30);
+  });
+
   it("close() releases every watcher, timer and file handle, and stops reloading", async () => {
     const live = new Map<number, string>();
     // Watchers and timers are released when their destroy hook runs; file handles are checked below through the

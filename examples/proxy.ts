@@ -4,11 +4,11 @@
  * watched: edit the split in it and the proxy follows without a restart.
  * Run: npm run example:proxy (add -- --smoke to exit after a few requests).
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type RouterConfig, createRouter, createStats } from "turnout";
 import { createProxy, watchConfig } from "turnout/node";
 import { port, probe, smoke } from "./lib/smoke.js";
@@ -20,7 +20,7 @@ const [v1, v2] = [upstream("v1").listen(0, "127.0.0.1"), upstream("v2").listen(0
 await Promise.all([v1, v2].map((s) => new Promise((resolve) => s.once("listening", resolve))));
 const url = (s: http.Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 
-const configFile = join(mkdtempSync(join(tmpdir(), "turnout-")), "turnout.json");
+const configFile = join(mkdtempSync(join(tmpdir(), "turnout-example-proxy-")), "turnout.json");
 const config: RouterConfig = {
   versions: ["v1", "v2"],
   stable: "v1",
@@ -59,4 +59,5 @@ if (smoke) {
   await new Promise((resolve) => server.close(resolve));
   proxy.close();
   for (const s of [v1, v2]) s.close();
+  rmSync(dirname(configFile), { recursive: true, force: true });
 }

@@ -4,6 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -36,8 +37,10 @@ describe("examples", () => {
   it("covers every integration example", () => {
     expect(files.sort()).toEqual(Object.keys(expectations).sort());
   });
-  it.each(Object.keys(expectations))("%s --smoke runs and exits 0", async (file) => {
+  it.each(Object.keys(expectations))("%s --smoke runs and exits 0, leaving no temporary directory behind", async (file) => {
+    const before = new Set(readdirSync(tmpdir()));
     const { code, output } = await run(file);
+    expect(readdirSync(tmpdir()).filter((name) => name.startsWith("turnout-example-") && !before.has(name))).toEqual([]);
     expect(output).not.toMatch(/\b(Error|TypeError|RangeError|SyntaxError)\b:|Unhandled|ERR_[A-Z_]+/);
     for (const pattern of expectations[file] ?? []) expect(output).toMatch(pattern);
     expect(code).toBe(0);

@@ -538,6 +538,43 @@ describe("createProxy shadow traffic", () => {
     expect(logger.entries.filter((e) => e.message.includes("mirror"))).toHaveLength(1); // throttled
   });
 
+  it("a mirror that answers before the whole body arrived frees its connection and its slot", async () => {
+    // A v2 that rejects a v1-shaped request answers at once, before the client has sent all of the body. The copy
+    // used to stay open (never ended, never destroyed): its connection was lost to the mirror agent, the next copy
+    // waited for one forever, and neither the mirror timeout nor anything else freed that copy's slot.
+    const v1 = await upstream("v1");
+    let answered = 0;
+    const early = await customUpstream((_req, res) => {
+      answered++;
+      res.writeHead(400).end("rejected at once");
+    });
+    const results: MirrorResult[] = [];
+    const { url, proxy } = await startProxy(mirrorAll, {
+      upstreams: { v1: v1.url, v2: early.url },
+      mirror: { maxInFlight: 1, timeout: "30s", onResult: (result) => results.push(result) },
+    });
+    for (let i = 0; i < 2; i++) {
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = request(url, { method: "POST", headers: { "content-length": "12" } });
+        req.on("error", reject);
+        req.on("response", async (response) => {
+          const chunks: Buffer[] = [];
+          for await (const chunk of response) chunks.push(chunk as Buffer);
+          resolve(Buffer.concat(chunks).toString());
+        });
+        req.write("first ");
+        void until(() => answered === i + 1 && proxy.counters.mirrorInFlight === 0, 5000, `copy ${i + 1} answered`).then(
+          () => req.end("second"),
+          reject,
+        );
+      });
+      expect((JSON.parse(body) as Seen).body).toBe("first second");
+    }
+    await until(() => results.length === 2);
+    expect(results.map((r) => r.status)).toEqual([400, 400]);
+    expect(proxy.counters).toMatchObject({ mirrored: 2, mirrorErrors: 0, mirrorDropped: 0, mirrorInFlight: 0 });
+  });
+
   it("drops copies whose body is larger than maxBodyBytes; the primary still gets all of it", async () => {
     const [v1, v2] = [await upstream("v1"), await upstream("v2")];
     const { url, proxy } = await startProxy(mirrorAll, { upstreams: { v1: v1.url, v2: v2.url }, mirror: { maxBodyBytes: 1000 } });

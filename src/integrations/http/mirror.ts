@@ -202,6 +202,8 @@ export function startMirror(
     settled = true;
     clearTimeout(timer);
     detach();
+    // Answered (or failed) before the whole body was sent: the connection cannot carry another request.
+    if (!copy.writableEnded) copy.destroy();
     counters.mirrorInFlight--;
     if (failure !== undefined && !dropped) {
       error = failure;
@@ -218,7 +220,11 @@ export function startMirror(
     }
   };
 
-  const timer = setTimeout(() => copy.destroy(new MirrorTimeout(settings.timeoutMs)), settings.timeoutMs);
+  const timer = setTimeout(() => {
+    const failure = new MirrorTimeout(settings.timeoutMs);
+    copy.destroy(failure);
+    settle(failure); // at once: a copy still waiting for a connection emits nothing when destroyed
+  }, settings.timeoutMs);
   timer.unref();
   copy.on("error", (failure) => settle(failure));
   copy.on("close", () => settle(status === undefined ? new Error("the mirror closed the connection without answering") : undefined));

@@ -55,6 +55,20 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
     expect(new Set(seen.values()).size).toBe(2);
   });
 
+  it("routes by query parameter and query: stickiness from the URL, never touching req.query (a getter in Express 5)", async () => {
+    const router = createRouter(baseConfig({ explicit: { query: "version" }, stickiness: ["query:tenant"] }));
+    const url = await start(router, {}, (app) =>
+      app.get("/users", (req, res) => void res.json({ version: res.locals.turnout?.version, reason: res.locals.turnout?.reason, query: req.query })),
+    );
+    expect(await (await fetch(`${url}/users?version=2&page=3`)).json()).toEqual({
+      version: "v2",
+      reason: "explicit_version",
+      query: { version: "2", page: "3" },
+    });
+    const sticky = (await (await fetch(`${url}/users?tenant=acme`)).json()) as { version: string; reason: string };
+    expect(sticky).toMatchObject({ version: router.decide({ path: "/users?tenant=acme" }).version, reason: "weighted_routing" });
+  });
+
   it("sets X-AB-Test and X-AB-Variant for experiments", async () => {
     const router = createRouter(baseConfig());
     const url = await start(router, { clock: () => BEFORE }, (app) => app.get("/api/checkout", echo));

@@ -80,6 +80,24 @@ describe("versionPercentages (largest remainder)", () => {
     );
   });
 
+  it("count junk as 0 and still sum to 100 (regression: a negative count gave { a: 250, b: -150 }, NaN gave NaN)", () => {
+    expect(largestRemainder(["a", "b"], [5, -3])).toEqual({ a: 100, b: 0 });
+    expect(largestRemainder(["a", "b"], [Number.NaN, 1])).toEqual({ a: 0, b: 100 });
+    expect(largestRemainder(["a", "b"], [Number.POSITIVE_INFINITY, 1])).toEqual({ a: 0, b: 100 });
+    expect(largestRemainder(["a", "b", "c"], [1, 1])).toEqual({ a: 50, b: 50, c: 0 });
+    expect(largestRemainder(["a", "b"], [Number.MAX_VALUE, Number.MAX_VALUE])).toEqual({ a: 50, b: 50 }); // 100·N overflows
+    expect(largestRemainder(["a", "b", "c"], [2 ** 60, 2 ** 60, 2 ** 60])).toEqual({ a: 34, b: 33, c: 33 });
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.double(), fc.nat({ max: 1000 })), { minLength: 1, maxLength: 8 }), (counts) => {
+        const names = counts.map((_, i) => `v${i}`);
+        const values = Object.values(largestRemainder(names, counts));
+        const any = counts.some((n) => Number.isFinite(n) && n > 0);
+        expect(values.reduce((a, b) => a + b, 0)).toBe(any ? 100 : 0);
+        expect(values.every((p) => Number.isInteger(p) && p >= 0 && p <= 100)).toBe(true);
+      }),
+    );
+  });
+
   it("breaks ties by more requests, then by name", () => {
     expect(largestRemainder(["v1", "v2", "v3"], [1, 1, 1])).toEqual({ v1: 34, v2: 33, v3: 33 });
     expect(largestRemainder(["a", "b", "c"], [1, 3, 196])).toEqual({ a: 0, b: 2, c: 98 }); // a and b both have remainder ½: b has more requests

@@ -135,6 +135,26 @@ describe.each(frameworks)("turnout/koa on %s", (_name, KoaClass) => {
     expect(await rejected.json()).toMatchObject({ problems: [{ path: "", message: "a body is required" }] });
   });
 
+  it("a validator that throws or rejects (a Standard Schema or a function) is an application error: 500, a failure", async () => {
+    const router = createRouter(baseConfig({ versions: ["v1", "v2", "v3"] }));
+    const stats = observedStats();
+    const broken = { "~standard": { version: 1, vendor: "test", validate: () => { throw new Error("schema broke"); } } };
+    const url = await start(
+      router,
+      { stats },
+      jsonBody,
+      validate({ v1: broken, v2: async () => Promise.reject(new Error("validator rejected")), v3: () => true }),
+      echo,
+    );
+    const post = (version: string) => fetch(url, { method: "POST", headers: { "x-api-version": version }, body: "{}" });
+    expect((await post("1")).status).toBe(500);
+    expect((await post("2")).status).toBe(500);
+    expect((await post("3")).status).toBe(200);
+    await expect.poll(() => stats.outcomes.length).toBe(3);
+    expect(stats.outcomes.map((o) => o.outcome.status)).toEqual([500, 500, 200]);
+    expect(stats.outcomes[0]?.outcome.error).toMatchObject({ message: "schema broke" });
+  });
+
   it("records outcomes on finish: thrown errors fail, ctx.throw(4xx) does not", async () => {
     const router = createRouter(baseConfig({ split: { v1: 100 } }));
     const stats = observedStats();

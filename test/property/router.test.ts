@@ -8,6 +8,7 @@ import { type RouterConfig, TurnoutConfigError, createRouter, isTurnoutConfigErr
 
 const root = join(import.meta.dirname, "..", "..");
 const cjs = createRequire(import.meta.url)(join(root, "dist/index.cjs")) as typeof source;
+const esm = (await import(join(root, "dist/index.js"))) as typeof source;
 
 /** Deterministic keys from a seed: half `user-<n>`, half UUID-shaped. */
 function keys(seed: number, count: number): string[] {
@@ -39,18 +40,20 @@ const splitArb = fc.integer({ min: 2, max: 5 }).chain((n) =>
 );
 
 describe("determinism", () => {
-  it("same config and request → same decision, across router instances and the source and CJS builds", () => {
+  it("same config and request → same decision, across router instances and the source, ESM and CJS builds", () => {
     fc.assert(
       fc.property(splitArb, fc.string({ maxLength: 12 }), fc.array(fc.string({ unit: "binary", minLength: 1, maxLength: 30 }), { minLength: 1, maxLength: 50 }), ({ versions, split }, salt, keyList) => {
         const config: RouterConfig = { versions, stable: "v1", canary: "v2", split, salt };
         const a = createRouter(config);
         const b = createRouter(config);
         const c = cjs.createRouter(config);
+        const e = esm.createRouter(config);
         for (const key of keyList) {
           const request = { headers: { "x-user-id": key }, key };
           const decision = a.decide(request);
           expect(b.decide(request)).toEqual(decision);
           expect(c.decide(request)).toEqual(decision);
+          expect(e.decide(request)).toEqual(decision);
           expect(a.decide(request)).toBe(decision);
         }
       }),

@@ -247,7 +247,7 @@ describe("watchConfig", () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]?.failure.stage).toBe("parse");
     expect(router.revision).toBe(1);
-    const throwing = watchConfig(path, router, {
+    const throwing = watchConfig(path, createRouter(config(0)), {
       parse: cyclic,
       pollMs: 30,
       logger: {

@@ -13,30 +13,37 @@
 /** Buckets per hash space: weights resolve to 0.01 %. */
 export const BUCKETS = 10_000;
 
-const C1 = 0xcc9e2d51;
-const C2 = 0x1b873593;
+// MurmurHash3's constants are written as literals, not as module constants: V8 keeps a module-level constant above
+// 2^30 as a heap number in the module context, loaded and unboxed at every use, where a literal is an immediate.
 
-/** Mixes one little-endian 4-byte block into the running hash. */
+/** Mixes one little-endian 4-byte block into the running hash (c1 = 0xcc9e2d51, c2 = 0x1b873593). */
 function mixBlock(h: number, k: number): number {
-  k = Math.imul(k, C1);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, C2);
-  h ^= k;
+  k = Math.imul(k, 0xcc9e2d51);
+  h ^= Math.imul((k << 15) | (k >>> 17), 0x1b873593);
   h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+  return ((h << 2) + h + 0xe6546b64) | 0; // h × 5 + n (mod 2^32), as Math.imul(h, 5) + n: exact below 2^53
+}
+
+/** Mixes the last, partial block (1–3 bytes, little-endian) into the running hash. */
+function mixTail(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  return h ^ Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+}
+
+/** The finalisation mix (`h` already XOR-ed with the length in bytes); returns the signed 32-bit hash. */
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
 
 /**
- * The core: returns the hash as a signed 32-bit integer (a small integer for V8, never a boxed number); `>>> 0`
- * gives the unsigned value. Internal hot paths (bucketing, distinct-client sketches) use this form.
- * Bytes are gathered into `block` little-endian; every fourth byte flushes the block into the hash.
- *
- * @example
- * ```ts
- * murmur3Signed("user-123", 0) >>> 0; // 2674956871
- * ```
+ * The general loop, for keys with a character ≥ 0x80: UTF-8 bytes are computed from `charCodeAt` and gathered into
+ * `block` little-endian; every fourth byte flushes the block into the hash. Returns the signed 32-bit hash.
  */
-export function murmur3Signed(key: string, seed: number): number {
+function murmur3Utf8(key: string, seed: number): number {
   let h = seed | 0;
   let block = 0;
   let filled = 0; // bytes waiting in `block`, 0–3
@@ -97,19 +104,54 @@ export function murmur3Signed(key: string, seed: number): number {
       }
     }
   }
-  if (filled > 0) {
-    block = Math.imul(block, C1);
-    block = (block << 15) | (block >>> 17);
-    block = Math.imul(block, C2);
-    h ^= block;
+  if (filled > 0) h = mixTail(h, block);
+  return fmix(h ^ length);
+}
+
+/**
+ * The core: returns the hash as a signed 32-bit integer (a small integer for V8, never a boxed number); `>>> 0`
+ * gives the unsigned value. Internal hot paths (bucketing, distinct-client sketches) use this form.
+ *
+ * ASCII keys (ids, UUIDs: the common case) take the plain four-characters-per-block loop — for them a character is a
+ * byte — while every character code is OR-ed into `seen`; a key with any character ≥ 0x80 is then hashed again, from
+ * the start, by the general UTF-8 loop. Hot path: no allocation, no boxing, and small enough for V8 to inline.
+ *
+ * @example
+ * ```ts
+ * murmur3Signed("user-123", 0) >>> 0; // 2674956871
+ * ```
+ */
+export function murmur3Signed(key: string, seed: number): number {
+  // Written for a small bytecode (V8 inlines a function, helpers included, only within a budget): one helper for the
+  // blocks, the 1–3 trailing characters in a loop, the finalisation in line.
+  const n = key.length;
+  const blocks = n & ~3;
+  let h = seed | 0;
+  let seen = 0; // every character code OR-ed together: ≥ 0x80 means the key is not ASCII
+  let i = 0;
+  for (; i < blocks; i += 4) {
+    const c0 = key.charCodeAt(i);
+    const c1 = key.charCodeAt(i + 1);
+    const c2 = key.charCodeAt(i + 2);
+    const c3 = key.charCodeAt(i + 3);
+    seen |= c0 | c1 | c2 | c3;
+    h = mixBlock(h, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
   }
-  h ^= length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h | 0;
+  if (i < n) {
+    let k = 0;
+    for (let shift = 0; i < n; i++, shift += 8) {
+      const c = key.charCodeAt(i);
+      seen |= c;
+      k |= c << shift;
+    }
+    k = Math.imul(k, 0xcc9e2d51);
+    h ^= Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+  }
+  if (seen >= 0x80) return murmur3Utf8(key, seed);
+  h ^= n;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
 
 /**
@@ -146,5 +188,19 @@ export function seedOf(salt: string): number {
  * ```
  */
 export function bucketOf(key: string, seed: number): number {
-  return Math.floor(((murmur3Signed(key, seed) >>> 0) * BUCKETS) / 4294967296);
+  return Math.floor(((murmur3Signed(key, seed) >>> 0) * 10_000) / 4294967296); // 10 000 = BUCKETS, as a literal
+}
+
+/**
+ * The least unsigned hash whose bucket is `bucket` or more: `bucketOf(key, seed) < bucket` exactly when
+ * `murmur3Signed(key, seed) >>> 0 < hashBound(bucket)`, so a split can compare hashes and skip the bucket arithmetic.
+ * Computed in exact integers: ⌈bucket × 2^32 / 10 000⌉ = ⌈bucket × 2^28 / 625⌉ (all operands below 2^53).
+ *
+ * @example
+ * ```ts
+ * hashBound(5_000); // 2147483648: the upper half of the hash space is buckets 5000–9999
+ * ```
+ */
+export function hashBound(bucket: number): number {
+  return Math.floor((bucket * 268_435_456 + 624) / 625);
 }

@@ -240,6 +240,8 @@ export interface Compiled {
   readonly layout: readonly { readonly version: number; readonly from: number; readonly to: number }[];
   readonly keySources: readonly KeySource[];
   readonly keyless: "random" | "round-robin" | "stable";
+  /** Whether any rule reads `request.headers` (a header or cookie field, an override, an explicit header or Accept). */
+  readonly readsHeaders: boolean;
   /** Smooth weighted round-robin: integer weights, and the running state (reset by every update). */
   readonly roundRobin: { readonly weights: Int32Array; readonly current: Int32Array; readonly total: number };
   readonly overrides: readonly CompiledOverride[];
@@ -389,6 +391,18 @@ export function compile(config: RouterConfig, revision: number, pinSeed: number)
           seed: seedOf(`mirror:${config.salt ?? ""}`),
         };
 
+  const keySources = compileKeySources(config.stickiness ?? ["key"]);
+  const fromHeaders = (field: { readonly source: FieldSource }): boolean => field.source === FieldSource.Header || field.source === FieldSource.Cookie;
+  const readsHeaders =
+    overrides.length > 0 ||
+    keySources.some(fromHeaders) ||
+    segments.some((segment) => segment.include.some(fromHeaders) || segment.exclude.some(fromHeaders)) ||
+    experiments.some(
+      (experiment) =>
+        experiment.include.some(fromHeaders) || experiment.exclude.some(fromHeaders) || (experiment.keySources ?? []).some(fromHeaders),
+    ) ||
+    (explicit !== undefined && (explicit.header !== undefined || explicit.acceptNeedle !== undefined));
+
   return {
     config,
     revision,
@@ -401,8 +415,9 @@ export function compile(config: RouterConfig, revision: number, pinSeed: number)
     table,
     bucketCounts,
     layout,
-    keySources: compileKeySources(config.stickiness ?? ["key"]),
+    keySources,
     keyless: config.keyless ?? "random",
+    readsHeaders,
     roundRobin,
     overrides,
     explicit,

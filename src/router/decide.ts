@@ -20,7 +20,18 @@ import {
   matches,
 } from "./compile.js";
 import { readPin } from "./pin.js";
-import { FieldSource, type LooseRequest, pathHasPrefix, pathOf, readBag, readField } from "./request.js";
+import {
+  type BagGetter,
+  FieldSource,
+  type LooseRequest,
+  bagOf,
+  getterOf,
+  pathHasPrefix,
+  pathOf,
+  readBagWith,
+  readField,
+  readKeyHeader,
+} from "./request.js";
 
 /** What `explain` collects besides the decision. */
 export interface Trace {
@@ -29,16 +40,32 @@ export interface Trace {
   bucket?: number;
 }
 
-const EMPTY: LooseRequest = Object.freeze({});
+/** What decide sees when the request is not an object. */
+export const EMPTY: LooseRequest = Object.freeze({});
 const MAX_TOKEN = 64;
 
-/** Runs the rules. `rng` serves keyless traffic; a trace turns on explanation (and freezes round-robin state). */
+/**
+ * Runs the rules. `rng` serves keyless traffic; a trace turns on explanation (and freezes round-robin state).
+ * The header bag is read and classified (record or `get` method) once per decision, and only if a rule reads it.
+ */
 export function decideWith(c: Compiled, input: unknown, rng: () => number, trace: Trace | undefined): Decision {
   const request: LooseRequest = typeof input === "object" && input !== null ? (input as LooseRequest) : EMPTY;
+  const headers = c.readsHeaders ? bagOf(request.headers) : undefined;
+  return decideRequest(c, request, headers, getterOf(headers), rng, trace);
+}
 
+/** `decideWith` once the request is an object and its header bag has been read and classified. */
+export function decideRequest(
+  c: Compiled,
+  request: LooseRequest,
+  headers: object | undefined,
+  get: BagGetter | undefined,
+  rng: () => number,
+  trace: Trace | undefined,
+): Decision {
   // 1. The client asked for a version.
   if (c.explicit !== undefined) {
-    const explicit = explicitChoice(c, request, rng, trace);
+    const explicit = explicitChoice(c, request, headers, get, rng, trace);
     if (explicit !== undefined) return explicit;
   }
 
@@ -46,12 +73,23 @@ export function decideWith(c: Compiled, input: unknown, rng: () => number, trace
   const overrides = c.overrides;
   for (let i = 0; i < overrides.length; i++) {
     const override = overrides[i]!;
-    const value = readBag(request.headers, override.condition.name);
+    const value = readBagWith(headers, get, override.condition.name);
     const hit = matches(override.condition, value);
     if (trace !== undefined) step(trace, override.rule, "override", hit, `${override.condition.label}: ${describe(value)}`);
-    if (hit) return finish(c, override.slot, request, null, rng, 0, trace);
+    if (hit) return finish(c, override.slot, request, null, rng, 0, trace, headers, get);
   }
+  return afterOverrides(c, request, headers, get, rng, trace);
+}
 
+/** Steps 3–6: the pin, then (if it does not decide) experiments, segments and the split. */
+export function afterOverrides(
+  c: Compiled,
+  request: LooseRequest,
+  headers: object | undefined,
+  get: BagGetter | undefined,
+  rng: () => number,
+  trace: Trace | undefined,
+): Decision {
   // 3. A pin from an earlier step of the same transaction.
   let pinNote: PinNote = 0;
   const pin = request.pin;
@@ -59,13 +97,13 @@ export function decideWith(c: Compiled, input: unknown, rng: () => number, trace
     const current = c.pins.get(pin);
     if (current !== undefined) {
       if (trace !== undefined) step(trace, "pin", "pin", true, `pin for ${c.versions[current]} at this revision`);
-      return finish(c, c.pinned[current]!, request, null, rng, 0, trace);
+      return finish(c, c.pinned[current]!, request, null, rng, 0, trace, headers, get);
     }
     const reading = readPin(pin, c.pinSeed);
     const live = reading.ok ? c.index.get(reading.version) : undefined;
     if (live !== undefined) {
       if (trace !== undefined) step(trace, "pin", "pin", true, `pin for ${reading.ok ? reading.version : ""} from revision ${reading.ok ? reading.revision : ""}`);
-      return finish(c, c.pinned[live]!, request, null, rng, 0, trace);
+      return finish(c, c.pinned[live]!, request, null, rng, 0, trace, headers, get);
     }
     pinNote = reading.ok ? 1 : 2;
     if (trace !== undefined) {
@@ -74,7 +112,19 @@ export function decideWith(c: Compiled, input: unknown, rng: () => number, trace
   } else if (trace !== undefined) {
     step(trace, "pin", "pin", false, "no pin");
   }
+  return afterPin(c, request, headers, get, rng, pinNote, trace);
+}
 
+/** Steps 4–6: experiments, segments, and the split (keyed or keyless). `pinNote` says why a pin was ignored. */
+export function afterPin(
+  c: Compiled,
+  request: LooseRequest,
+  headers: object | undefined,
+  get: BagGetter | undefined,
+  rng: () => number,
+  pinNote: PinNote,
+  trace: Trace | undefined,
+): Decision {
   // 4. Experiments: the first one the request is eligible for applies.
   let key: string | undefined | null = null; // null: not read yet
   let annotated: CompiledExperiment | undefined;
@@ -82,13 +132,13 @@ export function decideWith(c: Compiled, input: unknown, rng: () => number, trace
   const experiments = c.experiments;
   for (let i = 0; i < experiments.length; i++) {
     const experiment = experiments[i]!;
-    if (!eligible(experiment, request, trace)) continue;
+    if (!eligible(experiment, request, headers, get, trace)) continue;
     let experimentKey: string | undefined;
     if (experiment.keySources === undefined) {
-      if (key === null) key = readKey(c.keySources, request, trace);
+      if (key === null) key = readKey(c.keySources, request, headers, get, trace);
       experimentKey = key;
     } else {
-      experimentKey = readKey(experiment.keySources, request, undefined);
+      experimentKey = readKey(experiment.keySources, request, headers, get, undefined);
     }
     if (experimentKey === undefined) {
       if (trace !== undefined) step(trace, experiment.rule, "experiment", false, `${experiment.name}: no sticky key, not enrolled`);
@@ -97,7 +147,7 @@ export function decideWith(c: Compiled, input: unknown, rng: () => number, trace
     variantIndex = experiment.table[bucketOf(experimentKey, experiment.seed)]!;
     const variant = experiment.variants[variantIndex]!;
     if (trace !== undefined) step(trace, experiment.rule, "experiment", true, `${experiment.name}: variant ${variant.name}`);
-    if (variant.slot !== undefined) return finish(c, variant.slot, request, key, rng, pinNote, trace);
+    if (variant.slot !== undefined) return finish(c, variant.slot, request, key, rng, pinNote, trace, headers, get);
     annotated = experiment;
     break;
   }
@@ -106,15 +156,15 @@ export function decideWith(c: Compiled, input: unknown, rng: () => number, trace
   const segments = c.segments;
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i]!;
-    if (allMatch(segment.include, request) && !anyMatch(segment.exclude, request)) {
+    if (allMatch(segment.include, request, headers, get) && !anyMatch(segment.exclude, request, headers, get)) {
       if (trace !== undefined) step(trace, segment.rule, "segment", true, `${segment.name ?? "segment"} → ${segment.slot.base.version}`);
-      return finish(c, annotate(segment.slot, annotated, variantIndex), request, key, rng, pinNote, trace);
+      return finish(c, annotate(segment.slot, annotated, variantIndex), request, key, rng, pinNote, trace, headers, get);
     }
-    if (trace !== undefined) step(trace, segment.rule, "segment", false, `${segment.name ?? "segment"}: ${conditionsDetail(segment.include, segment.exclude, request)}`);
+    if (trace !== undefined) step(trace, segment.rule, "segment", false, `${segment.name ?? "segment"}: ${conditionsDetail(segment.include, segment.exclude, request, headers, get)}`);
   }
 
   // 6. The split: by the key's bucket, or keyless.
-  if (key === null) key = readKey(c.keySources, request, trace);
+  if (key === null) key = readKey(c.keySources, request, headers, get, trace);
   let slot: Slot;
   if (key !== undefined) {
     const bucket = bucketOf(key, c.seed);
@@ -130,20 +180,38 @@ export function decideWith(c: Compiled, input: unknown, rng: () => number, trace
     slot = c.keylessSlots[nextRoundRobin(c, trace !== undefined)]!;
     if (trace !== undefined) step(trace, "keyless", "keyless", true, `no sticky key → round-robin ${slot.base.version}`);
   } else {
-    const r = rng();
-    if (!(r >= 0 && r < 1)) throw new RangeError(`rng returned ${String(r)}, expected a number in [0, 1)`);
-    slot = c.keylessSlots[c.table[Math.floor(r * BUCKETS)]!]!;
+    slot = randomSlot(c, rng);
     if (trace !== undefined) step(trace, "keyless", "keyless", true, `no sticky key → random ${slot.base.version}`);
   }
-  return finish(c, annotate(slot, annotated, variantIndex), request, key, rng, pinNote, trace);
+  return finish(c, annotate(slot, annotated, variantIndex), request, key, rng, pinNote, trace, headers, get);
 }
 
-/** Adds the mirror and the pin note, and picks the interned decision. */
-function finish(c: Compiled, slot: Slot, request: LooseRequest, key: string | undefined | null, rng: () => number, pinNote: PinNote, trace: Trace | undefined): Decision {
+/** Keyless `random`: the slot for one draw of `rng` (a draw outside [0, 1) is a fault: it throws). */
+export function randomSlot(c: Compiled, rng: () => number): Slot {
+  const r = rng();
+  if (!(r >= 0 && r < 1)) throw new RangeError(`rng returned ${String(r)}, expected a number in [0, 1)`);
+  return c.keylessSlots[c.table[Math.floor(r * BUCKETS)]!]!;
+}
+
+/**
+ * Adds the mirror and the pin note, and picks the interned decision. `key` is `null` when it has not been read yet
+ * (the mirror then reads it with `headers`/`get`, the classified header bag).
+ */
+export function finish(
+  c: Compiled,
+  slot: Slot,
+  request: LooseRequest,
+  key: string | undefined | null,
+  rng: () => number,
+  pinNote: PinNote,
+  trace: Trace | undefined,
+  headers: object | undefined,
+  get: BagGetter | undefined,
+): Decision {
   const mirror = c.mirror;
   let mirrored = false;
   if (mirror !== undefined && mirror.from[slot.versionIndex] === true && mirror.threshold > 0) {
-    if (key === null) key = readKey(c.keySources, request, undefined);
+    if (key === null) key = readKey(c.keySources, request, headers, get, undefined);
     if (key !== undefined) mirrored = bucketOf(key, mirror.seed) < mirror.threshold;
     else {
       const r = rng();
@@ -160,10 +228,17 @@ function annotate(slot: Slot, experiment: CompiledExperiment | undefined, varian
 }
 
 /** The first present sticky key, or `undefined`. Empty strings count as absent. */
-function readKey(sources: readonly KeySource[], request: LooseRequest, trace: Trace | undefined): string | undefined {
+function readKey(
+  sources: readonly KeySource[],
+  request: LooseRequest,
+  headers: object | undefined,
+  get: BagGetter | undefined,
+  trace: Trace | undefined,
+): string | undefined {
   for (let i = 0; i < sources.length; i++) {
     const source = sources[i]!;
-    const value = readField(request, source.source, source.name);
+    const value =
+      source.source === FieldSource.Header ? readKeyHeader(headers, get, source.name) : readField(request, source.source, source.name, headers, get);
     if (value !== undefined && value !== "") {
       if (trace !== undefined) trace.key = { source: source.label, value };
       return value;
@@ -172,39 +247,42 @@ function readKey(sources: readonly KeySource[], request: LooseRequest, trace: Tr
   return undefined;
 }
 
-function allMatch(conditions: readonly CompiledCondition[], request: LooseRequest): boolean {
+function allMatch(conditions: readonly CompiledCondition[], request: LooseRequest, headers: object | undefined, get: BagGetter | undefined): boolean {
   for (let i = 0; i < conditions.length; i++) {
     const condition = conditions[i]!;
-    if (!matches(condition, readField(request, condition.source, condition.name))) return false;
+    if (!matches(condition, readField(request, condition.source, condition.name, headers, get))) return false;
   }
   return true;
 }
 
-function anyMatch(conditions: readonly CompiledCondition[], request: LooseRequest): boolean {
+function anyMatch(conditions: readonly CompiledCondition[], request: LooseRequest, headers: object | undefined, get: BagGetter | undefined): boolean {
   for (let i = 0; i < conditions.length; i++) {
     const condition = conditions[i]!;
-    if (matches(condition, readField(request, condition.source, condition.name))) return true;
+    if (matches(condition, readField(request, condition.source, condition.name, headers, get))) return true;
   }
   return false;
 }
 
-function eligible(experiment: CompiledExperiment, request: LooseRequest, trace: Trace | undefined): boolean {
-  if (experiment.paths !== undefined) {
+function eligible(experiment: CompiledExperiment, request: LooseRequest, headers: object | undefined, get: BagGetter | undefined, trace: Trace | undefined): boolean {
+  const paths = experiment.paths;
+  if (paths !== undefined) {
     const path = pathOf(request);
-    if (!experiment.paths.some((prefix) => pathHasPrefix(path, prefix))) {
-      if (trace !== undefined) step(trace, experiment.rule, "experiment", false, `${experiment.name}: path ${describe(path)} not in [${experiment.paths.join(", ")}]`);
+    let inPaths = false; // a loop, not .some(): a closure would be allocated on every call
+    for (let i = 0; i < paths.length && !inPaths; i++) inPaths = pathHasPrefix(path, paths[i]!);
+    if (!inPaths) {
+      if (trace !== undefined) step(trace, experiment.rule, "experiment", false, `${experiment.name}: path ${describe(path)} not in [${paths.join(", ")}]`);
       return false;
     }
   }
-  if (allMatch(experiment.include, request) && !anyMatch(experiment.exclude, request)) return true;
+  if (allMatch(experiment.include, request, headers, get) && !anyMatch(experiment.exclude, request, headers, get)) return true;
   if (trace !== undefined) {
-    step(trace, experiment.rule, "experiment", false, `${experiment.name}: targeting ${conditionsDetail(experiment.include, experiment.exclude, request)}`);
+    step(trace, experiment.rule, "experiment", false, `${experiment.name}: targeting ${conditionsDetail(experiment.include, experiment.exclude, request, headers, get)}`);
   }
   return false;
 }
 
 /** Smooth weighted round-robin (as in nginx): exact proportions in every run of Σweights requests. */
-function nextRoundRobin(c: Compiled, peek: boolean): number {
+export function nextRoundRobin(c: Compiled, peek: boolean): number {
   const { weights, current, total } = c.roundRobin;
   let best = -1;
   let bestValue = 0;
@@ -228,39 +306,56 @@ function nextRoundRobin(c: Compiled, peek: boolean): number {
 // Explicit versions
 // ---------------------------------------------------------------------------------------------------------------
 
-function explicitChoice(c: Compiled, request: LooseRequest, rng: () => number, trace: Trace | undefined): Decision | undefined {
+/** Step 1: the version the client asked for (path, header, Accept, query), if any. */
+export function explicitChoice(
+  c: Compiled,
+  request: LooseRequest,
+  headers: object | undefined,
+  get: BagGetter | undefined,
+  rng: () => number,
+  trace: Trace | undefined,
+): Decision | undefined {
   const explicit = c.explicit!;
   if (explicit.pathPrefix !== undefined) {
     const token = pathToken(request, explicit.pathPrefix);
     if (token !== undefined && (explicit.tokens.has(token) || explicit.pathPattern.test(token))) {
-      return resolveToken(c, ExplicitChannel.Path, token, request, rng, trace);
+      return resolveToken(c, ExplicitChannel.Path, token, request, headers, get, rng, trace);
     }
     if (trace !== undefined) step(trace, EXPLICIT_RULES[ExplicitChannel.Path], "explicit", false, token === undefined ? "no version segment in the path" : `path segment ${describe(token)} is not a version`);
   }
   if (explicit.header !== undefined) {
-    const token = readBag(request.headers, explicit.header)?.trim();
-    if (token) return resolveToken(c, ExplicitChannel.Header, token, request, rng, trace);
+    const token = readBagWith(headers, get, explicit.header)?.trim();
+    if (token) return resolveToken(c, ExplicitChannel.Header, token, request, headers, get, rng, trace);
     if (trace !== undefined) step(trace, EXPLICIT_RULES[ExplicitChannel.Header], "explicit", false, `header ${explicit.header} is missing`);
   }
   if (explicit.acceptNeedle !== undefined) {
-    const token = acceptToken(readBag(request.headers, "accept"), explicit.acceptNeedle);
-    if (token) return resolveToken(c, ExplicitChannel.Accept, token, request, rng, trace);
+    const token = acceptToken(readBagWith(headers, get, "accept"), explicit.acceptNeedle);
+    if (token) return resolveToken(c, ExplicitChannel.Accept, token, request, headers, get, rng, trace);
     if (trace !== undefined) step(trace, EXPLICIT_RULES[ExplicitChannel.Accept], "explicit", false, `no application/${explicit.acceptNeedle}… media type in Accept`);
   }
   if (explicit.query !== undefined) {
-    const token = readField(request, FieldSource.Query, explicit.query)?.trim();
-    if (token) return resolveToken(c, ExplicitChannel.Query, token, request, rng, trace);
+    const token = readField(request, FieldSource.Query, explicit.query, headers, get)?.trim();
+    if (token) return resolveToken(c, ExplicitChannel.Query, token, request, headers, get, rng, trace);
     if (trace !== undefined) step(trace, EXPLICIT_RULES[ExplicitChannel.Query], "explicit", false, `query parameter ${explicit.query} is missing`);
   }
   return undefined;
 }
 
-function resolveToken(c: Compiled, channel: ExplicitChannel, token: string, request: LooseRequest, rng: () => number, trace: Trace | undefined): Decision {
+function resolveToken(
+  c: Compiled,
+  channel: ExplicitChannel,
+  token: string,
+  request: LooseRequest,
+  headers: object | undefined,
+  get: BagGetter | undefined,
+  rng: () => number,
+  trace: Trace | undefined,
+): Decision {
   const rule = EXPLICIT_RULES[channel];
   const version = c.explicit!.tokens.get(token);
   if (version !== undefined) {
     if (trace !== undefined) step(trace, rule, "explicit", true, `${describe(token)} → ${c.versions[version]}`);
-    return finish(c, c.explicit!.slots[channel]![version]!, request, null, rng, 0, trace);
+    return finish(c, c.explicit!.slots[channel]![version]!, request, null, rng, 0, trace, headers, get);
   }
   if (trace !== undefined) step(trace, rule, "explicit", true, `${describe(token)} names no live version → unknown_version`);
   const stable = c.error.base;
@@ -317,10 +412,17 @@ function describe(value: string | undefined): string {
   return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
 }
 
-function conditionsDetail(include: readonly CompiledCondition[], exclude: readonly CompiledCondition[], request: LooseRequest): string {
-  const failed = include.find((condition) => !matches(condition, readField(request, condition.source, condition.name)));
-  if (failed !== undefined) return `include ${failed.label} does not hold (${describe(readField(request, failed.source, failed.name))})`;
-  const hit = exclude.find((condition) => matches(condition, readField(request, condition.source, condition.name)));
+function conditionsDetail(
+  include: readonly CompiledCondition[],
+  exclude: readonly CompiledCondition[],
+  request: LooseRequest,
+  headers: object | undefined,
+  get: BagGetter | undefined,
+): string {
+  const read = (condition: CompiledCondition) => readField(request, condition.source, condition.name, headers, get);
+  const failed = include.find((condition) => !matches(condition, read(condition)));
+  if (failed !== undefined) return `include ${failed.label} does not hold (${describe(read(failed))})`;
+  const hit = exclude.find((condition) => matches(condition, read(condition)));
   if (hit !== undefined) return `excluded by ${hit.label}`;
   return "matches";
 }

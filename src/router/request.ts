@@ -21,12 +21,26 @@ export type LooseRequest = {
   readonly pin?: unknown;
 };
 
-/** Reads a string from a bag that is either a plain record or has a `get(name)` method. Arrays give their first string. */
-export function readBag(bag: unknown, name: string): string | undefined {
-  if (typeof bag !== "object" || bag === null) return undefined;
+/** A bag's own lookup method (`Headers`, `Map`, `URLSearchParams`, …), called with the bag as `this`. */
+export type BagGetter = (this: unknown, name: string) => unknown;
+
+/** The bag itself when it is an object (a record or something with a `get` method), else `undefined`. */
+export function bagOf(value: unknown): object | undefined {
+  return typeof value === "object" && value !== null ? value : undefined;
+}
+
+/**
+ * The bag's `get` method when it has one, else `undefined` (the bag is then read as a record). Read once per
+ * decision: every field of the bag is then read through the same classification.
+ */
+export function getterOf(bag: object | undefined): BagGetter | undefined {
+  if (bag === undefined) return undefined;
   const get = (bag as { get?: unknown }).get;
-  const value: unknown =
-    typeof get === "function" ? (get as (this: unknown, n: string) => unknown).call(bag, name) : (bag as Record<string, unknown>)[name];
+  return typeof get === "function" ? (get as BagGetter) : undefined;
+}
+
+/** A bag value as decide sees it: a string as it is, an array as its first element if that is a string. */
+export function stringOf(value: unknown): string | undefined {
   if (typeof value === "string") return value;
   if (Array.isArray(value)) {
     const first: unknown = value[0];
@@ -35,14 +49,35 @@ export function readBag(bag: unknown, name: string): string | undefined {
   return undefined;
 }
 
-/** Reads one cookie from `request.cookies`, or else from the `cookie` header. */
-export function readCookie(request: LooseRequest, name: string): string | undefined {
+/** Reads a string from a classified bag (see {@link bagOf}, {@link getterOf}). */
+export function readBagWith(bag: object | undefined, get: BagGetter | undefined, name: string): string | undefined {
+  if (bag === undefined) return undefined;
+  return stringOf(get === undefined ? (bag as Record<string, unknown>)[name] : get.call(bag, name));
+}
+
+/**
+ * `readBagWith` for sticky keys alone: the same code in a separate function, so that its property load sees only
+ * the key headers' names and keeps a fast inline cache instead of sharing the megamorphic one of every other read.
+ */
+export function readKeyHeader(bag: object | undefined, get: BagGetter | undefined, name: string): string | undefined {
+  if (bag === undefined) return undefined;
+  return stringOf(get === undefined ? (bag as Record<string, unknown>)[name] : get.call(bag, name));
+}
+
+/** Reads a string from a bag that is either a plain record or has a `get(name)` method. Arrays give their first string. */
+export function readBag(bag: unknown, name: string): string | undefined {
+  const object = bagOf(bag);
+  return readBagWith(object, getterOf(object), name);
+}
+
+/** Reads one cookie from `request.cookies`, or else from the `cookie` header of the classified header bag. */
+export function readCookie(request: LooseRequest, name: string, headers: object | undefined, get: BagGetter | undefined): string | undefined {
   const cookies = request.cookies;
   if (typeof cookies === "object" && cookies !== null) {
     const value: unknown = (cookies as Record<string, unknown>)[name];
     return typeof value === "string" ? value : undefined;
   }
-  const header = readBag(request.headers, "cookie");
+  const header = readBagWith(headers, get, "cookie");
   return header === undefined ? undefined : cookieFromHeader(header, name);
 }
 
@@ -85,17 +120,23 @@ export function readQuery(request: LooseRequest, name: string): string | undefin
   return queryParam(path.slice(mark + 1), name);
 }
 
-/** Reads a field by source kind. */
-export function readField(request: LooseRequest, source: FieldSource, name: string): string | undefined {
+/** Reads a field by source kind; header and cookie fields come from the classified header bag. */
+export function readField(
+  request: LooseRequest,
+  source: FieldSource,
+  name: string,
+  headers: object | undefined,
+  get: BagGetter | undefined,
+): string | undefined {
   switch (source) {
     case FieldSource.Key: {
       const key = request.key;
       return typeof key === "string" ? key : undefined;
     }
     case FieldSource.Header:
-      return readBag(request.headers, name);
+      return readBagWith(headers, get, name);
     case FieldSource.Cookie:
-      return readCookie(request, name);
+      return readCookie(request, name, headers, get);
     case FieldSource.Attr:
       return readAttribute(request, name);
     default:

@@ -36,8 +36,8 @@ const sixHours: RolloutPlan = {
 
 const healthy = (requestsPerSecond: number): TrafficModel => ({
   requestsPerSecond,
-  stable: { errorRate: 1, latencyMs: { p50: 40, p99: 200 } },
-  canary: { errorRate: 1.1, latencyMs: { p50: 42, p99: 210 } },
+  stable: { errorPercent: 1, latencyMs: { p50: 40, p99: 200 } },
+  canary: { errorPercent: 1.1, latencyMs: { p50: 42, p99: 210 } },
 });
 
 function checkOutcome(rps: number): string {

@@ -85,8 +85,8 @@ const random = seeded(seed);
 
 // ---- the system under test: two upstreams, turnout's proxy, real stats ----------------------------------------
 
-const v1 = await startUpstream({ version: "v1", errorRate: v1ErrorRate, latencyMs: V1_LATENCY_MS, random });
-const v2 = await startUpstream({ version: "v2", errorRate: v2ErrorRate, latencyMs: v2Latency, random });
+const v1 = await startUpstream({ version: "v1", errorPercent: v1ErrorRate, latencyMs: V1_LATENCY_MS, random });
+const v2 = await startUpstream({ version: "v2", errorPercent: v2ErrorRate, latencyMs: v2Latency, random });
 const router = createRouter({ versions: ["v1", "v2"], stable: "v1", canary: "v2", split: { v1: 100, v2: 0 }, stickiness: ["header:x-user-id"] });
 const resolution = 250;
 const stats = createStats({ versions: ["v1", "v2"], window: Math.ceil((2 * stepMs) / resolution) * resolution, resolution });

@@ -10,7 +10,7 @@ export interface UpstreamBehaviour {
   /** The version it serves. */
   readonly version: string;
   /** Share of requests answered 503, in percent. */
-  readonly errorRate: number;
+  readonly errorPercent: number;
   /** Median latency in ms (the p99 is about 1.8× that). */
   readonly latencyMs: number;
   /** Random numbers in [0, 1). */
@@ -35,7 +35,7 @@ function normal(random: () => number): number {
  *
  * @example
  * ```ts
- * const v2 = await startUpstream({ version: "v2", errorRate: 8, latencyMs: 20, random: Math.random });
+ * const v2 = await startUpstream({ version: "v2", errorPercent: 8, latencyMs: 20, random: Math.random });
  * ```
  */
 export async function startUpstream(behaviour: UpstreamBehaviour): Promise<Upstream> {
@@ -43,7 +43,7 @@ export async function startUpstream(behaviour: UpstreamBehaviour): Promise<Upstr
     req.resume();
     // A log-normal delay: median `latencyMs`, p99 ≈ 1.8 × median (σ = 0.25).
     const delay = behaviour.latencyMs * Math.exp(0.25 * normal(behaviour.random));
-    const failed = behaviour.random() * 100 < behaviour.errorRate;
+    const failed = behaviour.random() * 100 < behaviour.errorPercent;
     const timer = setTimeout(() => {
       const body = failed ? { error: "upstream failure", version: behaviour.version } : { served: behaviour.version, path: req.url };
       res.writeHead(failed ? 503 : 200, { "content-type": "application/json" }).end(JSON.stringify(body));

@@ -125,7 +125,7 @@ Options:
   --to <config>              a second configuration: which keys move
   --plan <plan>              a rollout plan to simulate (config optional: its stable and canary
                              default to the plan's, else v1 and v2)
-  --traffic <file>           a traffic model: {"requestsPerSecond", "stable": {"errorRate",
+  --traffic <file>           a traffic model: {"requestsPerSecond", "stable": {"errorPercent",
                              "latencyMs": {"p50", "p99"}}, "canary": {…}, "changes": […], "seed"}
   --rps <n>                  requests per second (default 1000)
   --preview-rps <n>          requests per second that reach the canary whatever its weight (pinned,

@@ -56,3 +56,10 @@ export function checkFields(problems: Problems, value: Record<string, unknown>, 
     else if (!known.includes(key)) problems.add("unknown_field", child(path, key), `unknown field "${key}" (known: ${known.join(", ")})`);
   }
 }
+
+/** Throws a {@link TurnoutConfigError} with a single problem (for checks outside a whole-config validation). */
+export function failConfig(code: ProblemCode, path: string, message: string, subject: string): never {
+  const problems = new Problems();
+  problems.add(code, path, message);
+  throw new TurnoutConfigError(problems.list, subject);
+}

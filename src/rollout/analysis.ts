@@ -50,7 +50,8 @@ function isResolved(analysis: AnalysisSpec | ResolvedAnalysis): analysis is Reso
  * the same span. Never throws on odd numbers from the reader.
  *
  * - Too few requests (the canary below `minRequests`; for relative criteria, the stable too) makes a criterion
- *   inconclusive, never failed: low traffic must not abort a rollout.
+ *   inconclusive, never failed: low traffic must not abort a rollout. No requests at all is always too few, also
+ *   with `minRequests: 0`, so a step never advances on no data.
  * - A criterion on latency is inconclusive when no latency was recorded.
  * - At a weight of 100 % the relative criteria are `skipped`: no stable traffic is left to compare with.
  * - The verdict is `fail` when any criterion failed, else `inconclusive` when any was, else `pass`. Limits are
@@ -73,7 +74,8 @@ export function evaluateHealth(
   const all = summary !== null && typeof summary === "object" && summary.versions !== null && typeof summary.versions === "object" ? summary.versions : {};
   const canary = figuresOf(Object.hasOwn(all, versions.canary) ? all[versions.canary] : undefined);
   const stable = figuresOf(Object.hasOwn(all, versions.stable) ? all[versions.stable] : undefined);
-  const min = settings.minRequests;
+  // At least one request, whatever minRequests says: a check on no traffic must never pass.
+  const min = Math.max(1, settings.minRequests);
   const canaryShort = canary.requests < min;
   const stableShort = stable.requests < min;
   const noBaseline = (options.weight ?? 0) >= 100;

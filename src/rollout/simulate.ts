@@ -29,7 +29,7 @@ const MAX_SLICES = 1440;
 const Z99 = 2.3263478740408408;
 /** Latency strata (quantile boundaries): each slice's requests are spread over them, with the tail well represented. */
 const STRATA = [0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1] as const;
-const DEFAULT_BEHAVIOUR = { errorRate: 0, p50: 50, p99: 250 } as const;
+const DEFAULT_BEHAVIOUR = { errorPercent: 0, p50: 50, p99: 250 } as const;
 
 // ---- seeded randomness ------------------------------------------------------------------------------------------
 
@@ -107,7 +107,7 @@ class Draws {
 // ---- the traffic model --------------------------------------------------------------------------------------------
 
 interface Behaviour {
-  readonly errorRate: number;
+  readonly errorPercent: number;
   readonly mu: number;
   readonly sigma: number;
 }
@@ -122,7 +122,7 @@ interface Regime {
 
 const MODEL_FIELDS = ["requestsPerSecond", "previewRequestsPerSecond", "stable", "canary", "changes", "seed"] as const;
 const CHANGE_FIELDS = ["at", "requestsPerSecond", "previewRequestsPerSecond", "stable", "canary"] as const;
-const BEHAVIOUR_FIELDS = ["errorRate", "latencyMs"] as const;
+const BEHAVIOUR_FIELDS = ["errorPercent", "latencyMs"] as const;
 const LATENCY_FIELDS = ["p50", "p99"] as const;
 const OPTION_FIELDS = ["startAt", "approveAfter", "sliceMs", "sampleEvery", "maxDuration", "stable", "canary", "onProgress"] as const;
 
@@ -141,11 +141,11 @@ function rate(problems: Problems, owner: Record<string, unknown>, key: string, p
 function behaviour(problems: Problems, value: unknown, path: string, base: Behaviour): Behaviour {
   if (value === undefined) return base;
   if (!isRecord(value)) {
-    problems.add("type", path, `expected { errorRate, latencyMs }, got ${typeName(value)}`);
+    problems.add("type", path, `expected { errorPercent, latencyMs }, got ${typeName(value)}`);
     return base;
   }
   checkFields(problems, value, path, BEHAVIOUR_FIELDS);
-  const errorRate = rate(problems, value, "errorRate", path, 100) ?? base.errorRate;
+  const errorPercent = rate(problems, value, "errorPercent", path, 100) ?? base.errorPercent;
   let { mu, sigma } = base;
   if (Object.hasOwn(value, "latencyMs")) {
     const latency = value.latencyMs;
@@ -166,7 +166,7 @@ function behaviour(problems: Problems, value: unknown, path: string, base: Behav
       }
     }
   }
-  return { errorRate, mu, sigma };
+  return { errorPercent, mu, sigma };
 }
 
 function durationOf(problems: Problems, owner: Record<string, unknown>, key: string, path: string, positive: boolean): number | undefined {
@@ -183,7 +183,7 @@ function durationOf(problems: Problems, owner: Record<string, unknown>, key: str
 
 function checkModel(input: unknown): { regimes: Regime[]; seed: number } {
   const problems = new Problems();
-  const base: Behaviour = { errorRate: DEFAULT_BEHAVIOUR.errorRate, mu: Math.log(DEFAULT_BEHAVIOUR.p50), sigma: Math.log(DEFAULT_BEHAVIOUR.p99 / DEFAULT_BEHAVIOUR.p50) / Z99 };
+  const base: Behaviour = { errorPercent: DEFAULT_BEHAVIOUR.errorPercent, mu: Math.log(DEFAULT_BEHAVIOUR.p50), sigma: Math.log(DEFAULT_BEHAVIOUR.p99 / DEFAULT_BEHAVIOUR.p50) / Z99 };
   if (!isRecord(input)) {
     problems.add("type", "", `expected a traffic model { requestsPerSecond, stable, canary }, got ${typeName(input)}`);
     problems.throwIfAny("traffic model");
@@ -317,7 +317,7 @@ function longestWindow(plan: CompiledPlan, sampleEveryMs: number): number {
  * const result = simulateRollout(
  *   { steps: [{ weight: 10, pause: "60m" }, { weight: 50, pause: "240m" }], finish: "hold",
  *     analysis: { maxErrorRateIncrease: 1, maxP99Ratio: 2 } },
- *   { requestsPerSecond: 1000, stable: { errorRate: 0.5 }, canary: { errorRate: 0.6 } },
+ *   { requestsPerSecond: 1000, stable: { errorPercent: 0.5 }, canary: { errorPercent: 0.6 } },
  * );
  * result.outcome;            // "completed"
  * result.finalWeight;        // 50
@@ -371,7 +371,7 @@ export function simulateRollout(plan: RolloutPlan | CompiledPlan, traffic: Traff
 
   const record = (version: string, which: Behaviour, n: number, at: number): void => {
     if (n <= 0) return;
-    const errors = draws.binomial(n, which.errorRate / 100);
+    const errors = draws.binomial(n, which.errorPercent / 100);
     const oks = n - errors;
     const latency = (u: number): number => Math.min(MAX_LATENCY_MS, Math.exp(which.mu + which.sigma * normalQuantile(u)));
     if (errors > 0) stats.record({ version, ok: false, latencyMs: latency(draws.uniform()), count: errors }, at);

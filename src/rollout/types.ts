@@ -844,12 +844,12 @@ export interface Rollout {
  *
  * @example
  * ```ts
- * const healthy: VersionBehaviour = { errorRate: 0.5, latencyMs: { p50: 40, p99: 200 } };
+ * const healthy: VersionBehaviour = { errorPercent: 0.5, latencyMs: { p50: 40, p99: 200 } };
  * ```
  */
 export interface VersionBehaviour {
   /** Share of failing requests, in percent. Default 0. */
-  readonly errorRate?: number;
+  readonly errorPercent?: number;
   /** Latency: median and p99 in ms (a log-normal through both). Default `{ p50: 50, p99: 250 }`. */
   readonly latencyMs?: { readonly p50: number; readonly p99: number };
 }
@@ -861,8 +861,8 @@ export interface VersionBehaviour {
  * ```ts
  * const traffic: TrafficModel = {
  *   requestsPerSecond: 1000,
- *   stable: { errorRate: 1, latencyMs: { p50: 40, p99: 200 } },
- *   canary: { errorRate: 6, latencyMs: { p50: 40, p99: 200 } },
+ *   stable: { errorPercent: 1, latencyMs: { p50: 40, p99: 200 } },
+ *   canary: { errorPercent: 6, latencyMs: { p50: 40, p99: 200 } },
  *   changes: [{ at: "2h", canary: { latencyMs: { p50: 40, p99: 600 } } }],
  * };
  * ```

@@ -5,6 +5,7 @@
 // (ok | error), `reason` (the fixed rejection reasons), the summary's own `quantile` (0.5, 0.95, 0.99) and the
 // rollout's `phase` (one series at a time, the machine's fixed set of phases). Never a client id or a user key.
 
+import { failConfig } from "../internal/problems.js";
 import type { Router } from "../types.js";
 import { SNAPSHOT_FORMAT } from "./snapshot.js";
 import type { SnapshotReader, Stats, StatsSnapshot } from "./types.js";
@@ -94,7 +95,7 @@ function snapshotOf(source: Stats | SnapshotReader | StatsSnapshot): StatsSnapsh
   if (typeof candidate.snapshot === "function") return (source as Stats).snapshot();
   if (typeof candidate.snapshot === "object" && candidate.snapshot !== null) return (source as SnapshotReader).snapshot;
   if (candidate.format === SNAPSHOT_FORMAT) return source as StatsSnapshot;
-  throw new TypeError("stats: expected a Stats, a snapshot reader or a snapshot");
+  return failConfig("type", "sources.stats", "expected a Stats, a snapshot reader or a snapshot", "metrics sources");
 }
 
 /**
@@ -114,7 +115,9 @@ function snapshotOf(source: Stats | SnapshotReader | StatsSnapshot): StatsSnapsh
  */
 export function collectMetrics(sources: MetricsSources, options: MetricsOptions = {}): MetricFamily[] {
   const prefix = options.prefix ?? "turnout_";
-  if (!METRIC_NAME.test(prefix)) throw new TypeError(`prefix: "${prefix}" is not a valid metric name prefix`);
+  if (typeof prefix !== "string" || !METRIC_NAME.test(prefix)) {
+    failConfig("invalid_name", "options.prefix", `${JSON.stringify(prefix)} is not a valid metric name prefix`, "metrics options");
+  }
   const families: MetricFamily[] = [];
   const family = (name: string, type: MetricFamily["type"], help: string, samples: MetricSample[]): void => {
     families.push({ name: prefix + name, help, type, samples });

@@ -289,7 +289,7 @@ describe("turnout node: gradual_rollout", () => {
   it("a degrading canary is rolled back: final_percentage 0, health_checks_passed false", async () => {
     const { lines } = await turnout(
       ["node"],
-      '{"type": "gradual_rollout", "msg_id": 4, "steps": [{"percentage": 10, "duration_minutes": 60}, {"percentage": 50, "duration_minutes": 240}], "traffic": {"canary": {"errorRate": 5}}}\n{"type": "route", "msg_id": 5, "user_id": "x"}\n',
+      '{"type": "gradual_rollout", "msg_id": 4, "steps": [{"percentage": 10, "duration_minutes": 60}, {"percentage": 50, "duration_minutes": 240}], "traffic": {"canary": {"errorPercent": 5}}}\n{"type": "route", "msg_id": 5, "user_id": "x"}\n',
     );
     const reply = parse(lines[0] as string);
     expect(reply).toMatchObject({ type: "rollout_complete", in_reply_to: 4, final_percentage: 0, health_checks_passed: false, outcome: "aborted" });
@@ -313,7 +313,7 @@ describe("turnout node: gradual_rollout", () => {
       { type: "gradual_rollout", msg_id: 3, steps: [{ percentage: 150, duration_minutes: 5 }, { percentage: 10, duration_minutes: -1 }, { percentage: 20, minutes: 3 }] },
       { type: "gradual_rollout", msg_id: 4, steps: [{ percentage: 50, duration_minutes: 5 }, { percentage: 10, duration_minutes: 5 }] },
       { type: "gradual_rollout", msg_id: 5, steps: [] },
-      { type: "gradual_rollout", msg_id: 6, steps: [{ percentage: 10, duration_minutes: 5 }], traffic: { canary: { errorRate: 500 } } },
+      { type: "gradual_rollout", msg_id: 6, steps: [{ percentage: 10, duration_minutes: 5 }], traffic: { canary: { errorPercent: 500 } } },
     ];
     const replies = (await turnout(["node"], bad.map((m) => JSON.stringify(m)).join("\n"))).lines.map(parse);
     const paths = replies.map((r) => (r.problems as { code: string; path: string }[]).map((p) => `${p.code} ${p.path}`));
@@ -323,7 +323,7 @@ describe("turnout node: gradual_rollout", () => {
     expect(paths[2]).toEqual(["out_of_range steps[1].duration_minutes", "unknown_field steps[2].minutes", "required steps[2].duration_minutes"]);
     expect(paths[3]?.[0]).toMatch(/^\w+ steps\[1\]\.percentage$/);
     expect(paths[4]?.[0]).toMatch(/^\w+ steps$/);
-    expect(paths[5]).toEqual(["out_of_range traffic.canary.errorRate"]);
+    expect(paths[5]).toEqual(["out_of_range traffic.canary.errorPercent"]);
   });
 });
 

@@ -137,7 +137,7 @@ describe("terminal charts", () => {
 
   it("the timeline fits the width it is given and shows every step and the outcome", () => {
     const plan = compilePlan({ steps: [{ weight: 5, pause: "10m" }, { weight: 50, pause: "20m" }], analysis: { maxErrorRateIncrease: 1 } });
-    const result = simulateRollout(plan, { requestsPerSecond: 200, canary: { errorRate: 4 } }, { sampleEvery: "30s" });
+    const result = simulateRollout(plan, { requestsPerSecond: 200, canary: { errorPercent: 4 } }, { sampleEvery: "30s" });
     const chart = chartOfSimulation(result, plan, { title: "t", subtitle: "", stable: "v1", canary: "v2" });
     for (const width of [60, 100, 160]) {
       const lines = timelineChart(chart, width, true);

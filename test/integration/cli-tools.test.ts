@@ -164,12 +164,12 @@ describe("turnout simulate: rollout plans on the virtual clock", () => {
   it("invalid plans and traffic models list their problems, exit 1", async () => {
     const dir = mkdtempSync(join(tmpdir(), "turnout-cli-"));
     const traffic = join(dir, "traffic.json");
-    writeFileSync(traffic, JSON.stringify({ requestsPerSecond: -1, canary: { errorRate: 500 } }));
+    writeFileSync(traffic, JSON.stringify({ requestsPerSecond: -1, canary: { errorPercent: 500 } }));
     const badTraffic = await turnout(["simulate", "--plan", f("plan.json"), "--traffic", traffic, "--json"]);
     expect(badTraffic.code).toBe(1);
     expect((JSON.parse(badTraffic.stdout) as { problems: { code: string; path: string }[] }).problems.map((p) => `${p.code} ${p.path}`)).toEqual([
       "negative requestsPerSecond",
-      "out_of_range canary.errorRate",
+      "out_of_range canary.errorPercent",
     ]);
     const badPlan = await turnout(["simulate", "--plan", f("plan-invalid.json")]);
     expect(badPlan.code).toBe(1);

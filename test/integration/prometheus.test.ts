@@ -12,6 +12,7 @@ import {
   registerPrometheus,
   renderPrometheus,
 } from "../../src/integrations/prometheus.js";
+import { TurnoutConfigError } from "../../src/errors.js";
 import { createStats, mergeSnapshots, readSnapshot, type Stats } from "../../src/stats/index.js";
 
 // Two independent checks of the exposition: Debian's `promtool check metrics` (the Prometheus project's own parser
@@ -132,7 +133,12 @@ describe("turnout/prometheus text exposition", () => {
     const fleet = readSnapshot(mergeSnapshots(stats.snapshot(now), traffic().snapshot(now)));
     const families = parse(renderPrometheus({ stats: fleet }, { prefix: "shop_turnout_" }));
     expect(value(families, "shop_turnout_requests_total", { version: "v2", outcome: "error" })).toBe(40); // 20 per instance
-    expect(() => renderPrometheus({ stats }, { prefix: "bad-prefix" })).toThrow(TypeError);
+    expect(() => renderPrometheus({ stats }, { prefix: "bad-prefix" })).toThrow(TurnoutConfigError);
+    try {
+      renderPrometheus({ stats: {} as never });
+    } catch (error) {
+      expect((error as TurnoutConfigError).problems.map((problem) => `${problem.code} ${problem.path}`)).toEqual(["type sources.stats"]);
+    }
   });
 });
 

@@ -89,8 +89,8 @@ export function defaultNodeConfig(keyless: KeylessMode = "round-robin"): RouterC
  */
 export const DEFAULT_ROLLOUT_TRAFFIC: TrafficModel = {
   requestsPerSecond: 1000,
-  stable: { errorRate: 0.5, latencyMs: { p50: 40, p99: 200 } },
-  canary: { errorRate: 0.5, latencyMs: { p50: 40, p99: 200 } },
+  stable: { errorPercent: 0.5, latencyMs: { p50: 40, p99: 200 } },
+  canary: { errorPercent: 0.5, latencyMs: { p50: 40, p99: 200 } },
   seed: 1,
 };
 

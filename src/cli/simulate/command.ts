@@ -49,7 +49,7 @@ export const SIMULATE_OPTIONS = {
 } as const;
 
 /** The stable's behaviour when nothing says otherwise (the canary copies it). */
-export const DEFAULT_BEHAVIOUR = { errorRate: 0.5, latencyMs: { p50: 40, p99: 200 } } as const;
+export const DEFAULT_BEHAVIOUR = { errorPercent: 0.5, latencyMs: { p50: 40, p99: 200 } } as const;
 
 const C = "simulate";
 
@@ -99,12 +99,12 @@ function trafficOf(parsed: Parsed, fromFile: unknown): TrafficModel {
   const stable: VersionBehaviour = {
     ...DEFAULT_BEHAVIOUR,
     ...(behaviour(base.stable) ?? {}),
-    ...(text(parsed, "stable-error-rate") === undefined ? {} : { errorRate: number(parsed, "stable-error-rate", 0, 0, 100, false, C) }),
+    ...(text(parsed, "stable-error-rate") === undefined ? {} : { errorPercent: number(parsed, "stable-error-rate", 0, 0, 100, false, C) }),
     ...(stableLatency === undefined ? {} : { latencyMs: stableLatency }),
   };
   const canary: VersionBehaviour = {
     ...(behaviour(base.canary) ?? stable),
-    ...(text(parsed, "canary-error-rate") === undefined ? {} : { errorRate: number(parsed, "canary-error-rate", 0, 0, 100, false, C) }),
+    ...(text(parsed, "canary-error-rate") === undefined ? {} : { errorPercent: number(parsed, "canary-error-rate", 0, 0, 100, false, C) }),
     ...(canaryLatency === undefined ? {} : { latencyMs: canaryLatency }),
   };
   return {
@@ -130,7 +130,7 @@ interface PlanRun {
 
 function describeBehaviour(b: VersionBehaviour | undefined): string {
   const latencyMs = b?.latencyMs ?? { p50: 50, p99: 250 };
-  return `${percent(b?.errorRate ?? 0)} % errors, p50 ${latencyMs.p50} ms, p99 ${latencyMs.p99} ms`;
+  return `${percent(b?.errorPercent ?? 0)} % errors, p50 ${latencyMs.p50} ms, p99 ${latencyMs.p99} ms`;
 }
 
 function runPlan(parsed: Parsed, router: Router | undefined, progress: Progress): PlanRun {

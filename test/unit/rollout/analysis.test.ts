@@ -24,6 +24,14 @@ function summary(stable: VersionStats | undefined, canary: VersionStats | undefi
 }
 
 describe("evaluateHealth", () => {
+  it("a check on no canary traffic never passes, even with minRequests: 0 (it used to pass on zero requests)", () => {
+    const spec = { minRequests: 0, maxErrorRate: 5, maxErrorRateIncrease: 1, maxP99Ms: 500 };
+    const health = evaluateHealth(summary(version(500, 0), version(0, 0, null)), versions, spec);
+    expect(health.verdict).toBe("inconclusive");
+    expect(health.checks.every((check) => check.outcome === "inconclusive")).toBe(true);
+    expect(evaluateHealth(summary(version(500, 0), version(1, 0)), versions, spec).verdict).toBe("pass");
+  });
+
   it("passes a canary within every limit and reports the figures", () => {
     const health = evaluateHealth(summary(version(9000, 90, 200), version(1000, 12, 210)), versions, {
       maxErrorRate: 5,

@@ -17,7 +17,7 @@ const sixSteps: RolloutPlan = {
   analysis: { window: "5m", interval: "1m", minRequests: 100, maxErrorRateIncrease: 2, maxP99Ratio: 2 },
 };
 
-const stable = { errorRate: 1, latencyMs: { p50: 40, p99: 200 } } as const;
+const stable = { errorPercent: 1, latencyMs: { p50: 40, p99: 200 } } as const;
 
 function traffic(canary: TrafficModel["canary"], extra: Partial<TrafficModel> = {}): TrafficModel {
   return { requestsPerSecond: 1000, stable, canary, ...extra };
@@ -25,7 +25,7 @@ function traffic(canary: TrafficModel["canary"], extra: Partial<TrafficModel> = 
 
 describe("simulateRollout scenarios", () => {
   it("promotes a healthy canary through every step", () => {
-    const result = simulateRollout(sixSteps, traffic({ errorRate: 1.2, latencyMs: { p50: 42, p99: 220 } }));
+    const result = simulateRollout(sixSteps, traffic({ errorPercent: 1.2, latencyMs: { p50: 42, p99: 220 } }));
     expect(result.outcome).toBe("promoted");
     expect(result.finalWeight).toBe(100);
     expect(result.healthChecksPassed).toBe(true);
@@ -44,7 +44,7 @@ describe("simulateRollout scenarios", () => {
 
   it("aborts a canary whose error rate is 5 points above stable at the first analysed step, whatever the seed", () => {
     for (const seed of [1, 2, 3, 4, 5]) {
-      const result = simulateRollout(sixSteps, traffic({ errorRate: 6, latencyMs: stable.latencyMs }, { seed }));
+      const result = simulateRollout(sixSteps, traffic({ errorPercent: 6, latencyMs: stable.latencyMs }, { seed }));
       expect(result.outcome).toBe("aborted");
       expect(result.finalWeight).toBe(0);
       expect(result.healthChecksPassed).toBe(false);
@@ -59,7 +59,7 @@ describe("simulateRollout scenarios", () => {
   });
 
   it("aborts a slow canary (p99 three times the stable's)", () => {
-    const result = simulateRollout(sixSteps, traffic({ errorRate: 1, latencyMs: { p50: 40, p99: 600 } }));
+    const result = simulateRollout(sixSteps, traffic({ errorPercent: 1, latencyMs: { p50: 40, p99: 600 } }));
     expect(result.outcome).toBe("aborted");
     expect(result.state.stepIndex).toBe(0);
     const failed = result.events.find((e) => e.type === "aborted")?.health?.checks.find((c) => c.outcome === "fail");
@@ -69,7 +69,7 @@ describe("simulateRollout scenarios", () => {
   });
 
   it("pauses as inconclusive when there is too little traffic, instead of aborting — even when the canary is bad", () => {
-    const result = simulateRollout(sixSteps, { requestsPerSecond: 2, stable, canary: { errorRate: 50, latencyMs: { p50: 40, p99: 900 } } });
+    const result = simulateRollout(sixSteps, { requestsPerSecond: 2, stable, canary: { errorPercent: 50, latencyMs: { p50: 40, p99: 900 } } });
     expect(result.outcome).toBe("paused");
     expect(result.state).toMatchObject({ phase: "paused", pauseReason: "inconclusive", stepIndex: 0, weight: 1 });
     expect(result.finalWeight).toBe(1);
@@ -88,7 +88,7 @@ describe("simulateRollout scenarios", () => {
       finish: "hold",
       analysis: { maxErrorRateIncrease: 1 },
     };
-    const result = simulateRollout(plan, { requestsPerSecond: 100, stable: { errorRate: 0.5 }, canary: { errorRate: 0.5 } });
+    const result = simulateRollout(plan, { requestsPerSecond: 100, stable: { errorPercent: 0.5 }, canary: { errorPercent: 0.5 } });
     expect(result.outcome).toBe("completed");
     expect(result.finalWeight).toBe(50);
     expect(result.healthChecksPassed).toBe(true);
@@ -98,7 +98,7 @@ describe("simulateRollout scenarios", () => {
   it("aborts when the canary degrades mid-rollout, at the step in force then", () => {
     const result = simulateRollout(
       sixSteps,
-      traffic({ errorRate: 1, latencyMs: stable.latencyMs }, { changes: [{ at: "3h30m", canary: { errorRate: 9 } }] }),
+      traffic({ errorPercent: 1, latencyMs: stable.latencyMs }, { changes: [{ at: "3h30m", canary: { errorPercent: 9 } }] }),
     );
     expect(result.outcome).toBe("aborted");
     expect(result.state.stepIndex).toBe(3);
@@ -110,7 +110,7 @@ describe("simulateRollout scenarios", () => {
   it("steps down with rollback: stepped, visible in the timeline", () => {
     const result = simulateRollout(
       { ...sixSteps, rollback: "stepped", rollbackInterval: "1m" },
-      traffic({ errorRate: 1, latencyMs: stable.latencyMs }, { changes: [{ at: "4h10m", canary: { errorRate: 20 } }] }),
+      traffic({ errorPercent: 1, latencyMs: stable.latencyMs }, { changes: [{ at: "4h10m", canary: { errorPercent: 20 } }] }),
     );
     expect(result.outcome).toBe("aborted");
     const down = result.events.filter((e) => e.type === "rollbackStep" || e.type === "aborted").map((e) => e.weight);
@@ -124,7 +124,7 @@ describe("simulateRollout scenarios", () => {
       analysis: { maxErrorRate: 2, minRequests: 100 },
       rollbackWindow: "30m",
     };
-    const healthy = simulateRollout(plan, { requestsPerSecond: 200, previewRequestsPerSecond: 1, stable, canary: { errorRate: 0.5 } });
+    const healthy = simulateRollout(plan, { requestsPerSecond: 200, previewRequestsPerSecond: 1, stable, canary: { errorPercent: 0.5 } });
     expect(healthy.outcome).toBe("promoted");
     const weights = healthy.timeline.map((p) => p.weight);
     expect(new Set(weights)).toEqual(new Set([0, 100]));
@@ -135,8 +135,8 @@ describe("simulateRollout scenarios", () => {
       requestsPerSecond: 200,
       previewRequestsPerSecond: 1,
       stable,
-      canary: { errorRate: 0.5 },
-      changes: [{ at: "20m", canary: { errorRate: 10 } }],
+      canary: { errorPercent: 0.5 },
+      changes: [{ at: "20m", canary: { errorPercent: 10 } }],
     });
     expect(flips.outcome).toBe("aborted");
     expect(flips.events.find((e) => e.type === "aborted")).toMatchObject({ previousWeight: 100, reason: "analysisFailed" });
@@ -152,7 +152,7 @@ describe("simulateRollout scenarios", () => {
   });
 
   it("is deterministic for a seed", () => {
-    const model = traffic({ errorRate: 1.5, latencyMs: { p50: 45, p99: 260 } }, { seed: 42 });
+    const model = traffic({ errorPercent: 1.5, latencyMs: { p50: 45, p99: 260 } }, { seed: 42 });
     const plan: RolloutPlan = { ...sixSteps, steps: sixSteps.steps.slice(0, 2) };
     const a = simulateRollout(plan, model);
     const b = simulateRollout(plan, model);
@@ -162,7 +162,7 @@ describe("simulateRollout scenarios", () => {
   });
 
   it("returns a timeline of events and periodic samples, in time order, with the figures", () => {
-    const result = simulateRollout(sixSteps, traffic({ errorRate: 1, latencyMs: stable.latencyMs }), { sampleEvery: "10m" });
+    const result = simulateRollout(sixSteps, traffic({ errorPercent: 1, latencyMs: stable.latencyMs }), { sampleEvery: "10m" });
     const times = result.timeline.map((p) => p.at);
     expect([...times].sort((a, b) => a - b)).toEqual(times);
     const samples = result.timeline.filter((p) => p.event === null);
@@ -187,7 +187,7 @@ describe("simulateRollout scenarios", () => {
     try {
       simulateRollout(sixSteps, {
         requestsPerSecond: -1,
-        stable: { errorRate: 120, latencyMs: { p50: 100, p99: 50 } },
+        stable: { errorPercent: 120, latencyMs: { p50: 100, p99: 50 } },
         canary: { latencyMs: { p50: 10 } },
         rate: 5,
       } as unknown as TrafficModel);
@@ -199,7 +199,7 @@ describe("simulateRollout scenarios", () => {
     expect((error as TurnoutConfigError).problems.map((p) => [p.code, p.path])).toEqual([
       ["unknown_field", "rate"],
       ["negative", "requestsPerSecond"],
-      ["out_of_range", "stable.errorRate"],
+      ["out_of_range", "stable.errorPercent"],
       ["out_of_range", "stable.latencyMs.p99"],
       ["required", "canary.latencyMs.p99"],
     ]);

@@ -110,6 +110,10 @@ describe("createProxy", () => {
           upgrade: "websocket",
           "x-forwarded-for": "6.6.6.6",
           "x-forwarded-host": "forged.example",
+          forwarded: "for=6.6.6.6;proto=https",
+          "x-real-ip": "6.6.6.6",
+          "x-forwarded-port": "443",
+          "x-forwarded-prefix": "/admin",
           "x-end-to-end": "kept",
         },
       });
@@ -125,6 +129,8 @@ describe("createProxy", () => {
     for (const name of ["x-hop", "keep-alive", "proxy-authorization", "te", "upgrade"]) expect(forwarded[name]).toBeUndefined();
     expect(forwarded["x-end-to-end"]).toBe("kept");
     expect(forwarded["x-forwarded-for"]).toBe("127.0.0.1");
+    // A client must not be able to claim another address, port or prefix to an upstream that trusts these headers.
+    for (const name of ["forwarded", "x-real-ip", "x-forwarded-port", "x-forwarded-prefix"]) expect(forwarded[name]).toBeUndefined();
     expect(forwarded["x-forwarded-proto"]).toBe("http");
     expect(forwarded["x-forwarded-host"]).toBe(`127.0.0.1:${port}`);
     expect(forwarded.host).toBe(new URL(v1.url).host);
@@ -135,11 +141,15 @@ describe("createProxy", () => {
   it("extends X-Forwarded-For with trustProxy", async () => {
     const v1 = await upstream("v1");
     const { url } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: v1.url }, trustProxy: true });
-    await fetch(url, { headers: { "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https", "x-forwarded-host": "api.example.com" } });
+    await fetch(url, {
+      headers: { "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https", "x-forwarded-host": "api.example.com", forwarded: "for=203.0.113.7;proto=https", "x-real-ip": "203.0.113.7" },
+    });
     expect(v1.seen[0]?.headers).toMatchObject({
       "x-forwarded-for": "203.0.113.7, 127.0.0.1",
       "x-forwarded-proto": "https",
       "x-forwarded-host": "api.example.com",
+      forwarded: "for=203.0.113.7;proto=https, for=127.0.0.1;proto=http",
+      "x-real-ip": "203.0.113.7",
     });
   });
 

@@ -77,9 +77,25 @@ export function createUpstream(url: URL, settings: AgentSettings): Upstream {
 }
 
 /**
+ * Headers through which a client could claim another address, port, scheme or path prefix to an upstream that
+ * trusts them (Spring's ForwardedHeaderFilter, Tomcat's RemoteIpValve, …). Without `trustProxy` they are dropped.
+ */
+const CLIENT_ADDRESS_HEADERS = [
+  "forwarded",
+  "x-real-ip",
+  "x-forwarded-port",
+  "x-forwarded-prefix",
+  "x-forwarded-server",
+  "x-forwarded-ssl",
+  "x-client-ip",
+  "true-client-ip",
+] as const;
+
+/**
  * The headers sent upstream: the client's minus hop-by-hop and `Expect`, `Host` set to the upstream's (the client's is kept
  * in `X-Forwarded-Host`), and `X-Forwarded-For/Proto/Host`. Without `trustProxy`, forwarded headers from the
- * client are replaced, not extended: a client cannot forge its address.
+ * client are replaced, not extended, and the other address headers (`Forwarded`, `X-Real-IP`, `X-Forwarded-Port`,
+ * `X-Forwarded-Prefix`, …) are dropped: a client cannot forge its address. With it, `Forwarded` is extended too.
  *
  * @example
  * ```ts
@@ -89,6 +105,7 @@ export function createUpstream(url: URL, settings: AgentSettings): Upstream {
 export function forwardedHeaders(req: IncomingMessage, target: URL, trustProxy: boolean): OutgoingHttpHeaders {
   const headers = withoutHopByHop(req.headers);
   const address = req.socket.remoteAddress ?? "";
+  if (!trustProxy) for (const name of CLIENT_ADDRESS_HEADERS) delete headers[name];
   const prior = req.headers["x-forwarded-for"];
   const priorList = Array.isArray(prior) ? prior.join(", ") : prior;
   headers["x-forwarded-for"] = trustProxy && priorList ? `${priorList}, ${address}` : address;
@@ -99,6 +116,11 @@ export function forwardedHeaders(req: IncomingMessage, target: URL, trustProxy: 
   const host = trustProxy && typeof priorHost === "string" && priorHost !== "" ? priorHost : req.headers.host;
   if (host !== undefined) headers["x-forwarded-host"] = host;
   else delete headers["x-forwarded-host"];
+  if (trustProxy && req.headers.forwarded !== undefined) {
+    // RFC 7239: a proxy that trusts the chain appends its own element.
+    const node = address.includes(":") ? `"[${address}]"` : address;
+    headers.forwarded = `${String(req.headers.forwarded)}, for=${node};proto=${proto}`;
+  }
   headers.host = target.host;
   delete headers.expect; // Node already answered "100 Continue" to the client
   return headers;

@@ -566,6 +566,18 @@ export interface RouterOptions {
   readonly pinSecret?: string;
   /** Where faults are reported. Default: nowhere (they still produce reason `error`). */
   readonly logger?: Logger;
+  /**
+   * Compile `decide` into a function specialised to the config (header names as literals, only the rules the config
+   * has), as ajv and fast-json-stringify do, with `new Function`. Default `true`. Where code generation from strings
+   * is refused (Cloudflare Workers, a Content-Security-Policy without `'unsafe-eval'`) the router detects it and uses
+   * its generic decide; `false` always uses the generic decide. Decisions are the same either way.
+   *
+   * @example
+   * ```ts
+   * createRouter(config, { codegen: false }); // never calls new Function (e.g. under a strict CSP)
+   * ```
+   */
+  readonly codegen?: boolean;
 }
 
 /**

@@ -15,6 +15,7 @@ import type {
 } from "../types.js";
 import { type Compiled, compile } from "./compile.js";
 import { type Trace, decideWith } from "./decide.js";
+import { type FastDecide, fastDecide } from "./fast.js";
 import { bucketOf, seedOf } from "./hash.js";
 import { configProblems } from "./validate.js";
 
@@ -46,17 +47,29 @@ export function createRouter(config: RouterConfig, options: RouterOptions = {}):
   const rng = options.rng ?? Math.random;
   const logger = options.logger;
   const pinSeed = seedOf(options.pinSecret ?? DEFAULT_PIN_SECRET);
+  const codegen = options.codegen ?? true;
   let compiled: Compiled = compile(freezeClone(config), options.revision ?? 1, pinSeed);
+  let run: FastDecide = decider(compiled);
   const listeners = new Set<(change: RouterChange) => void>();
 
+  /** The generated decide for `c` when allowed and possible, else the generic one. */
+  function decider(c: Compiled): FastDecide {
+    return (codegen ? fastDecide(c, rng) : undefined) ?? ((input: unknown) => decideWith(c, input, rng, undefined));
+  }
+
   // Hot path: everything was computed by `compile`; decide only reads the request, hashes and returns.
+  // (Kept tiny, the fault handling in a function of its own, so that V8 can inline decide and the generated code.)
   function decide(request: RouteRequest): Decision {
     try {
-      return decideWith(compiled, request, rng, undefined);
+      return run(request);
     } catch (error) {
-      report(logger, "turnout: decide failed; routing to the stable version", error);
-      return compiled.error.decision(false, 0);
+      return fault(error);
     }
+  }
+
+  function fault(error: unknown): Decision {
+    report(logger, "turnout: decide failed; routing to the stable version", error);
+    return compiled.error.decision(false, 0);
   }
 
   function update(next: RouterConfig, updateOptions?: { readonly revision?: number }): number {
@@ -65,7 +78,10 @@ export function createRouter(config: RouterConfig, options: RouterOptions = {}):
     checkRevision(revision, "revision", found);
     found.throwIfAny("router configuration");
     const previousRevision = compiled.revision;
-    compiled = compile(freezeClone(next), revision, pinSeed);
+    const nextCompiled = compile(freezeClone(next), revision, pinSeed);
+    const nextRun = decider(nextCompiled);
+    compiled = nextCompiled;
+    run = nextRun;
     const change: RouterChange = Object.freeze({ revision, previousRevision, config: compiled.config });
     for (const listener of [...listeners]) {
       try {
@@ -136,7 +152,9 @@ export function createRouter(config: RouterConfig, options: RouterOptions = {}):
     );
   }
 
-  return {
+  // The methods first, as an object literal without accessors, then the accessors added to it: a literal with
+  // getters is built in V8's dictionary mode, where every `router.decide` costs a generic property lookup.
+  const methods: Omit<Router, "config" | "revision" | "canaryPercent"> = {
     decide,
     assign,
     update,
@@ -149,16 +167,16 @@ export function createRouter(config: RouterConfig, options: RouterOptions = {}):
         listeners.delete(listener);
       };
     },
-    get config() {
-      return compiled.config;
-    },
-    get revision() {
-      return compiled.revision;
-    },
-    get canaryPercent() {
-      return compiled.canary < 0 ? 0 : (compiled.bucketCounts[compiled.canary] as number) / 100;
-    },
   };
+  return Object.defineProperties(methods, {
+    config: { get: () => compiled.config, enumerable: true, configurable: true },
+    revision: { get: () => compiled.revision, enumerable: true, configurable: true },
+    canaryPercent: {
+      get: () => (compiled.canary < 0 ? 0 : (compiled.bucketCounts[compiled.canary] as number) / 100),
+      enumerable: true,
+      configurable: true,
+    },
+  }) as Router;
 }
 
 function checkOptions(options: unknown, problems: Problems): void {
@@ -167,9 +185,10 @@ function checkOptions(options: unknown, problems: Problems): void {
     problems.add("type", "options", `expected an object, got ${typeName(options)}`);
     return;
   }
-  const { rng, revision, pinSecret, logger } = options as Record<string, unknown>;
+  const { rng, revision, pinSecret, logger, codegen } = options as Record<string, unknown>;
   if (rng !== undefined && typeof rng !== "function") problems.add("type", "options.rng", `expected a function returning [0, 1), got ${typeName(rng)}`);
   if (revision !== undefined) checkRevision(revision, "options.revision", problems);
+  if (codegen !== undefined && typeof codegen !== "boolean") problems.add("type", "options.codegen", `expected a boolean, got ${typeName(codegen)}`);
   if (pinSecret !== undefined && (typeof pinSecret !== "string" || pinSecret === "")) {
     problems.add("type", "options.pinSecret", "expected a non-empty string");
   }

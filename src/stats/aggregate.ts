@@ -9,7 +9,6 @@ import {
   ClientUnion,
   DENSE,
   LIFETIME_P,
-  SLICE_P,
   type SketchRef,
   countOf,
   densify,
@@ -29,9 +28,6 @@ import {
   type VersionSummary,
 } from "./types.js";
 
-const SLICE_INTS = slotsOf(SLICE_P);
-const SLICE_MASK = SLICE_INTS - 1;
-const SLICE_LIMIT = exactLimitOf(SLICE_P);
 const LIFE_INTS = slotsOf(LIFETIME_P);
 const LIFE_MASK = LIFE_INTS - 1;
 const LIFE_LIMIT = exactLimitOf(LIFETIME_P);
@@ -83,7 +79,13 @@ export class VersionState {
   readonly binHi: Int32Array;
   /** Slot k's bins are bins[k·BINS …]. */
   readonly bins: Float64Array;
-  /** Slot k's client sketch: ints [k·256, (k+1)·256) = bytes [k·1024, (k+1)·1024) of one buffer. */
+  /** Precision of the slice sketches (the stats' `windowClientPrecision`): 2^sliceP bytes per slot. */
+  readonly sliceP: number;
+  /** Exact-mode slots (ints) per slice sketch, that minus one, and the exact limit: 2^sliceP / 4, …, 3/4 of it. */
+  private readonly sliceInts: number;
+  private readonly sliceMask: number;
+  private readonly sliceLimit: number;
+  /** Slot k's client sketch: ints [k·2^(p−2), (k+1)·2^(p−2)) = bytes [k·2^p, (k+1)·2^p) of one buffer. */
   readonly sliceSet: Int32Array;
   readonly sliceRegs: Uint8Array;
   readonly sliceSize: Int32Array;
@@ -96,7 +98,12 @@ export class VersionState {
   constructor(
     readonly name: string,
     slots: number,
+    sliceP: number,
   ) {
+    this.sliceP = sliceP;
+    this.sliceInts = slotsOf(sliceP);
+    this.sliceMask = this.sliceInts - 1;
+    this.sliceLimit = exactLimitOf(sliceP);
     this.requests = new Float64Array(slots);
     this.errors = new Float64Array(slots);
     this.latCount = new Float64Array(slots);
@@ -106,7 +113,7 @@ export class VersionState {
     this.binLo = new Int32Array(slots).fill(BINS);
     this.binHi = new Int32Array(slots).fill(-1);
     this.bins = new Float64Array(slots * BINS);
-    const sliceBuffer = new ArrayBuffer(slots * (1 << SLICE_P));
+    const sliceBuffer = new ArrayBuffer(slots * (1 << sliceP));
     this.sliceSet = new Int32Array(sliceBuffer);
     this.sliceRegs = new Uint8Array(sliceBuffer);
     this.sliceSize = new Int32Array(slots);
@@ -136,10 +143,11 @@ export class VersionState {
     if (hash !== 0) {
       this.addLifeClient(hash);
       const size = this.sliceSize[k] as number;
-      if (size === DENSE) registerAdd(this.sliceRegs, k << SLICE_P, SLICE_P, hash);
-      else if (setAdd(this.sliceSet, k * SLICE_INTS, SLICE_MASK, hash) === 1) {
-        if (size + 1 > SLICE_LIMIT) {
-          densify(this.sliceSet, this.sliceRegs, k * SLICE_INTS, SLICE_P);
+      const p = this.sliceP;
+      if (size === DENSE) registerAdd(this.sliceRegs, k << p, p, hash);
+      else if (setAdd(this.sliceSet, k * this.sliceInts, this.sliceMask, hash) === 1) {
+        if (size + 1 > this.sliceLimit) {
+          densify(this.sliceSet, this.sliceRegs, k * this.sliceInts, p);
           this.sliceSize[k] = DENSE;
         } else this.sliceSize[k] = size + 1;
       }
@@ -179,7 +187,7 @@ export class VersionState {
 
   /** The client sketch of slot k. */
   sliceRef(k: number): SketchRef {
-    return { set: this.sliceSet, regs: this.sliceRegs, base32: k * SLICE_INTS, p: SLICE_P };
+    return { set: this.sliceSet, regs: this.sliceRegs, base32: k * this.sliceInts, p: this.sliceP };
   }
 
   /** Folds slot k into the retired totals and empties it. */
@@ -225,7 +233,7 @@ export class VersionState {
     this.binLo[k] = BINS;
     this.binHi[k] = -1;
     if (this.sliceSize[k] !== 0) {
-      this.sliceSet.fill(0, k * SLICE_INTS, (k + 1) * SLICE_INTS);
+      this.sliceSet.fill(0, k * this.sliceInts, (k + 1) * this.sliceInts);
       this.sliceSize[k] = 0;
     }
   }
@@ -337,16 +345,20 @@ export class Aggregate {
   readonly rejected = new Float64Array(REASONS.length);
   startedAt: number | null;
   migration: MigrationConfig | null;
-  private readonly versionAcc = new Accumulator(SLICE_P);
-  private readonly totalAcc = new Accumulator(SLICE_P);
+  private readonly versionAcc: Accumulator;
+  private readonly totalAcc: Accumulator;
   private lifeUnion: ClientUnion | undefined;
 
+  /** `clientPrecision`: of the window slices' client sketches (10 … 14). */
   constructor(
     readonly params: WindowParams,
     head: number,
     startedAt: number | null,
     migration: MigrationConfig | null,
+    readonly clientPrecision: number,
   ) {
+    this.versionAcc = new Accumulator(clientPrecision);
+    this.totalAcc = new Accumulator(clientPrecision);
     this.slices = params.windowMs / params.resolutionMs;
     this.slots = this.slices + 1;
     this.head = head;
@@ -359,7 +371,7 @@ export class Aggregate {
   state(name: string): VersionState {
     let state = this.byName.get(name);
     if (state === undefined) {
-      state = new VersionState(name, this.slots);
+      state = new VersionState(name, this.slots, this.clientPrecision);
       this.byName.set(name, state);
       this.states.push(state);
     }

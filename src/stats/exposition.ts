@@ -7,7 +7,7 @@
 
 import { failConfig } from "../internal/problems.js";
 import type { Router } from "../types.js";
-import { SNAPSHOT_FORMAT } from "./snapshot.js";
+import { SNAPSHOT_FORMATS } from "./snapshot.js";
 import type { SnapshotReader, Stats, StatsSnapshot } from "./types.js";
 
 /**
@@ -94,7 +94,7 @@ function snapshotOf(source: Stats | SnapshotReader | StatsSnapshot): StatsSnapsh
   const candidate = source as { snapshot?: unknown; format?: unknown };
   if (typeof candidate.snapshot === "function") return (source as Stats).snapshot();
   if (typeof candidate.snapshot === "object" && candidate.snapshot !== null) return (source as SnapshotReader).snapshot;
-  if (candidate.format === SNAPSHOT_FORMAT) return source as StatsSnapshot;
+  if ((SNAPSHOT_FORMATS as readonly unknown[]).includes(candidate.format)) return source as StatsSnapshot;
   return failConfig("type", "sources.stats", "expected a Stats, a snapshot reader or a snapshot", "metrics sources");
 }
 

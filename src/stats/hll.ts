@@ -19,8 +19,11 @@ export const ZERO_HASH = 0x2545f491;
 
 /** Precision of the lifetime sketch per version: 16 KiB, standard error 1.04/√16384 ≈ 0.81 %. */
 export const LIFETIME_P = 14;
-/** Precision of each window slice's sketch: 1 KiB, standard error ≈ 3.25 %. */
+/** Default precision of each window slice's sketch: 1 KiB, standard error ≈ 3.25 %. */
 export const SLICE_P = 10;
+/** Smallest and largest window (slice) precision a stats or a snapshot may use. */
+export const MIN_SLICE_P = 10;
+export const MAX_SLICE_P = LIFETIME_P;
 
 /** Mode marker stored in a sketch's `size` when it holds registers. */
 export const DENSE = -1;
@@ -270,30 +273,49 @@ export function encodeClients(ref: SketchRef, size: number): EncodedClients {
 }
 
 /**
- * Merges an encoded sketch into `into`; returns the new size, or an error message when the encoding is invalid
- * (not base64, wrong length, a zero or repeated hash, too many hashes, a register above its maximum).
+ * Folds registers of precision `from` into the registers of a sketch of precision `q` ≤ `from` (at
+ * `regs[base8 …]`), max-wise. Exact: register i of precision `from` covers the hashes whose top `from` bits are i;
+ * at precision q they go to register i >> (from − q), with the rank counted from bit q on. When i's low
+ * (from − q) bits are not all zero, that rank is fixed by them (their leading zeros + 1); when they are zero, it is
+ * (from − q) + the old rank. So the folded registers are those of a precision-q sketch of the same clients.
  */
-export function mergeEncodedClients(into: SketchRef, intoSize: number, encoded: EncodedClients): number | string {
+export function foldRegisters(bytes: Uint8Array, from: number, regs: Uint8Array, base8: number, q: number): void {
+  const shift = from - q;
+  const lowMask = (1 << shift) - 1;
+  const n = 1 << from;
+  for (let i = 0; i < n; i++) {
+    const r = bytes[i] as number;
+    if (r === 0) continue;
+    const low = i & lowMask;
+    const rank = low !== 0 ? Math.clz32(low) - (32 - shift) + 1 : shift + r;
+    const j = base8 + (i >>> shift);
+    if ((regs[j] as number) < rank) regs[j] = rank;
+  }
+}
+
+/**
+ * Merges an encoded sketch of precision `from` (≥ `into.p`; default `into.p`) into `into`; returns the new size,
+ * or an error message when the encoding is invalid for precision `from` (not base64, wrong length, a zero or
+ * repeated hash, too many hashes, a register above its maximum). Registers of a higher precision are folded
+ * ({@link foldRegisters}); hashes are full 32-bit hashes whatever the precision, so they are simply added.
+ */
+export function mergeEncodedClients(into: SketchRef, intoSize: number, encoded: EncodedClients, from: number = into.p): number | string {
   const p = into.p;
   if ("registers" in encoded) {
     const bytes = typeof encoded.registers === "string" ? fromBase64(encoded.registers) : undefined;
     if (bytes === undefined) return "registers: not base64";
-    if (bytes.length !== 1 << p) return `registers: ${bytes.length} bytes, expected ${1 << p}`;
-    const maxRank = 32 - p + 1;
+    if (bytes.length !== 1 << from) return `registers: ${bytes.length} bytes, expected ${1 << from}`;
+    const maxRank = 32 - from + 1;
     for (let i = 0; i < bytes.length; i++) if ((bytes[i] as number) > maxRank) return `registers: value above ${maxRank}`;
     if (intoSize !== DENSE) densify(into.set, into.regs, into.base32, p);
-    const a = into.base32 * 4;
-    for (let i = 0; i < bytes.length; i++) {
-      const r = bytes[i] as number;
-      if ((into.regs[a + i] as number) < r) into.regs[a + i] = r;
-    }
+    foldRegisters(bytes, from, into.regs, into.base32 * 4, p);
     return DENSE;
   }
   const bytes = typeof encoded.hashes === "string" ? fromBase64(encoded.hashes) : undefined;
   if (bytes === undefined) return "hashes: not base64";
   if (bytes.length % 4 !== 0) return "hashes: length is not a multiple of 4 bytes";
   const n = bytes.length / 4;
-  if (n > exactLimitOf(p)) return `hashes: ${n} hashes, at most ${exactLimitOf(p)} allowed`;
+  if (n > exactLimitOf(from)) return `hashes: ${n} hashes, at most ${exactLimitOf(from)} allowed`;
   let previous = 0;
   let size = intoSize;
   for (let i = 0; i < n; i++) {

@@ -1,6 +1,6 @@
 // The stats aggregator: per-version traffic, errors, latency quantiles, distinct clients, migration progress.
 export { createStats } from "./stats.js";
-export { emptySnapshot, mergeSnapshots, parseSnapshot, readSnapshot, SNAPSHOT_FORMAT } from "./snapshot.js";
+export { emptySnapshot, mergeSnapshots, parseSnapshot, readSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_FORMATS } from "./snapshot.js";
 export { largestRemainder } from "./percentages.js";
 export { MigrationReason, RejectionReason } from "./types.js";
 export type {
@@ -12,6 +12,7 @@ export type {
   RawSketch,
   RawSlice,
   RawVersion,
+  SnapshotFormat,
   SnapshotReader,
   Stats,
   StatsOptions,
@@ -19,4 +20,5 @@ export type {
   StatsSnapshot,
   StatsWindow,
   VersionSummary,
+  WindowClientPrecision,
 } from "./types.js";

@@ -3,7 +3,8 @@
 import { parseDuration } from "../internal/duration.js";
 import { FORBIDDEN_KEYS, Problems, checkFields, child, isRecord, typeName } from "../internal/problems.js";
 import type { MigrationConfig, WindowParams } from "./aggregate.js";
-import type { StatsOptions } from "./types.js";
+import { MAX_SLICE_P, MIN_SLICE_P, SLICE_P } from "./hll.js";
+import type { StatsOptions, WindowClientPrecision } from "./types.js";
 
 /** Version names, as the router accepts them. */
 const VERSION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -18,6 +19,8 @@ export const MAX_SLICES = 1440;
 /** Default window and resolution. */
 export const DEFAULT_WINDOW_MS = 300_000;
 export const DEFAULT_RESOLUTION_MS = 10_000;
+/** Default `windowClientPrecision`: 1 KiB per slice sketch, ≈ 3.3 % standard error. */
+export const DEFAULT_WINDOW_CLIENT_PRECISION: WindowClientPrecision = SLICE_P as WindowClientPrecision;
 /** Default `migration.minRequests`. */
 export const DEFAULT_MIN_REQUESTS = 100;
 /**
@@ -81,6 +84,25 @@ export function checkWindow(
   return problems.size === before ? { windowMs, resolutionMs } : undefined;
 }
 
+/**
+ * Checks a window client precision (a whole number from 10 to 14); returns it, or undefined after adding a problem.
+ */
+export function checkClientPrecision(problems: Problems, value: unknown, path: string): WindowClientPrecision | undefined {
+  if (typeof value !== "number") {
+    problems.add("type", path, `expected a whole number from ${MIN_SLICE_P} to ${MAX_SLICE_P}, got ${typeName(value)}`);
+    return undefined;
+  }
+  if (!Number.isFinite(value)) {
+    problems.add("not_finite", path, `expected a whole number from ${MIN_SLICE_P} to ${MAX_SLICE_P}, got ${value}`);
+    return undefined;
+  }
+  if (!Number.isInteger(value) || value < MIN_SLICE_P || value > MAX_SLICE_P) {
+    problems.add("out_of_range", path, `expected a whole number from ${MIN_SLICE_P} to ${MAX_SLICE_P}, got ${value}`);
+    return undefined;
+  }
+  return value as WindowClientPrecision;
+}
+
 /** Checks a migration block; `versions` (strict mode) must contain both ends. */
 export function checkMigration(
   problems: Problems,
@@ -121,6 +143,7 @@ export interface ResolvedOptions {
   readonly maxVersions: number;
   readonly migration: MigrationConfig | null;
   readonly clock: () => number;
+  readonly windowClientPrecision: WindowClientPrecision;
 }
 
 /** Validates `createStats` options; throws one TurnoutConfigError listing every problem. */
@@ -132,7 +155,7 @@ export function resolveOptions(options: StatsOptions | undefined): ResolvedOptio
     problems.throwIfAny("stats options");
   }
   const o = value as Record<string, unknown>;
-  checkFields(problems, o, "", ["versions", "maxVersions", "window", "resolution", "migration", "clock"]);
+  checkFields(problems, o, "", ["versions", "maxVersions", "window", "resolution", "migration", "clock", "windowClientPrecision"]);
 
   let versions: string[] | undefined;
   if (o.versions !== undefined) {
@@ -170,8 +193,20 @@ export function resolveOptions(options: StatsOptions | undefined): ResolvedOptio
     else clock = o.clock as () => number;
   }
 
+  const windowClientPrecision =
+    o.windowClientPrecision === undefined
+      ? DEFAULT_WINDOW_CLIENT_PRECISION
+      : checkClientPrecision(problems, o.windowClientPrecision, "windowClientPrecision");
+
   problems.throwIfAny("stats options");
-  return { params: params as WindowParams, versions, maxVersions, migration: migration ?? null, clock };
+  return {
+    params: params as WindowParams,
+    versions,
+    maxVersions,
+    migration: migration ?? null,
+    clock,
+    windowClientPrecision: windowClientPrecision as WindowClientPrecision,
+  };
 }
 
 /** `Date.now`, reached through `globalThis` so that the core needs no Node or DOM types. */

@@ -6,12 +6,14 @@ import { Problems, checkFields, child, isRecord, typeName } from "../internal/pr
 import type { WindowQuery } from "../types.js";
 import { Aggregate, type MigrationConfig, REASONS, type VersionState, type WindowParams } from "./aggregate.js";
 import { BINS, MAX_LATENCY_MS, addEncodedBins, encodeBins } from "./ddsketch.js";
-import { SLICE_P, type SketchRef, encodeClients, mergeEncodedClients } from "./hll.js";
+import { LIFETIME_P, SLICE_P, type SketchRef, encodeClients, mergeEncodedClients } from "./hll.js";
 import {
   DEFAULT_RESOLUTION_MS,
+  DEFAULT_WINDOW_CLIENT_PRECISION,
   DEFAULT_WINDOW_MS,
   MAX_TIME_MS,
   MAX_VERSIONS,
+  checkClientPrecision,
   checkVersionName,
   checkWindow,
   isTime,
@@ -22,20 +24,41 @@ import type {
   RawLatency,
   RawSlice,
   RawVersion,
+  SnapshotFormat,
   SnapshotReader,
   StatsSnapshot,
   StatsWindow,
+  WindowClientPrecision,
 } from "./types.js";
 
 /**
- * The snapshot format tag; readers refuse any other.
+ * The format tag of snapshots at the default window client precision (10), which every turnout release reads.
+ * A stats created with a higher `windowClientPrecision` writes `turnout.stats/2` (see {@link SNAPSHOT_FORMATS}).
  *
  * @example
  * ```ts
- * if (value.format !== SNAPSHOT_FORMAT) throw new Error("not a turnout stats snapshot");
+ * createStats().snapshot().format === SNAPSHOT_FORMAT; // true
  * ```
  */
 export const SNAPSHOT_FORMAT = "turnout.stats/1" as const;
+
+/**
+ * Every snapshot format tag this release reads: `turnout.stats/1` (window client precision 10, the field optional)
+ * and `turnout.stats/2` (the same with `windowClientPrecision` required, 10 to 14). A snapshot is written in the
+ * first one that can hold it, so that releases which only know `/1` keep reading default snapshots, and refuse
+ * (by their format tag) the ones they would misread.
+ *
+ * @example
+ * ```ts
+ * if (!SNAPSHOT_FORMATS.includes(value.format)) throw new Error("not a turnout stats snapshot");
+ * ```
+ */
+export const SNAPSHOT_FORMATS: readonly SnapshotFormat[] = Object.freeze([SNAPSHOT_FORMAT, "turnout.stats/2"] as const);
+
+/** The format tag of a snapshot at window client precision `p`. */
+function formatOf(p: number): SnapshotFormat {
+  return p === DEFAULT_WINDOW_CLIENT_PRECISION ? SNAPSHOT_FORMAT : "turnout.stats/2";
+}
 
 function latencyOf(
   count: number,
@@ -88,11 +111,12 @@ export function encodeSnapshot(agg: Aggregate, at: number | null): StatsSnapshot
   const versions: Record<string, RawVersion> = {};
   for (const state of agg.sorted()) versions[state.name] = encodeVersion(agg, state);
   return {
-    format: SNAPSHOT_FORMAT,
+    format: formatOf(agg.clientPrecision),
     at,
     startedAt: agg.startedAt,
     windowMs: agg.params.windowMs,
     resolutionMs: agg.params.resolutionMs,
+    windowClientPrecision: agg.clientPrecision as WindowClientPrecision,
     totalClients: lifetime.totals.clients,
     versionPercentages: lifetime.versionPercentages,
     migrationComplete: migration?.complete ?? false,
@@ -115,6 +139,8 @@ interface Header {
   readonly at: number | null;
   readonly startedAt: number | null;
   readonly params: WindowParams | undefined;
+  /** Window client precision of its slices. */
+  readonly precision: number;
   readonly migration: MigrationConfig | null;
   readonly versions: Record<string, unknown>;
   readonly maxIndex: number;
@@ -154,8 +180,10 @@ function readHeader(problems: Problems, input: unknown, path: string): Header | 
     return undefined;
   }
   const before = problems.size;
-  if (input.format !== SNAPSHOT_FORMAT) {
-    problems.add("invalid_value", child(path, "format"), `expected "${SNAPSHOT_FORMAT}", got ${JSON.stringify(input.format) ?? typeName(input.format)}`);
+  const format = input.format;
+  if (format !== SNAPSHOT_FORMATS[0] && format !== SNAPSHOT_FORMATS[1]) {
+    const expected = SNAPSHOT_FORMATS.map((f) => `"${f}"`).join(" or ");
+    problems.add("invalid_value", child(path, "format"), `expected ${expected}, got ${JSON.stringify(format) ?? typeName(format)}`);
     return undefined;
   }
   const at = checkTime(problems, input.at, child(path, "at"));
@@ -165,6 +193,17 @@ function readHeader(problems: Problems, input: unknown, path: string): Header | 
     problems.add("type", child(path, "windowMs"), "windowMs and resolutionMs must be numbers");
   } else {
     params = checkWindow(problems, input.windowMs, input.resolutionMs, child(path, "windowMs"), child(path, "resolutionMs"));
+  }
+  // turnout.stats/1 is precision 10, with or without the field (releases before it did not write it); /2 names it.
+  const ppath = child(path, "windowClientPrecision");
+  let precision: number = DEFAULT_WINDOW_CLIENT_PRECISION;
+  if (input.windowClientPrecision === undefined) {
+    if (format !== SNAPSHOT_FORMAT) problems.add("required", ppath, `a "${format}" snapshot names its windowClientPrecision`);
+  } else {
+    const p = checkClientPrecision(problems, input.windowClientPrecision, ppath);
+    if (p !== undefined && format === SNAPSHOT_FORMAT && p !== DEFAULT_WINDOW_CLIENT_PRECISION) {
+      problems.add("invalid_value", ppath, `a "${SNAPSHOT_FORMAT}" snapshot has window client precision ${DEFAULT_WINDOW_CLIENT_PRECISION}, got ${p} (higher precisions are "turnout.stats/2")`);
+    } else if (p !== undefined) precision = p;
   }
   let migration: MigrationConfig | null = null;
   if (input.migration !== null && input.migration !== undefined) {
@@ -200,7 +239,7 @@ function readHeader(problems: Problems, input: unknown, path: string): Header | 
     problems.add("invalid_value", child(path, "at"), "only the empty snapshot has at: null, and this one holds data");
   }
   if (problems.size !== before) return undefined;
-  return { value: input, path, at, startedAt, params, migration, versions, maxIndex };
+  return { value: input, path, at, startedAt, params, precision, migration, versions, maxIndex };
 }
 
 function checkLatency(problems: Problems, value: unknown, path: string): value is RawLatency {
@@ -276,12 +315,13 @@ function addCounts(problems: Problems, state: VersionState, k: number, counts: R
   return true;
 }
 
-function mergeClients(problems: Problems, ref: SketchRef, size: number, value: unknown, path: string): number {
+/** Merges an encoded sketch of precision `from` (≥ ref.p) into `ref`; its new size (unchanged after a problem). */
+function mergeClients(problems: Problems, ref: SketchRef, size: number, value: unknown, path: string, from: number): number {
   if (!isRecord(value) || (typeof value.hashes !== "string") === (typeof value.registers !== "string") || Object.keys(value).length !== 1) {
     problems.add("type", path, `expected { hashes: base64 } or { registers: base64 }`);
     return size;
   }
-  const result = mergeEncodedClients(ref, size, value as RawClients);
+  const result = mergeEncodedClients(ref, size, value as RawClients, from);
   if (typeof result === "string") {
     problems.add("invalid_value", path, result);
     return size;
@@ -324,7 +364,7 @@ function decodeInto(problems: Problems, agg: Aggregate, header: Header): void {
       checkFields(problems, v.retired, child(npath, "retired"), ["requests", "errors", "latency"]);
       addCounts(problems, state, -1, v.retired, child(npath, "retired"), 0);
     }
-    state.lifeSize = mergeClients(problems, state.life, state.lifeSize, v.clients, child(npath, "clients"));
+    state.lifeSize = mergeClients(problems, state.life, state.lifeSize, v.clients, child(npath, "clients"), LIFETIME_P);
     const spath = child(npath, "slices");
     if (!Array.isArray(v.slices)) {
       problems.add("type", spath, `expected an array, got ${typeName(v.slices)}`);
@@ -350,16 +390,18 @@ function decodeInto(problems: Problems, agg: Aggregate, header: Header): void {
       previous = slice.index;
       const k = slice.index >= agg.head - agg.slices ? agg.slotOf(slice.index) : -1;
       if (!addCounts(problems, state, k, slice, ipath, 1)) return;
-      if (k >= 0) state.sliceSize[k] = mergeClients(problems, state.sliceRef(k), state.sliceSize[k] as number, slice.clients, child(ipath, "clients"));
-      else mergeClients(problems, scratchSlice(), 0, slice.clients, child(ipath, "clients"));
+      // Slices of a higher precision than the merge's fold down to it (exactly: see foldRegisters).
+      const cpath = child(ipath, "clients");
+      if (k >= 0) state.sliceSize[k] = mergeClients(problems, state.sliceRef(k), state.sliceSize[k] as number, slice.clients, cpath, header.precision);
+      else mergeClients(problems, scratchSlice(agg.clientPrecision), 0, slice.clients, cpath, header.precision);
     });
   }
 }
 
-/** A throwaway slice sketch, to validate the clients of a slice that is folded away. */
-function scratchSlice(): SketchRef {
-  const buffer = new ArrayBuffer(1 << SLICE_P);
-  return { set: new Int32Array(buffer), regs: new Uint8Array(buffer), base32: 0, p: SLICE_P };
+/** A throwaway slice sketch of precision p, to validate the clients of a slice that is folded away. */
+function scratchSlice(p: number): SketchRef {
+  const buffer = new ArrayBuffer(1 << p);
+  return { set: new Int32Array(buffer), regs: new Uint8Array(buffer), base32: 0, p };
 }
 
 /** Decodes and merges inputs into one aggregate; `at` of the result. Throws TurnoutConfigError on any problem. */
@@ -381,7 +423,11 @@ function decodeAll(inputs: readonly unknown[], single: boolean): { agg: Aggregat
   let at = -Infinity;
   let startedAt: number | null = null;
   let maxIndex = -Infinity;
+  // Different window client precisions merge down to the lowest: folding registers is exact, so the result is
+  // what one aggregator at that precision would hold (and the merge stays commutative and associative).
+  let precision = first.precision;
   for (const h of live) {
+    precision = Math.min(precision, h.precision);
     const p = h.params as WindowParams;
     if (p.windowMs !== params.windowMs || p.resolutionMs !== params.resolutionMs) {
       problems.add("conflict", child(h.path, "windowMs"), `window ${p.windowMs} ms / resolution ${p.resolutionMs} ms differs from ${params.windowMs} ms / ${params.resolutionMs} ms (${first.path || "the first snapshot"})`);
@@ -398,14 +444,14 @@ function decodeAll(inputs: readonly unknown[], single: boolean): { agg: Aggregat
   }
   problems.throwIfAny("stats snapshot");
   const head = Math.max(Math.floor(at / params.resolutionMs), maxIndex);
-  const agg = new Aggregate(params, head, startedAt, migration);
+  const agg = new Aggregate(params, head, startedAt, migration, precision);
   for (const h of live) decodeInto(problems, agg, h);
   problems.throwIfAny("stats snapshot");
   return { agg, at };
 }
 
 function emptyAggregate(): Aggregate {
-  return new Aggregate({ windowMs: DEFAULT_WINDOW_MS, resolutionMs: DEFAULT_RESOLUTION_MS }, 0, null, null);
+  return new Aggregate({ windowMs: DEFAULT_WINDOW_MS, resolutionMs: DEFAULT_RESOLUTION_MS }, 0, null, null, SLICE_P);
 }
 
 // ------------------------------------------------------------------------------------------------------------

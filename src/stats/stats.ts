@@ -13,6 +13,7 @@ import {
   type StatsSample,
   type StatsSnapshot,
   type StatsWindow,
+  type WindowClientPrecision,
 } from "./types.js";
 
 /** Longest client id accepted (hashing is linear in its length). */
@@ -53,7 +54,13 @@ class LiveStats implements Stats {
     this.resolution = resolved.params.resolutionMs;
     // A clock that fails now leaves the ring empty: the first record then places it (see Aggregate.slotFor).
     const start = this.safeClock();
-    this.agg = new Aggregate(resolved.params, Math.floor((start ?? 0) / this.resolution), start ?? null, resolved.migration);
+    this.agg = new Aggregate(
+      resolved.params,
+      Math.floor((start ?? 0) / this.resolution),
+      start ?? null,
+      resolved.migration,
+      resolved.windowClientPrecision,
+    );
     for (const name of resolved.versions ?? []) this.agg.state(name);
   }
 
@@ -67,6 +74,10 @@ class LiveStats implements Stats {
 
   get resolutionMs(): number {
     return this.resolution;
+  }
+
+  get windowClientPrecision(): WindowClientPrecision {
+    return this.agg.clientPrecision as WindowClientPrecision;
   }
 
   record(sample: StatsSample, now?: number): boolean {

@@ -33,6 +33,27 @@ export interface MigrationOptions {
 }
 
 /**
+ * Precision p of the window's distinct-client sketches: each window slice of each version keeps a sketch of 2^p
+ * bytes — an exact set of up to 3·2^p/16 client hashes, then 2^p HyperLogLog registers with a standard error of
+ * 1.04/√(2^p). The lifetime sketches are always precision 14.
+ *
+ * | p | slice sketch | exact up to | standard error |
+ * |---|---|---|---|
+ * | 10 (default) | 1 KiB | 192 | 3.25 % |
+ * | 11 | 2 KiB | 384 | 2.30 % |
+ * | 12 | 4 KiB | 768 | 1.63 % |
+ * | 13 | 8 KiB | 1,536 | 1.15 % |
+ * | 14 | 16 KiB | 3,072 | 0.81 % |
+ *
+ * @example
+ * ```ts
+ * const precision: WindowClientPrecision = 14; // window counts within 2 % at 1,000,000 clients
+ * createStats({ versions: ["v1", "v2"], windowClientPrecision: precision });
+ * ```
+ */
+export type WindowClientPrecision = 10 | 11 | 12 | 13 | 14;
+
+/**
  * Options of {@link createStats}. Invalid options throw one `TurnoutConfigError` listing every problem.
  *
  * @example
@@ -59,6 +80,13 @@ export interface StatsOptions {
   readonly migration?: MigrationOptions;
   /** Epoch milliseconds "now". Default `Date.now` (looked up on `globalThis`). */
   readonly clock?: () => number;
+  /**
+   * Precision of the window's distinct-client sketches, 10 to 14 (see {@link WindowClientPrecision}): 2^p bytes
+   * per window slice and version. Default 10 (1 KiB, ≈ 3.3 % standard error); 14 (16 KiB, ≈ 0.8 %) keeps window
+   * counts within 2 % at 1,000,000 clients. Snapshots record it; merging snapshots of different precisions merges
+   * down to the lowest.
+   */
+  readonly windowClientPrecision?: WindowClientPrecision;
 }
 
 /**
@@ -267,7 +295,7 @@ export type RawClients =
       readonly hashes: string;
     }
   | {
-      /** HyperLogLog registers, one byte each (2^14 per lifetime sketch, 2^10 per slice), base64. */
+      /** HyperLogLog registers, one byte each (2^14 per lifetime sketch, 2^windowClientPrecision per slice), base64. */
       readonly registers: string;
     };
 
@@ -300,7 +328,7 @@ export interface RawCounts {
 export interface RawSlice extends RawCounts {
   /** ⌊t / resolution⌋ of the slice's data. */
   readonly index: number;
-  /** Distinct clients of the slice (precision 10). */
+  /** Distinct clients of the slice (precision: the snapshot's `windowClientPrecision`). */
   readonly clients: RawClients;
 }
 
@@ -322,6 +350,17 @@ export interface RawVersion {
 }
 
 /**
+ * The snapshot format tags turnout reads: `turnout.stats/1` (window client precision 10) and `turnout.stats/2`
+ * (any precision, recorded in `windowClientPrecision`).
+ *
+ * @example
+ * ```ts
+ * const format: SnapshotFormat = stats.snapshot().format; // "turnout.stats/1" at the default precision
+ * ```
+ */
+export type SnapshotFormat = "turnout.stats/1" | "turnout.stats/2";
+
+/**
  * A JSON-serialisable picture of a `Stats`: the human view (lifetime and window numbers, percentages, migration)
  * and the raw mergeable state from which all of it is computed. `mergeSnapshots` reads only `raw` (and the
  * parameters), so edited human fields can never leak into a merge.
@@ -334,8 +373,12 @@ export interface RawVersion {
  * ```
  */
 export interface StatsSnapshot {
-  /** Format tag; a reader refuses any other. */
-  readonly format: "turnout.stats/1";
+  /**
+   * Format tag: `turnout.stats/1` at window client precision 10 (the default; readable by every turnout release),
+   * `turnout.stats/2` at a higher one (releases before `windowClientPrecision` existed refuse it, rather than
+   * misread its slices). A reader refuses any other.
+   */
+  readonly format: SnapshotFormat;
   /** When the snapshot was taken (epoch ms; a merge takes the latest); `null` only in {@link emptySnapshot}. */
   readonly at: number | null;
   /** When observation began (epoch ms; a merge takes the earliest); `null` only in {@link emptySnapshot}. */
@@ -344,6 +387,11 @@ export interface StatsSnapshot {
   readonly windowMs: number;
   /** Length of a slice (ms). */
   readonly resolutionMs: number;
+  /**
+   * Precision of the window slices' client sketches (10 … 14). Optional on input: a `turnout.stats/1` snapshot
+   * without it is precision 10; `turnout.stats/2` requires it. Always present in what turnout produces.
+   */
+  readonly windowClientPrecision: WindowClientPrecision;
   /** Distinct clients since start, over all versions (= `lifetime.totals.clients`). */
   readonly totalClients: number;
   /** Lifetime request percentages per version (= `lifetime.versionPercentages`). */
@@ -426,4 +474,6 @@ export interface Stats extends StatsReader, OutcomeRecorder {
   readonly windowMs: number;
   /** Length of a slice (ms). */
   readonly resolutionMs: number;
+  /** Precision of the window's distinct-client sketches (the `windowClientPrecision` option). */
+  readonly windowClientPrecision: WindowClientPrecision;
 }

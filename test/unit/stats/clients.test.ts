@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { bucketOf, murmur3Signed } from "../../../src/router/hash.js";
 import { CLIENT_SEED, LIFETIME_P, exactLimitOf } from "../../../src/stats/hll.js";
-import { createStats, mergeSnapshots } from "../../../src/stats/index.js";
+import { createStats, mergeSnapshots, parseSnapshot, readSnapshot, type WindowClientPrecision } from "../../../src/stats/index.js";
+import { windowWorkload } from "./helpers.js";
 
 const T0 = 1_700_000_000_000;
 
@@ -100,6 +101,85 @@ describe("distinct clients", () => {
     for (let i = 0; i < 20_000; i++) stats.record({ version: "v1", ok: true, client: `many-${i}` }, T0 + 80_000 + (i % 30) * 1000);
     const windowClients = stats.window({ now: T0 + 110_000 }).versions.v1!.clients;
     expect(relativeError(windowClients, 20_150)).toBeLessThanOrEqual(0.1);
+  });
+
+  it("in the window are exact up to 3·2^p/16 clients per slice at every window client precision", () => {
+    for (const p of [10, 11, 12, 13, 14] as const) {
+      const limit = exactLimitOf(p);
+      expect(limit).toBe((3 << p) >> 4);
+      const stats = createStats({ versions: ["v1"], windowClientPrecision: p, clock: () => T0 });
+      // Two slices, each at its exact limit, half of the clients shared: the union is exact too.
+      for (let i = 0; i < limit; i++) stats.record({ version: "v1", ok: true, client: `a-${i}` }, T0);
+      for (let i = 0; i < limit; i++) stats.record({ version: "v1", ok: true, client: `a-${i + limit / 2}` }, T0 + 10_000);
+      stats.record({ version: "v1", ok: true, client: "elsewhere" }, T0 - 3_600_000); // retired: the window cannot answer from the lifetime sketch
+      const w = stats.window({ now: T0 + 10_000 });
+      expect(w.versions.v1!.clients, `p=${p}`).toBe(limit * 1.5);
+      const slice = stats.snapshot(T0 + 10_000).raw.versions.v1!.slices[0]!.clients;
+      expect("hashes" in slice, `p=${p}`).toBe(true);
+      // One more client in the first slice turns its sketch into 2^p registers.
+      stats.record({ version: "v1", ok: true, client: "one-more" }, T0);
+      const dense = stats.snapshot(T0 + 10_000).raw.versions.v1!.slices[0]!.clients as { registers: string };
+      expect(dense.registers.length, `p=${p}`).toBe(Math.ceil(2 ** p / 3) * 4);
+    }
+  });
+
+  it("in the window stay within 2 % at 1,000,000 distinct clients with windowClientPrecision 14 (3 seeds, against exact counts)", () => {
+    const n = 1_000_000;
+    const lines: string[] = [];
+    for (const seed of [1, 2, 3]) {
+      const stats = createStats({ versions: ["v1", "v2"], windowClientPrecision: 14, clock: () => T0 - 600_000 });
+      const { exact, now } = windowWorkload(seed, n, T0, (sample, t) => stats.record(sample, t));
+      const w = stats.window({ now });
+      expect(w.totals.requests).toBeGreaterThan(n); // the repeats
+      expect(stats.lifetime(now).totals.requests).toBe(w.totals.requests + 1000); // the old clients are out of the window
+      const errors = {
+        total: relativeError(w.totals.clients, exact.total),
+        v1: relativeError(w.versions.v1!.clients, exact.v1),
+        v2: relativeError(w.versions.v2!.clients, exact.v2),
+      };
+      lines.push(
+        `seed ${seed}: ${w.totals.clients} of ${exact.total} (${(errors.total * 100).toFixed(2)} %), v1 ${w.versions.v1!.clients} of ${exact.v1} ` +
+          `(${(errors.v1 * 100).toFixed(2)} %), v2 ${w.versions.v2!.clients} of ${exact.v2} (${(errors.v2 * 100).toFixed(2)} %)`,
+      );
+      expect(errors.total, lines.at(-1)).toBeLessThanOrEqual(0.02);
+      expect(errors.v1, lines.at(-1)).toBeLessThanOrEqual(0.02);
+      expect(errors.v2, lines.at(-1)).toBeLessThanOrEqual(0.02);
+      // Every slice is 2^14 registers; the snapshot carries them and reads back to the same window.
+      const snapshot = stats.snapshot(now);
+      expect(snapshot).toMatchObject({ format: "turnout.stats/2", windowClientPrecision: 14 });
+      expect(snapshot.window).toEqual(w);
+      const slices = snapshot.raw.versions.v1!.slices;
+      expect(slices).toHaveLength(29);
+      for (const slice of slices) expect((slice.clients as { registers: string }).registers.length).toBe(Math.ceil(16_384 / 3) * 4);
+      if (seed === 1) expect(readSnapshot(parseSnapshot(JSON.parse(JSON.stringify(snapshot)))).window({ now })).toEqual(w);
+    }
+    console.info(`window clients at precision 14, 1,000,000 in the window:\n  ${lines.join("\n  ")}`);
+  });
+
+  it("in the window merge across instances exactly, and down to the lowest precision as one instance at that precision counts", () => {
+    // 300,000 clients over three instances. At 14, 14 and 14 the merge is exactly the whole at 14; with the third
+    // at 12 instead, it is exactly the whole at 12 (registers fold from 2^14 to 2^12 losing nothing a 12 would have).
+    const at = (p: WindowClientPrecision) => createStats({ versions: ["v1", "v2"], windowClientPrecision: p, clock: () => T0 - 600_000 });
+    const [whole14, whole12, a, b, c14, c12] = [at(14), at(12), at(14), at(14), at(14), at(12)];
+    let r = 0;
+    const { now } = windowWorkload(4, 300_000, T0, (sample, t) => {
+      whole14.record(sample, t);
+      whole12.record(sample, t);
+      const part = r++ % 3;
+      if (part === 0) a.record(sample, t);
+      else if (part === 1) b.record(sample, t);
+      else {
+        c14.record(sample, t);
+        c12.record(sample, t);
+      }
+    });
+    const [sa, sb, s14, s12] = [a, b, c14, c12].map((s) => JSON.parse(JSON.stringify(s.snapshot(now))) as ReturnType<typeof a.snapshot>);
+    expect(mergeSnapshots(sa!, sb!, s14!)).toEqual(whole14.snapshot(now));
+    const down = mergeSnapshots(sa!, s12!, sb!);
+    expect(down).toMatchObject({ format: "turnout.stats/2", windowClientPrecision: 12 });
+    expect(down).toEqual(whole12.snapshot(now));
+    expect(down.window).toEqual(whole12.window({ now }));
+    expect(relativeError(down.window.totals.clients, 300_000)).toBeLessThanOrEqual(0.05);
   });
 
   it("hashes a client once per record, even with count", () => {

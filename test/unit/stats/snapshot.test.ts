@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { TurnoutConfigError } from "../../../src/errors.js";
+import { collectMetrics } from "../../../src/stats/exposition.js";
 import {
   SNAPSHOT_FORMAT,
+  SNAPSHOT_FORMATS,
   createStats,
   emptySnapshot,
   mergeSnapshots,
@@ -57,7 +59,7 @@ describe("snapshots", () => {
   it("are plain JSON in a versioned format, and survive a JSON round trip unchanged", () => {
     const snapshot = busy().snapshot(T0 + 480_000);
     expect(snapshot.format).toBe(SNAPSHOT_FORMAT);
-    expect(snapshot).toMatchObject({ at: T0 + 480_000, startedAt: T0, windowMs: 300_000, resolutionMs: 10_000 });
+    expect(snapshot).toMatchObject({ at: T0 + 480_000, startedAt: T0, windowMs: 300_000, resolutionMs: 10_000, windowClientPrecision: 10 });
     expect(Object.keys(snapshot.raw.versions)).toEqual(["v1", "v2"]);
     const raw = snapshot.raw.versions.v1!;
     expect(raw.retired.requests).toBeGreaterThan(0);
@@ -147,7 +149,7 @@ describe("snapshots", () => {
   it("are validated like a configuration: every problem, with its path", () => {
     const good = clone(busy().snapshot(T0 + 480_000)) as unknown as Record<string, unknown>;
     expect(problemsOf(() => parseSnapshot(null))).toEqual([{ code: "type", path: "" }]);
-    expect(problemsOf(() => parseSnapshot({ ...good, format: "turnout.stats/2" }))).toEqual([{ code: "invalid_value", path: "format" }]);
+    expect(problemsOf(() => parseSnapshot({ ...good, format: "turnout.stats/3" }))).toEqual([{ code: "invalid_value", path: "format" }]);
     expect(problemsOf(() => mergeSnapshots(good as never, { ...good, at: "now", windowMs: 7 } as never))).toEqual([
       { code: "type", path: "[1].at" },
       { code: "invalid_value", path: "[1].windowMs" },
@@ -205,6 +207,91 @@ describe("snapshots", () => {
   it("refuse an `at: null` snapshot that carries data (only the empty snapshot may)", () => {
     const s = clone(busy().snapshot(T0 + 480_000));
     expect(problemsOf(() => parseSnapshot({ ...s, at: null }))).toEqual([{ code: "invalid_value", path: "at" }]);
+  });
+});
+
+describe("window client precision in snapshots", () => {
+  function at(p: 10 | 11 | 12 | 13 | 14, seed = 1): Stats {
+    return feed(createStats({ versions: ["v1", "v2"], windowClientPrecision: p, clock: () => T0 }), seed, T0);
+  }
+
+  /** Some slices past every precision's exact limit, so that they hold registers. */
+  function crowd(stats: Stats): Stats {
+    for (let i = 0; i < 4000; i++) stats.record({ version: "v1", ok: true, client: `crowd-${i}` }, T0 + 470_000);
+    for (let i = 0; i < 300; i++) stats.record({ version: "v2", ok: true, client: `crowd-${i}` }, T0 + 460_000);
+    return stats;
+  }
+
+  it("is recorded: turnout.stats/1 at 10 (the default, as before), turnout.stats/2 above", () => {
+    expect(SNAPSHOT_FORMATS).toEqual(["turnout.stats/1", "turnout.stats/2"]);
+    for (const p of [10, 11, 12, 13, 14] as const) {
+      const snapshot = crowd(at(p)).snapshot(T0 + 480_000);
+      expect(snapshot).toMatchObject({ format: p === 10 ? "turnout.stats/1" : "turnout.stats/2", windowClientPrecision: p });
+      const dense = snapshot.raw.versions.v1!.slices.at(-1)!.clients as { registers: string };
+      expect(dense.registers.length).toBe(Math.ceil(2 ** p / 3) * 4);
+      expect(parseSnapshot(clone(snapshot))).toEqual(snapshot);
+      expect(readSnapshot(clone(snapshot)).window()).toEqual(snapshot.window);
+    }
+  });
+
+  it("reads a turnout.stats/1 snapshot without the field (from a release before it) as precision 10", () => {
+    const snapshot = clone(crowd(at(10)).snapshot(T0 + 480_000)) as unknown as Record<string, unknown>;
+    const { windowClientPrecision, ...old } = snapshot;
+    expect(windowClientPrecision).toBe(10);
+    expect(parseSnapshot(old)).toEqual(snapshot);
+    expect(mergeSnapshots(old as never, clone(crowd(at(14, 2)).snapshot(T0 + 480_000))).windowClientPrecision).toBe(10);
+  });
+
+  it("is validated with the format: every problem, with its path", () => {
+    const s10 = clone(crowd(at(10)).snapshot(T0 + 480_000));
+    const s12 = clone(crowd(at(12)).snapshot(T0 + 480_000));
+    expect(problemsOf(() => parseSnapshot({ ...s10, windowClientPrecision: 14 }))).toEqual([{ code: "invalid_value", path: "windowClientPrecision" }]);
+    expect(problemsOf(() => parseSnapshot({ ...s12, windowClientPrecision: undefined }))).toEqual([{ code: "required", path: "windowClientPrecision" }]);
+    expect(problemsOf(() => parseSnapshot({ ...s12, windowClientPrecision: 15 }))).toEqual([{ code: "out_of_range", path: "windowClientPrecision" }]);
+    expect(problemsOf(() => parseSnapshot({ ...s12, windowClientPrecision: 9 }))).toEqual([{ code: "out_of_range", path: "windowClientPrecision" }]);
+    expect(problemsOf(() => parseSnapshot({ ...s12, windowClientPrecision: 12.5 }))).toEqual([{ code: "out_of_range", path: "windowClientPrecision" }]);
+    expect(problemsOf(() => parseSnapshot({ ...s12, windowClientPrecision: "12" }))).toEqual([{ code: "type", path: "windowClientPrecision" }]);
+    expect(problemsOf(() => mergeSnapshots(s10, { ...s12, windowClientPrecision: null } as never))).toEqual([{ code: "type", path: "[1].windowClientPrecision" }]);
+    // A /2 snapshot at 10 is accepted (and written back as /1).
+    expect(parseSnapshot({ ...s10, format: "turnout.stats/2" })).toEqual(s10);
+    // The slices' sketches must match the precision the snapshot declares.
+    const v1 = s12.raw.versions.v1!.slices;
+    const dense = v1.findIndex((slice) => "registers" in slice.clients);
+    expect(dense).toBe(v1.length - 1);
+    expect(problemsOf(() => parseSnapshot({ ...s12, windowClientPrecision: 13 }))).toEqual([
+      { code: "invalid_value", path: `raw.versions.v1.slices[${dense}].clients` },
+    ]);
+    // At 10, the 300 exact hashes of v2's crowded slice are too many (at most 192) as well.
+    const v2 = s12.raw.versions.v2!.slices;
+    const crowded = v2.findIndex((slice) => slice.index === Math.floor((T0 + 460_000) / 10_000));
+    expect(problemsOf(() => parseSnapshot({ ...s12, format: "turnout.stats/1", windowClientPrecision: 10 }))).toEqual([
+      { code: "invalid_value", path: `raw.versions.v1.slices[${dense}].clients` },
+      { code: "invalid_value", path: `raw.versions.v2.slices[${crowded}].clients` },
+    ]);
+  });
+
+  it("at any precision are accepted by the Prometheus exposition", () => {
+    for (const p of [10, 14] as const) {
+      const snapshot = clone(crowd(at(p)).snapshot(T0 + 480_000));
+      const families = collectMetrics({ stats: snapshot });
+      const windowClients = families.find((f) => f.name === "turnout_window_clients")!;
+      expect(windowClients.samples.find((x) => x.labels.version === "v1")!.value).toBe(snapshot.window.versions.v1!.clients);
+    }
+  });
+
+  it("of different precisions merge down to the lowest, as one instance at that precision would hold", () => {
+    const whole = (p: 10 | 11 | 12 | 13 | 14) => crowd(feed(at(p, 7), 8, T0));
+    const parts = [crowd(at(14, 7)), feed(createStats({ versions: ["v1", "v2"], windowClientPrecision: 11, clock: () => T0 }), 8, T0)];
+    const merged = mergeSnapshots(...parts.map((p) => clone(p.snapshot(T0 + 480_000))));
+    expect(merged).toMatchObject({ format: "turnout.stats/2", windowClientPrecision: 11 });
+    expect(merged.raw).toEqual(whole(11).snapshot(T0 + 480_000).raw);
+    expect(merged).toEqual({ ...whole(11).snapshot(T0 + 480_000) });
+    // Down to 10: back to turnout.stats/1.
+    const ten = mergeSnapshots(merged, clone(createStats({ clock: () => T0 }).snapshot(T0 + 480_000)));
+    expect(ten).toMatchObject({ format: "turnout.stats/1", windowClientPrecision: 10 });
+    expect(ten.raw).toEqual(whole(10).snapshot(T0 + 480_000).raw);
+    // The lifetime sketches are precision 14 whatever the window's: merging down leaves them alone.
+    expect(ten.lifetime.versions).toEqual(whole(14).snapshot(T0 + 480_000).lifetime.versions);
   });
 });
 

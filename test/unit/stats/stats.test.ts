@@ -32,6 +32,7 @@ describe("createStats options", () => {
     const stats = createStats();
     expect(stats.windowMs).toBe(300_000);
     expect(stats.resolutionMs).toBe(10_000);
+    expect(stats.windowClientPrecision).toBe(10);
     expect(stats.versions).toEqual([]);
     expect(stats.record({ version: "v7", ok: true })).toBe(true);
     expect(stats.versions).toEqual(["v7"]);
@@ -46,6 +47,7 @@ describe("createStats options", () => {
         resolution: "10s",
         migration: { from: "v1", to: "v9", minRequests: -1, extra: true },
         clock: 5,
+        windowClientPrecision: 16,
         colour: "blue",
       }),
     ).toEqual([
@@ -60,7 +62,24 @@ describe("createStats options", () => {
       { code: "unknown_version", path: "migration.to" },
       { code: "out_of_range", path: "migration.minRequests" },
       { code: "type", path: "clock" },
+      { code: "out_of_range", path: "windowClientPrecision" },
     ]);
+  });
+
+  it("takes a window client precision from 10 to 14, and nothing else", () => {
+    for (const p of [10, 11, 12, 13, 14] as const) {
+      const stats = createStats({ windowClientPrecision: p, clock: () => T0 });
+      expect(stats.windowClientPrecision).toBe(p);
+      expect(stats.snapshot().windowClientPrecision).toBe(p);
+    }
+    expect(problemsOf({ windowClientPrecision: 9 })).toEqual([{ code: "out_of_range", path: "windowClientPrecision" }]);
+    expect(problemsOf({ windowClientPrecision: 15 })).toEqual([{ code: "out_of_range", path: "windowClientPrecision" }]);
+    expect(problemsOf({ windowClientPrecision: 12.5 })).toEqual([{ code: "out_of_range", path: "windowClientPrecision" }]);
+    expect(problemsOf({ windowClientPrecision: Number.NaN })).toEqual([{ code: "not_finite", path: "windowClientPrecision" }]);
+    expect(problemsOf({ windowClientPrecision: Infinity })).toEqual([{ code: "not_finite", path: "windowClientPrecision" }]);
+    expect(problemsOf({ windowClientPrecision: "14" })).toEqual([{ code: "type", path: "windowClientPrecision" }]);
+    expect(problemsOf({ windowClientPrecision: null })).toEqual([{ code: "type", path: "windowClientPrecision" }]);
+    expect(createStats({ windowClientPrecision: undefined }).windowClientPrecision).toBe(10);
   });
 
   it("checks the window geometry", () => {

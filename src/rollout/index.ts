@@ -30,6 +30,7 @@ export type {
   ResolvedStep,
   Rollout,
   RolloutCommand,
+  RolloutChange,
   RolloutCommandType,
   RolloutEffect,
   RolloutEvent,

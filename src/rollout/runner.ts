@@ -15,10 +15,12 @@ import {
   RolloutEventType,
   type RolloutOptions,
   RolloutPhase,
+  type RolloutChange,
   type RolloutPlan,
   type RolloutState,
   type RolloutStatus,
   type Timers,
+  type TransitionResult,
 } from "./types.js";
 
 /** The longest delay `setTimeout` takes (2^31 − 1 ms, about 24.8 days); longer waits are chained. */
@@ -87,14 +89,36 @@ function checkOptions(plan: CompiledPlan, options: unknown): RolloutOptions {
   if (o.timers === undefined && defaultTimers() === undefined) {
     problems.add("required", "options.timers", "this runtime has no setTimeout: pass timers");
   }
-  for (const key of ["onEvent", "onState"] as const) {
+  for (const key of ["onEvent", "onState", "commit", "beforeCheck"] as const) {
     if (o[key] !== undefined && typeof o[key] !== "function") problems.add("type", `options.${key}`, "expected a function");
+  }
+  if (o.retryMs !== undefined && (typeof o.retryMs !== "number" || !Number.isFinite(o.retryMs) || o.retryMs < 1 || o.retryMs > MAX_DELAY_MS)) {
+    problems.add("out_of_range", "options.retryMs", "expected milliseconds from 1 to 2147483647");
   }
   if (o.logger !== undefined && !hasFunctions(o.logger, ["warn", "error"])) problems.add("type", "options.logger", "expected an object with warn() and error() (console works)");
   if (o.state !== undefined) for (const problem of checkState(plan, o.state)) problems.list.push(problem);
   problems.throwIfAny("rollout options");
   return o as unknown as RolloutOptions;
 }
+
+/** A value now, or later. */
+type Maybe<T> = T | Promise<T>;
+
+function isThenable<T>(value: unknown): value is PromiseLike<T> {
+  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
+
+/** `fn(value)`, synchronously when `value` is there already: without hooks the runner never goes asynchronous. */
+function then<T, U>(value: Maybe<T>, fn: (value: T) => Maybe<U>): Maybe<U> {
+  return isThenable<T>(value) ? Promise.resolve(value).then(fn) : fn(value);
+}
+
+/** What `commit` made of a change. */
+type Stored = true | { readonly failure: "refused" | "failed"; readonly message: string };
+
+const NONE: readonly RolloutEvent[] = [];
+const DEFAULT_RETRY_MS = 1000;
+const BUSY = "busy: a change is still being committed (send() queues a command behind it)";
 
 class Runner implements Rollout {
   readonly plan: CompiledPlan;
@@ -105,11 +129,22 @@ class Runner implements Rollout {
   private readonly timers: Timers;
   private readonly logger: Logger | undefined;
   private readonly onState: ((state: RolloutState) => void) | undefined;
+  private readonly commitHook: RolloutOptions["commit"];
+  private readonly beforeCheck: RolloutOptions["beforeCheck"];
+  private readonly retryMs: number;
   private readonly listeners = new Set<(event: RolloutEvent) => void>();
   private timer: unknown = undefined;
   private stopped = false;
   private statsFailing = false;
+  private commitFailing = false;
+  private gateFailing = false;
   private warnedSpan = false;
+  /** The asynchronous work in flight (a pending check gate or commit), settled when the runner is free again. */
+  private busy: Promise<unknown> | undefined;
+  /** `send`/`adopt`/`settled` calls waiting behind it, and the end of the last of them. */
+  private queued = 0;
+  private hooking = 0;
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(plan: CompiledPlan, options: RolloutOptions) {
     this.plan = plan;
@@ -119,36 +154,75 @@ class Runner implements Rollout {
     this.timers = options.timers ?? (defaultTimers() as Timers);
     this.logger = options.logger;
     this.onState = options.onState;
+    this.commitHook = options.commit;
+    this.beforeCheck = options.beforeCheck;
+    this.retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
     if (options.onEvent !== undefined) this.listeners.add(options.onEvent);
     // A restored state is copied so that the caller's object can never change the rollout behind its back.
-    this.current = options.state !== undefined ? (JSON.parse(JSON.stringify(options.state)) as RolloutState) : initialState(plan);
-    if (this.current.phase !== RolloutPhase.Idle) this.reconcile(this.now());
-    this.schedule(false);
+    this.current = options.state !== undefined ? copy(options.state) : initialState(plan);
+    const restored =
+      this.current.phase !== RolloutPhase.Idle
+        ? then(this.reconcile(this.now()), (events) => {
+            for (const event of events) this.emit(event);
+          })
+        : undefined;
+    if (isThenable(restored)) this.track(Promise.resolve(restored).then(() => this.schedule(0)), undefined);
+    else this.schedule(0);
   }
 
   start(): ControlResult {
-    return this.run({ type: "start" });
+    return this.control({ type: "start" });
   }
   pause(): ControlResult {
-    return this.run({ type: "pause" });
+    return this.control({ type: "pause" });
   }
   resume(): ControlResult {
-    return this.run({ type: "resume" });
+    return this.control({ type: "resume" });
   }
   promote(): ControlResult {
-    return this.run({ type: "promote" });
+    return this.control({ type: "promote" });
   }
   promoteFull(): ControlResult {
-    return this.run({ type: "promoteFull" });
+    return this.control({ type: "promoteFull" });
   }
   abort(reason?: string): ControlResult {
-    return this.run(typeof reason === "string" ? { type: "abort", reason } : { type: "abort" });
+    return this.control(typeof reason === "string" ? { type: "abort", reason } : { type: "abort" });
   }
   retry(): ControlResult {
-    return this.run({ type: "retry" });
+    return this.control({ type: "retry" });
   }
   tick(now?: number): ControlResult {
-    return this.run({ type: "tick" }, now);
+    return this.control({ type: "tick" }, now);
+  }
+
+  send(command: RolloutCommand, now?: number): Promise<ControlResult> {
+    return this.enqueue(
+      () => this.execute(command, now),
+      () => ({ accepted: false, rejection: "the command failed inside the runner (see the logger)", status: this.status() }),
+    );
+  }
+
+  adopt(state: RolloutState): ControlResult {
+    const problems = checkState(this.plan, state);
+    const first = problems[0];
+    if (first !== undefined) return { accepted: false, rejection: `invalid state: ${first.path}: ${first.message}`, status: this.status() };
+    const adopted = copy(state);
+    if (!this.occupied()) return this.replace(adopted);
+    void this.enqueue(
+      () => this.replace(adopted),
+      () => undefined,
+    );
+    return { accepted: true, pending: true, status: this.status() };
+  }
+
+  async settled(): Promise<void> {
+    // Loops: what was in flight may have queued more (an adopt from inside a commit hook).
+    while (this.occupied()) {
+      await this.enqueue(
+        () => undefined,
+        () => undefined,
+      );
+    }
   }
 
   status(): RolloutStatus {
@@ -156,7 +230,7 @@ class Runner implements Rollout {
   }
 
   state(): RolloutState {
-    return JSON.parse(JSON.stringify(this.current)) as RolloutState;
+    return copy(this.current);
   }
 
   subscribe(listener: (event: RolloutEvent) => void): () => void {
@@ -188,16 +262,142 @@ class Runner implements Rollout {
     return versionsOf(this.router) ?? { stable: this.plan.source.stable ?? "", canary: this.plan.source.canary ?? "" };
   }
 
-  private run(command: RolloutCommand, at?: number): ControlResult {
-    const now = typeof at === "number" && Number.isFinite(at) ? at : this.now();
-    let health: Health | undefined;
-    let due: AnalysisRequest | undefined;
-    if (command.type === "tick") {
-      due = analysisRequest(this.plan, this.current, now);
-      if (due !== undefined) health = this.measure(due);
+  /** Whether asynchronous work is in flight or queued: timer ticks then wait, synchronous controls answer "busy". */
+  private occupied(): boolean {
+    return this.busy !== undefined || this.queued > 0 || this.hooking > 0;
+  }
+
+  /** Calls a hook; while it runs, `adopt`/`send` from inside it queue behind the change instead of cutting in. */
+  private hook<T>(call: () => T): T {
+    this.hooking += 1;
+    try {
+      return call();
+    } finally {
+      this.hooking -= 1;
     }
-    const result = transition(this.plan, this.current, command, now, health);
+  }
+
+  /** A synchronous control: runs now, unless the runner is busy with a pending commit. */
+  private control(command: RolloutCommand, at?: number): ControlResult {
+    if (this.occupied()) return { accepted: false, rejection: BUSY, status: this.status() };
+    const result = this.execute(command, at);
+    if (!isThenable(result)) return result;
+    this.track(result, undefined);
+    return { accepted: true, pending: true, status: this.status() };
+  }
+
+  /** Marks `work` as the work in flight until it settles; a fault in it is logged and answered by `fallback`. */
+  private track<T>(work: PromiseLike<T>, fallback: T): Promise<T> {
+    const done: Promise<T> = Promise.resolve(work).then(
+      (value) => {
+        if (this.busy === done) this.busy = undefined;
+        return value;
+      },
+      (error: unknown) => {
+        if (this.busy === done) this.busy = undefined;
+        this.logger?.error("turnout rollout: the runner failed", { error });
+        return fallback;
+      },
+    );
+    this.busy = done;
+    return done;
+  }
+
+  /** Runs `job` once everything queued or in flight before it is done; at once when nothing is. */
+  private enqueue<T>(job: () => Maybe<T>, fallback: () => T): Promise<T> {
+    const begin = (): Promise<T> => {
+      try {
+        const result = job();
+        return isThenable<T>(result) ? this.track(result, fallback()) : Promise.resolve(result);
+      } catch (error) {
+        this.logger?.error("turnout rollout: the runner failed", { error });
+        return Promise.resolve(fallback());
+      }
+    };
+    if (!this.occupied()) return begin();
+    this.queued += 1;
+    const result = this.tail.then(async () => {
+      while (this.busy !== undefined) await this.busy;
+      this.queued -= 1;
+      return begin();
+    });
+    this.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
+  private replace(state: RolloutState): ControlResult {
+    this.current = state;
+    this.schedule(0);
+    return { accepted: true, status: this.status() };
+  }
+
+  /** Runs a command: check gate, stats, transition, commit, effects, events, next timer. Synchronous without hooks. */
+  private execute(command: RolloutCommand, at?: number): Maybe<ControlResult> {
+    const now = typeof at === "number" && Number.isFinite(at) ? at : this.now();
+    const due = isRecord(command) && command.type === "tick" ? analysisRequest(this.plan, this.current, now) : undefined;
+    if (due === undefined) return this.advance(command, now, undefined);
+    if (this.beforeCheck === undefined) return this.advance(command, now, due);
+    return then(this.gate(due), (go) => (go ? this.advance(command, now, due) : this.skip(now)));
+  }
+
+  /** Asks `beforeCheck` whether a due check may be made now; a hook that throws or rejects says no. */
+  private gate(due: AnalysisRequest): Maybe<boolean> {
+    const failed = (error: unknown): boolean => {
+      if (!this.gateFailing) this.logger?.error("turnout rollout: beforeCheck failed; the check waits", { error });
+      this.gateFailing = true;
+      return false;
+    };
+    const answered = (go: unknown): boolean => {
+      this.gateFailing = false;
+      return go === true;
+    };
+    try {
+      const go = this.hook(() => this.beforeCheck?.(due));
+      return isThenable<boolean>(go) ? Promise.resolve(go).then(answered, failed) : answered(go);
+    } catch (error) {
+      return failed(error);
+    }
+  }
+
+  /** A due check that `beforeCheck` refused: no transition at all; the weight is still reconciled. */
+  private skip(now: number): Maybe<ControlResult> {
+    return then(this.reconcile(now), (events) => {
+      for (const event of events) this.emit(event);
+      this.schedule(this.retryMs);
+      return { accepted: true, status: this.status() };
+    });
+  }
+
+  private advance(command: RolloutCommand, now: number, due: AnalysisRequest | undefined): Maybe<ControlResult> {
+    const health = due === undefined ? undefined : this.measure(due);
+    // A due check that could not be measured is retried after a pause instead of at once.
+    const wait = due !== undefined && health === undefined ? Math.min(due.analysis.intervalMs, 60_000) : 0;
+    const previous = this.current;
+    const result = transition(this.plan, previous, command, now, health);
     if (!result.accepted) return { accepted: false, rejection: result.rejection ?? "rejected", status: this.status() };
+    if (result.state === previous || this.commitHook === undefined) return this.apply(command, now, result, wait);
+    const change: RolloutChange = {
+      kind: "transition",
+      command,
+      at: now,
+      previous,
+      state: result.state,
+      effects: result.effects,
+      events: result.events,
+      ...(health === undefined ? {} : { health }),
+    };
+    return then(this.store(change), (stored) => {
+      if (stored === true) return this.apply(command, now, result, wait);
+      this.schedule(Math.max(wait, this.retryMs));
+      return { accepted: false, rejection: `not committed: ${stored.message}`, commitFailure: stored.failure, status: this.status() };
+    });
+  }
+
+  /** Takes an accepted (and stored) transition: state, router, reconcile, persistence, events, next timer. */
+  private apply(command: RolloutCommand, now: number, result: TransitionResult, wait: number): Maybe<ControlResult> {
     const changed = result.state !== this.current;
     this.current = result.state;
     const applied: RolloutEvent[] = [];
@@ -207,13 +407,35 @@ class Runner implements Rollout {
         if (failure !== undefined) applied.push(failure);
       }
     }
-    if (command.type === "tick" && this.current.phase !== RolloutPhase.Idle && result.effects.length === 0) this.reconcile(now);
-    if (changed) this.persist();
-    for (const event of result.events) this.emit(event);
-    for (const event of applied) this.emit(event);
-    // A due check that could not be measured is retried after a pause instead of at once.
-    this.schedule(due !== undefined && health === undefined, due);
-    return { accepted: true, status: this.status() };
+    const reconciled = command.type === "tick" && this.current.phase !== RolloutPhase.Idle && result.effects.length === 0 ? this.reconcile(now) : NONE;
+    return then(reconciled, (restored) => {
+      for (const event of restored) this.emit(event);
+      if (changed) this.persist();
+      for (const event of result.events) this.emit(event);
+      for (const event of applied) this.emit(event);
+      this.schedule(wait);
+      return { accepted: true, status: this.status() };
+    });
+  }
+
+  /** Asks the `commit` hook to store a change. */
+  private store(change: RolloutChange): Maybe<Stored> {
+    const failed = (error: unknown): Stored => {
+      if (!this.commitFailing) this.logger?.error("turnout rollout: commit failed; the change was not applied", { kind: change.kind, error });
+      this.commitFailing = true;
+      return { failure: "failed", message: `commit failed: ${error instanceof Error ? error.message : String(error)}` };
+    };
+    const answered = (stored: unknown): Stored => {
+      if (this.commitFailing) this.logger?.warn("turnout rollout: commit works again");
+      this.commitFailing = false;
+      return stored === true ? true : { failure: "refused", message: "the commit hook refused the change" };
+    };
+    try {
+      const stored = this.hook(() => this.commitHook?.(change));
+      return isThenable<boolean>(stored) ? Promise.resolve(stored).then(answered, failed) : answered(stored);
+    } catch (error) {
+      return failed(error);
+    }
   }
 
   /** Reads the stats for a due check; undefined when the reader failed (the check is retried later, never guessed). */
@@ -269,8 +491,11 @@ class Runner implements Rollout {
     }
   }
 
-  /** Puts the router back at the state's weight if someone (a config reload, a person) moved it. */
-  private reconcile(now: number): void {
+  /**
+   * Puts the router back at the state's weight if someone (a config reload, a person) moved it — once `commit`, if
+   * there is one, stored that. Returns the events to emit (`weightRestored`, or `effectFailed`).
+   */
+  private reconcile(now: number): Maybe<readonly RolloutEvent[]> {
     const s = this.current;
     let actual: number;
     try {
@@ -278,14 +503,8 @@ class Runner implements Rollout {
     } catch {
       actual = Number.NaN;
     }
-    if (Math.abs(actual - s.weight) <= WEIGHT_TOLERANCE) return;
-    const failure = this.setWeight(s.weight, now);
-    if (failure !== undefined) {
-      this.emit(failure);
-      return;
-    }
-    this.logger?.warn("turnout rollout: the router's canary weight had moved; set back", { found: actual, weight: s.weight });
-    this.emit({
+    if (Math.abs(actual - s.weight) <= WEIGHT_TOLERANCE) return NONE;
+    const restored: RolloutEvent = {
       type: RolloutEventType.WeightRestored,
       reason: RolloutEventReason.Reconcile,
       at: now,
@@ -294,7 +513,17 @@ class Runner implements Rollout {
       weight: s.weight,
       previousWeight: actual,
       message: `the router was at ${actual}%, set back to ${s.weight}%`,
-    });
+    };
+    const put = (): readonly RolloutEvent[] => {
+      const failure = this.setWeight(s.weight, now);
+      if (failure !== undefined) return [failure];
+      this.logger?.warn("turnout rollout: the router's canary weight had moved; set back", { found: actual, weight: s.weight });
+      return [restored];
+    };
+    if (this.commitHook === undefined) return put();
+    const change: RolloutChange = { kind: "reconcile", at: now, previous: s, state: s, effects: [{ type: "setWeight", weight: s.weight }], events: [restored] };
+    // A refused reconcile leaves the router as it is; the next tick looks again.
+    return then(this.store(change), (stored) => (stored === true && this.current === s ? put() : NONE));
   }
 
   private persist(): void {
@@ -326,24 +555,36 @@ class Runner implements Rollout {
     this.timer = undefined;
   }
 
-  private schedule(retry: boolean, due?: AnalysisRequest): void {
+  /** Sets the timer for the next tick the state needs, no sooner than `wait` ms from now. */
+  private schedule(wait: number): void {
     this.clearTimer();
     if (this.stopped) return;
     const at = nextTickAt(this.plan, this.current);
     if (at === null) return;
     const now = this.now();
-    let delay = Math.max(0, at - now);
-    if (retry) delay = Math.max(delay, Math.min(due?.analysis.intervalMs ?? 60_000, 60_000));
-    delay = Math.min(delay, MAX_DELAY_MS);
+    const delay = Math.min(Math.max(0, at - now, wait), MAX_DELAY_MS);
     try {
       this.timer = this.timers.setTimeout(() => {
         this.timer = undefined;
-        this.run({ type: "tick" });
+        // Busy with a pending commit: the tick runs once the runner is free (from the state it has then).
+        if (this.occupied()) {
+          void this.enqueue(
+            () => this.schedule(0),
+            () => undefined,
+          );
+          return;
+        }
+        const result = this.execute({ type: "tick" });
+        if (isThenable(result)) this.track(result, undefined);
       }, delay);
     } catch (error) {
       this.logger?.error("turnout rollout: setTimeout threw; call tick() yourself", { error });
     }
   }
+}
+
+function copy(state: RolloutState): RolloutState {
+  return JSON.parse(JSON.stringify(state)) as RolloutState;
 }
 
 /**

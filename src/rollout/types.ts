@@ -725,6 +725,65 @@ export interface RolloutOptions {
   readonly state?: RolloutState;
   /** Where faults in listeners, the stats or the router are reported. */
   readonly logger?: Logger;
+  /**
+   * Stores a change before it takes effect: a compare-and-set on a shared store, a write that may fail. Called for
+   * every accepted transition that changes the state (`kind: "transition"`) and for every reconcile that would put
+   * the router's weight back (`kind: "reconcile"`, the state unchanged), *before* the router is touched, the state
+   * replaced, `onState` called or any event emitted.
+   *
+   * - `true` (or a promise of `true`): the change is stored; the runner applies it as it would without the hook.
+   * - `false`: refused (another writer won). The runner stays on `previous`: nothing is applied, persisted or
+   *   emitted, the control answers `{ accepted: false, commitFailure: "refused" }`, and the next tick comes no sooner
+   *   than `retryMs` — so a refused tick is tried again, on the state the runner has then (call `adopt` with the
+   *   store's newer state first, and the retry starts from that).
+   * - a throw or a rejected promise: the same, with `commitFailure: "failed"`; reported to `logger` once until a
+   *   commit succeeds again.
+   *
+   * While a returned promise is pending the runner is busy: timer ticks wait for it, `send` and `adopt` queue
+   * behind it in call order, and the synchronous controls answer `{ accepted: false }` ("busy"). An `adopt` called
+   * from inside the hook (the store's newer state, found by a refused compare-and-set) is applied once the change is
+   * settled; never await `send` or `settled` inside the hook (they wait for it). A refused reconcile leaves the
+   * router as it is until the next tick. Without the hook, every change is applied at once.
+   */
+  readonly commit?: (change: RolloutChange) => boolean | Promise<boolean>;
+  /**
+   * Asked when a health check is due, before the stats are read: `false` (or a promise of it, a throw, a rejection)
+   * skips the check — it is neither passed nor failed nor inconclusive, and the tick makes no transition at all, so
+   * neither the step nor the rollback window moves past it; only the router's weight is reconciled. The check is
+   * asked again after `retryMs`. Use it to refuse stale data (a fleet view with too few fresh instances), or to
+   * fetch the numbers the `stats` reader then serves (the reader is read right after `true`).
+   */
+  readonly beforeCheck?: (due: AnalysisRequest) => boolean | Promise<boolean>;
+  /** The wait before trying again after a skipped check or a change the `commit` hook did not store. Default 1,000 ms. */
+  readonly retryMs?: number;
+}
+
+/**
+ * A change the runner asks {@link RolloutOptions.commit} to store before it takes effect.
+ *
+ * @example
+ * ```ts
+ * const commit = async (change: RolloutChange): Promise<boolean> =>
+ *   (await db.compareAndSet("rollout", change.previous.revision, change.state)) === "ok";
+ * ```
+ */
+export interface RolloutChange {
+  /** `transition`: a command moved the state. `reconcile`: the state is unchanged; the router's weight is put back. */
+  readonly kind: "transition" | "reconcile";
+  /** The command behind a transition (the same object that was passed to `send`); absent for a reconcile. */
+  readonly command?: RolloutCommand;
+  /** The runner's `now` for the change (epoch ms). */
+  readonly at: number;
+  /** The state the change starts from (what a compare-and-set expects: `previous.revision`). */
+  readonly previous: RolloutState;
+  /** The state after the change (`previous` itself for a reconcile). */
+  readonly state: RolloutState;
+  /** What the router gets once the change is stored. */
+  readonly effects: readonly RolloutEffect[];
+  /** The events emitted once the change is stored. */
+  readonly events: readonly RolloutEvent[];
+  /** The verdict of the check the transition made, if it made one. */
+  readonly health?: Health;
 }
 
 /**
@@ -743,6 +802,16 @@ export interface ControlResult {
   readonly rejection?: string;
   /** The status after the command. */
   readonly status: RolloutStatus;
+  /**
+   * With a `commit` hook: `refused` when it answered false, `failed` when it threw or rejected. The state stayed
+   * as it was (`accepted` is false). Absent when the machine itself rejected the command.
+   */
+  readonly commitFailure?: "refused" | "failed";
+  /**
+   * True when a synchronous control handed the change to an asynchronous `commit` (or `beforeCheck`) that has not
+   * answered yet: `accepted` is the machine's verdict, `status` still the stored state's. `send` tells the outcome.
+   */
+  readonly pending?: boolean;
 }
 
 /**
@@ -831,6 +900,21 @@ export interface Rollout {
   subscribe(listener: (event: RolloutEvent) => void): () => void;
   /** Cancels the timers; the state stays as it is (restore it later to continue). Controls still work. */
   stop(): void;
+  /**
+   * Runs any command (a tick too, at `now`) once the runner is free — after a pending `commit`, and after the
+   * `send`s and `adopt`s called before it — and resolves with its result when it is stored or refused. Never
+   * rejects. Without hooks it runs at once, like the synchronous controls.
+   */
+  send(command: RolloutCommand, now?: number): Promise<ControlResult>;
+  /**
+   * Replaces the state with one stored elsewhere (another controller advanced the rollout). Checked like a restored
+   * state (an invalid one is refused, `accepted: false`); copied; neither committed nor persisted, no events. The
+   * router is left as it is (the next tick reconciles it) and the timers follow the new state. While a commit is
+   * pending, it is applied after it (`pending: true`), in call order with `send`.
+   */
+  adopt(state: RolloutState): ControlResult;
+  /** Resolves once nothing is pending: no commit or check in flight, no queued `send` or `adopt`. */
+  settled(): Promise<void>;
   /** The compiled plan. */
   readonly plan: CompiledPlan;
 }

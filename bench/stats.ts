@@ -5,6 +5,8 @@
  *   tsx bench/stats.ts            (re-launches itself with --expose-gc; one process per scenario)
  *   tsx bench/stats.ts --quick    (fewer, shorter rounds; a smaller heap-growth run)
  *   tsx bench/stats.ts --only=record-short,memory
+ *   tsx bench/stats.ts --only=precision              (the windowClientPrecision table: memory, snapshot size, error)
+ *   tsx bench/stats.ts --only=record-uuid,record-uuid-p12,record-uuid-p14
  *
  * Each record scenario runs in a process of its own with one sample shape, as at an application's call site, and
  * compares `record` with the bare hash of the same keys (the floor: what hashing the client costs on its own).
@@ -13,7 +15,16 @@
  * the growth of heap + typed-array memory beyond what the first records allocate.
  */
 import { murmur3Signed } from "../src/router/hash.js";
-import { type Stats, type StatsSample, createStats, mergeSnapshots, parseSnapshot } from "../src/stats/index.js";
+import {
+  type Stats,
+  type StatsSample,
+  type WindowClientPrecision,
+  createStats,
+  mergeSnapshots,
+  parseSnapshot,
+} from "../src/stats/index.js";
+import { VersionState } from "../src/stats/aggregate.js";
+import { windowWorkload } from "../test/unit/stats/helpers.js";
 import { type BenchGroup, type GroupResult, runSuite } from "./lib/harness.js";
 import { cycle, shortKeys, splitmix32, uuidKeys } from "./lib/keys.js";
 
@@ -38,8 +49,8 @@ function samples(keys: readonly string[], withLatency: boolean, withClient: bool
 }
 
 /** A stats warmed with the very samples measured (sketches dense, JIT settled). */
-function warmed(list: readonly StatsSample[]): Stats {
-  const stats = createStats({ versions: ["v1", "v2"], clock: () => T0 });
+function warmed(list: readonly StatsSample[], precision: WindowClientPrecision = 10): Stats {
+  const stats = createStats({ versions: ["v1", "v2"], windowClientPrecision: precision, clock: () => T0 });
   for (let i = 0; i < 20_000; i++) stats.record(list[i % list.length] as StatsSample, T0);
   return stats;
 }
@@ -52,8 +63,8 @@ function recordCase(name: string, stats: Stats, list: readonly StatsSample[]): B
 }
 
 /** `record` without `now`: the stats read their clock (here a constant, so no double is made per call). */
-function clockCase(name: string, list: readonly StatsSample[]): BenchGroup["cases"][number] {
-  const stats = warmed(list);
+function clockCase(name: string, list: readonly StatsSample[], precision: WindowClientPrecision = 10): BenchGroup["cases"][number] {
+  const stats = warmed(list, precision);
   const next = cycle(list);
   return { name, fn: () => stats.record(next()) };
 }
@@ -70,10 +81,10 @@ function floorCase(keys: readonly string[]): BenchGroup["cases"][number] {
   return { name: "floor: murmur3Signed(key)", baseline: true, fn: () => murmur3Signed(next(), 0x9e3779b9), note: "the client hash alone" };
 }
 
-function recordScenario(title: string, keys: () => readonly string[], withLatency: boolean, withClient: boolean) {
+function recordScenario(title: string, keys: () => readonly string[], withLatency: boolean, withClient: boolean, precision: WindowClientPrecision = 10) {
   return () => {
     const list = samples(keys(), withLatency, withClient);
-    const stats = warmed(list);
+    const stats = warmed(list, precision);
     return {
       groups: [
         {
@@ -81,7 +92,7 @@ function recordScenario(title: string, keys: () => readonly string[], withLatenc
           cases: [
             floorCase(keys()),
             recordCase("stats.record(sample, now)", stats, list),
-            clockCase("stats.record(sample) — the clock's time", list),
+            clockCase("stats.record(sample) — the clock's time", list, precision),
           ],
         },
       ],
@@ -181,14 +192,71 @@ function fleetScenario() {
   };
 }
 
+/** The bytes of every typed array one version's state holds, for a window of `slots` slots at precision p. */
+function versionBytes(slots: number, p: number): number {
+  const state = new VersionState("v", slots, p);
+  const buffers = new Set<ArrayBufferLike>();
+  for (const value of [...Object.values(state), state.life.set]) if (ArrayBuffer.isView(value)) buffers.add(value.buffer);
+  let bytes = 0;
+  for (const buffer of buffers) bytes += buffer.byteLength;
+  return bytes;
+}
+
+/**
+ * The `windowClientPrecision` table: for each precision, the fixed memory per version (its typed arrays, default
+ * window: 31 slots),
+ * the snapshot JSON with 1,000,000 distinct clients in the window (the tests' workload: 2 versions, no latencies,
+ * so the figure is the sketches'), and the window's client-count error against the exact count for seeds 1–3 —
+ * the very workload of test/unit/stats/clients.test.ts.
+ */
+function precisionScenario() {
+  return {
+    groups: [],
+    finish: (): string[] => {
+      const n = quick ? 200_000 : 1_000_000;
+      const seeds = quick ? [1] : [1, 2, 3];
+      const lines: string[] = [];
+      const pct = (x: number, exact: number) => `${x >= exact ? "+" : "−"}${(Math.abs(x / exact - 1) * 100).toFixed(2)} %`;
+      for (const p of [10, 11, 12, 13, 14] as const) {
+        const fixed = versionBytes(31, p);
+        const errors: string[] = [];
+        let worst = 0;
+        let json = 0;
+        let elapsed = 0;
+        let records = 0;
+        for (const seed of seeds) {
+          const stats = createStats({ versions: ["v1", "v2"], windowClientPrecision: p, clock: () => T0 - 600_000 });
+          const started = performance.now();
+          const { exact, now } = windowWorkload(seed, n, T0, (sample, t) => stats.record(sample, t));
+          elapsed += performance.now() - started;
+          const w = stats.window({ now });
+          records += w.totals.requests + 1000;
+          const [total, v1, v2] = [w.totals.clients, w.versions.v1?.clients ?? 0, w.versions.v2?.clients ?? 0];
+          errors.push(`${pct(total, exact.total)} (v1 ${pct(v1, exact.v1)}, v2 ${pct(v2, exact.v2)})`);
+          worst = Math.max(worst, Math.abs(total / exact.total - 1), Math.abs(v1 / exact.v1 - 1), Math.abs(v2 / exact.v2 - 1));
+          json = JSON.stringify(stats.snapshot(now)).length;
+        }
+        lines.push(
+          `precision ${p} (standard error ${((1.04 / Math.sqrt(2 ** p)) * 100).toFixed(2)} %): ${(fixed / 1024).toFixed(0)} KiB per version ` +
+            `(${(versionBytes(1441, p) / 1024 / 1024).toFixed(1)} MiB with the most slices, 1,440); ` +
+            `snapshot JSON at ${n.toLocaleString("en-US")} clients in the window ${(json / 1024).toFixed(0)} KiB; ` +
+            `window clients vs exact, seeds ${seeds.join(", ")}: ${errors.join("; ")}; worst ${(worst * 100).toFixed(2)} %; ` +
+            `${((elapsed * 1e6) / records).toFixed(0)} ns per record in that loop (building the client strings included)`,
+        );
+      }
+      return lines;
+    },
+  };
+}
+
 /** Heap plus typed-array memory (typed arrays live outside V8's heap). */
 function used(): number {
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
 }
 
-function memoryScenario() {
-  return {
+function memoryScenario(precision: WindowClientPrecision = 10) {
+  return () => ({
     groups: [],
     finish: (): string[] => {
       const gc = globalThis.gc as () => void;
@@ -202,7 +270,7 @@ function memoryScenario() {
       if (Number.isNaN(flat)) throw new Error("unreachable: keeps the flattening loop");
       gc();
       const empty = used();
-      const stats = createStats({ versions: ["v1", "v2"], clock: () => T0 });
+      const stats = createStats({ versions: ["v1", "v2"], windowClientPrecision: precision, clock: () => T0 });
       gc();
       const fixed = used() - empty;
       for (let i = 0; i < 4000; i++) stats.record({ version: i & 1 ? "v2" : "v1", ok: true, latencyMs: 1, client: `warm-${i}` }, T0);
@@ -224,14 +292,16 @@ function memoryScenario() {
       if (clients.length !== distinct) throw new Error("unreachable: keeps the client strings alive until here");
       const snapshot = stats.snapshot(T0 + records / 10);
       const n = (x: number) => x.toLocaleString("en-US");
+      const m = `memory (windowClientPrecision ${precision})`;
       return [
-        `memory: a stats with 2 versions (5-minute window, 10-second slices) takes ${(fixed / 1024).toFixed(0)} KiB (heap + typed arrays)`,
-        `memory: after ${n(records)} records from ${n(distinct)} distinct clients over 2 versions, heap + typed arrays grew by ${(growth / 1024).toFixed(1)} KiB beyond that (target: under 1 MiB)`,
-        `memory: that loop ran at ${((elapsed * 1e6) / records).toFixed(0)} ns per record (cache misses over 1,000,000 client strings)`,
-        `memory: distinct clients estimated ${n(snapshot.totalClients)} of ${n(distinct)} (${((snapshot.totalClients / distinct - 1) * 100).toFixed(2)} %)`,
+        `${m}: a stats with 2 versions (5-minute window, 10-second slices) takes ${(fixed / 1024).toFixed(0)} KiB (heap + typed arrays)`,
+        `${m}: after ${n(records)} records from ${n(distinct)} distinct clients over 2 versions, heap + typed arrays grew by ${(growth / 1024).toFixed(1)} KiB beyond that (target: under 1 MiB)`,
+        `${m}: that loop ran at ${((elapsed * 1e6) / records).toFixed(0)} ns per record (cache misses over 1,000,000 client strings)`,
+        `${m}: distinct clients estimated ${n(snapshot.totalClients)} of ${n(distinct)} (${((snapshot.totalClients / distinct - 1) * 100).toFixed(2)} %); ` +
+          `snapshot JSON ${(JSON.stringify(snapshot).length / 1024).toFixed(0)} KiB`,
       ];
     },
-  };
+  });
 }
 
 function summary(groups: readonly GroupResult[]): string[] {
@@ -253,11 +323,15 @@ await runSuite({
     "record-latency": recordScenario("record · latency", shortKeys, true, false),
     "record-short": recordScenario("record · latency + short client (user-123)", shortKeys, true, true),
     "record-uuid": recordScenario("record · latency + UUID client", uuidKeys, true, true),
+    "record-uuid-p12": recordScenario("record · latency + UUID client, windowClientPrecision 12", uuidKeys, true, true, 12),
+    "record-uuid-p14": recordScenario("record · latency + UUID client, windowClientPrecision 14", uuidKeys, true, true, 14),
     outcome: outcomeScenario,
     count: countScenario,
     reads: readsScenario,
     fleet: fleetScenario,
-    memory: memoryScenario,
+    memory: memoryScenario(),
+    "memory-p14": memoryScenario(14),
+    precision: precisionScenario,
   },
   notes: ["ns: median of the rounds' medians; bytes: per call, in a window with no garbage collection"],
   summary,

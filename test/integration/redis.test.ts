@@ -453,6 +453,35 @@ describe.skipIf(!available)("turnout/redis against redis-server", () => {
       expect(check?.health?.canary.requests).toBeGreaterThanOrEqual(100); // the second instance's, at least
     });
 
+    it("a fleet stats read that fails is a stats failure too: the check waits, and goes on once the stats can be read", async () => {
+      const { store: s, client: c } = await store();
+      await s.writeConfig(config(0), { expectedRevision: 0 });
+      const analysed = { steps: [{ weight: 20, pause: 200 }], analysis: { window: "1m", interval: 100, minRequests: 10, maxErrorRate: 5 } };
+      const failures: string[] = [];
+      const events: RolloutEvent[] = [];
+      await c.set(`${s.prefix}stats`, "not a sorted set"); // every read of the stats index now fails (WRONGTYPE)
+      const controller = s.controlRollout(analysed, {
+        id: "solo",
+        leaseMs: 600,
+        staleRetryMs: 50,
+        onEvent: (e) => events.push(e),
+        onError: (error, { stage }) => failures.push(`${stage}:${error instanceof TurnoutRedisError ? error.reason : "?"}`),
+      });
+      closers.push(() => controller.close());
+      await controller.start();
+      await new Promise((r) => setTimeout(r, 500)); // past the hold
+      expect(events.filter((e) => e.type === "check")).toHaveLength(0);
+      expect(failures).toEqual(["stats:command"]);
+      await c.del(`${s.prefix}stats`);
+      const stats = createStats({ versions: ["v1", "v2"], window: "1m", resolution: "100ms" });
+      stats.record({ version: "v2", ok: true, latencyMs: 5, count: 100 });
+      stats.record({ version: "v1", ok: true, latencyMs: 5, count: 100 });
+      const one = s.publishStats(stats, { instance: "one", intervalMs: 50 });
+      closers.push(() => one.close());
+      await until(() => events.some((e) => e.type === "promoted"), 5000, "promoted once the stats can be read");
+      expect(events.find((e) => e.type === "check")?.health?.verdict).toBe("pass");
+    });
+
     it("puts the weight back when someone writes a config with another split mid-rollout (kept: the rest of their change)", async () => {
       const { store: s } = await store();
       await s.writeConfig(config(0), { expectedRevision: 0 });

@@ -4,37 +4,37 @@
  * in the rollout's event stream: a step is stored, applied and recorded at once, or not at all.
  *
  * Two or more controllers run the same plan. One holds a lease (a key with an expiry, renewed while it lives) and
- * drives the rollout with the pure machine (`transition`); the others retry to take the lease, and take over from
- * the stored state when it expires — holds are absolute instants, so a step continues with its remaining time.
- * The lease is for liveness only: every write also checks the lease token and the state's revision atomically, so
- * a leader that stalled past its lease cannot write, and two controllers can never both take the same step.
+ * drives the rollout with the library's runner (`createRollout`), whose `commit` hook is that compare-and-set; the
+ * others retry to take the lease, and take over from the stored state when it expires — holds are absolute instants,
+ * so a step continues with its remaining time. The lease is for liveness only: every write also checks the lease
+ * token and the state's revision atomically, so a leader that stalled past its lease cannot write, and two
+ * controllers can never both take the same step.
  *
- * Health checks read the fleet's merged stats; a check that is due while the stats are stale (too few instances
- * reporting, or snapshots too old) is not made, and nothing advances until it can be.
+ * Health checks read the fleet's merged stats (the runner's `beforeCheck` hook); a check that is due while the stats
+ * are stale (too few instances reporting, or snapshots too old) is not made, and nothing advances until it can be.
  */
 import { ProblemCode, TurnoutConfigError } from "../../errors.js";
 import { Problems, checkFields, isRecord } from "../../internal/problems.js";
-import { evaluateHealth } from "../../rollout/analysis.js";
-import { analysisRequest, checkState, initialState, isFinal, nextTickAt, statusOf, transition } from "../../rollout/machine.js";
+import { checkState, initialState, isFinal, statusOf } from "../../rollout/machine.js";
 import { compilePlan, isCompiledPlan } from "../../rollout/plan.js";
+import { createRollout } from "../../rollout/runner.js";
 import {
   type CompiledPlan,
   type ControlResult,
-  type Health,
+  type Rollout,
+  type RolloutChange,
   type RolloutCommand,
   type RolloutEvent,
-  RolloutEventReason,
-  RolloutEventType,
   RolloutPhase,
   type RolloutPlan,
   type RolloutState,
   type RolloutStatus,
-  type TransitionResult,
+  type Timers,
 } from "../../rollout/types.js";
 import { createRouter } from "../../router/index.js";
-import type { RouterConfig } from "../../types.js";
+import type { Router, RouterConfig, StatsReader } from "../../types.js";
 import { type StoreContext, readConfig } from "./config.js";
-import { FailureLog, TurnoutRedisError, guarded, int, list, message, randomId, text, validName } from "./link.js";
+import { FailureLog, TurnoutRedisError, guarded, int, list, message, randomId, sha1, text, validName } from "./link.js";
 import { LEASE_RELEASE, LEASE_RENEW, ROLLOUT_CAS } from "./scripts.js";
 import { readFleetStats, resolveFreshness, staleError } from "./stats.js";
 import {
@@ -42,6 +42,7 @@ import {
   type ControllerFailure,
   type FleetControllerStatus,
   type FleetRollout,
+  type FleetStats,
   RedisFailure,
   type StoredConfig,
 } from "./types.js";
@@ -50,18 +51,18 @@ import {
 const EVENTS_KEPT = 1000;
 /** Compare-and-set attempts of one command or cycle before giving up for now. */
 const ATTEMPTS = 8;
-const WEIGHT_TOLERANCE = 1e-9;
 
 interface Stored {
   /** The state (the initial state when none is stored). */
   readonly state: RolloutState;
   /** The stored revision (0: none stored). */
   readonly revision: number;
-  /** The nonce of the write that stored it. */
-  readonly nonce: string | null;
 }
 
-type Outcome = "ok" | "conflict" | "lease" | "uncertain";
+/** What a write found: stored, the state or config moved (`conflict`), the lease gone, no reply, or a failure. */
+type Outcome =
+  | { readonly kind: "ok" | "conflict" | "lease" | "uncertain" }
+  | { readonly kind: "failed"; readonly stage: ControllerFailure["stage"]; readonly error: unknown };
 
 /** A failure with the stage it belongs to (the config document's problems are not the state's). */
 class StageError extends Error {
@@ -104,32 +105,20 @@ function checkOptions(options: unknown): void {
   problems.throwIfAny("controlRollout options");
 }
 
-/** The stable and canary names of a config (a two-version config without `canary` has an implied one). */
-function versionsOf(config: RouterConfig | undefined, plan: CompiledPlan): { stable: string; canary: string } {
-  const stable = config?.stable ?? plan.source.stable ?? "";
-  let canary = config?.canary ?? plan.source.canary;
-  if (canary === undefined && config !== undefined && config.versions.length === 2) canary = config.versions.find((v) => v !== config.stable);
-  return { stable, canary: canary ?? "" };
+/** The config with another canary weight, exactly as `router.setCanaryPercent` writes it. */
+function withWeight(config: RouterConfig, weight: number): RouterConfig {
+  const router = createRouter(config);
+  router.setCanaryPercent(weight);
+  return router.config;
 }
 
-/** The canary weight a config gives, and the same config with another weight (what `router.setCanaryPercent` does). */
-class Weights {
-  private cached: { sha: string; weight: number } | undefined;
-
-  weightOf(doc: StoredConfig): number {
-    if (this.cached?.sha === doc.sha) return this.cached.weight;
-    const weight = createRouter(doc.config).canaryPercent;
-    this.cached = { sha: doc.sha, weight };
-    return weight;
-  }
-
-  withWeight(config: RouterConfig, weight: number): RouterConfig {
-    const router = createRouter(config);
-    router.setCanaryPercent(weight);
-    return router.config;
-  }
-}
-
+/**
+ * One controller. The rollout is driven by the library's runner (`createRollout`) over a local *mirror* router that
+ * follows the stored config document: the runner's `commit` hook is the compare-and-set script (so the runner moves,
+ * sets the weight and emits only what Redis took), its `beforeCheck` hook reads the fleet stats and refuses stale
+ * ones, and every read of the stored state is `adopt`ed. Only the leader's runner ticks (its timers are gated on the
+ * lease); every controller's runner takes commands.
+ */
 class Controller implements FleetRollout {
   readonly plan: CompiledPlan;
   readonly id: string;
@@ -143,14 +132,25 @@ class Controller implements FleetRollout {
   private readonly freshness: ReturnType<typeof resolveFreshness>;
   private readonly options: ControlRolloutOptions;
   private readonly failures: FailureLog<ControllerFailure["stage"]>;
-  private readonly weights = new Weights();
   /** Writes whose reply was lost (timeout): their events are emitted if a later read finds their nonce. */
   private readonly uncertain = new Map<string, readonly RolloutEvent[]>();
+  /** What the write of a command (keyed by the command object sent to the runner) found. */
+  private readonly outcomes = new WeakMap<RolloutCommand, Outcome>();
+  /** The runner's timers: real ones, not keeping the process alive, firing only while this controller leads. */
+  private readonly timers: Timers;
   private leading = false;
   private closed = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private cycling: Promise<void> = Promise.resolve();
-  private last: { state: RolloutState; config: StoredConfig | null } | null = null;
+  /** The runner and its mirror router, from the first usable config document on. */
+  private runner: Rollout | null = null;
+  private mirror: Router | null = null;
+  /** The stored config document the mirror holds (null: there is none in Redis). */
+  private doc: { readonly revision: number; readonly sha: string } | null = null;
+  /** The last state read (for `status()` before the first config document). */
+  private lastRead: RolloutState | null = null;
+  /** The fleet stats of the check being made: what the runner's stats reader serves. */
+  private fleetReader: StatsReader | null = null;
   private fleet: FleetControllerStatus["fleet"] = null;
   private lastContactAt: number | null = null;
 
@@ -174,6 +174,16 @@ class Controller implements FleetRollout {
       },
       (after) => guarded(logger, "logger", () => logger.warn(`turnout/redis: rollout ${this.id}: ${after.stage} works again`)),
     );
+    this.timers = {
+      setTimeout: (callback, ms) => {
+        const timer = setTimeout(() => {
+          if (this.leading && !this.closed) callback();
+        }, ms);
+        timer.unref?.();
+        return timer;
+      },
+      clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+    };
     this.ready = options.lead === false ? Promise.resolve() : this.runCycle();
   }
 
@@ -213,7 +223,7 @@ class Controller implements FleetRollout {
     return {
       id: this.id,
       leading: this.leading,
-      rollout: this.last === null ? null : this.statusOf(this.last.state, this.last.config),
+      rollout: this.runner?.status() ?? (this.lastRead === null ? null : this.bareStatus(this.lastRead)),
       fleet: this.fleet,
       lastContactAt: this.lastContactAt,
       lastError: this.failures.last,
@@ -228,6 +238,8 @@ class Controller implements FleetRollout {
     this.closed = true;
     clearTimeout(this.timer);
     await this.cycling;
+    this.runner?.stop();
+    await this.runner?.settled();
     if (this.leading) {
       try {
         await this.ctx.link.eval(LEASE_RELEASE, [this.keys.lease], [this.token]);
@@ -236,6 +248,36 @@ class Controller implements FleetRollout {
       }
       this.setLeading(false);
     }
+  }
+
+  async command(command: RolloutCommand): Promise<ControlResult> {
+    if (!isRecord(command) || typeof command.type !== "string") return { accepted: false, rejection: "a command is an object with a type", status: this.currentStatus() };
+    for (let attempt = 0; attempt < ATTEMPTS && !this.closed; attempt++) {
+      let runner: Rollout;
+      try {
+        const read = await this.refresh();
+        if (read.runner === null) throw new TurnoutRedisError(RedisFailure.Missing, "no configuration document in Redis: the rollout cannot apply its weight (write one with writeConfig first)");
+        runner = read.runner;
+      } catch (caught) {
+        const { stage, error } = stageOf(caught);
+        this.failures.fail(stage, error, this.now());
+        return { accepted: false, rejection: `${command.type} not stored: ${message(error)}`, status: this.currentStatus() };
+      }
+      const sent = { ...command }; // a fresh object per attempt: the key of this attempt's outcome
+      const result = await runner.send(sent);
+      const outcome = this.outcomes.get(sent);
+      if (result.accepted) {
+        if (this.leading) this.wake();
+        return { accepted: true, status: result.status };
+      }
+      if (result.commitFailure === undefined || outcome === undefined) return result; // the machine said no
+      if (outcome.kind === "uncertain") {
+        return { accepted: false, rejection: "Redis did not answer in time: the command may or may not have been stored (read state() to know)", status: result.status };
+      }
+      if (outcome.kind === "failed") return { accepted: false, rejection: `${command.type} not stored: ${message(outcome.error)}`, status: result.status };
+      // conflict (or a lease this command did not need): read again and recompute
+    }
+    return { accepted: false, rejection: `${command.type} not stored: the state kept changing (${ATTEMPTS} attempts)`, status: this.currentStatus() };
   }
 
   // ---- internals ----
@@ -250,8 +292,13 @@ class Controller implements FleetRollout {
     return Date.now();
   }
 
-  private statusOf(state: RolloutState, config: StoredConfig | null): RolloutStatus {
-    return statusOf(this.plan, state, this.now(), versionsOf(config?.config, this.plan));
+  /** The status of a state when there is no runner yet (no config document ever read): the plan's version names. */
+  private bareStatus(state: RolloutState): RolloutStatus {
+    return statusOf(this.plan, state, this.now(), { stable: this.plan.source.stable ?? "", canary: this.plan.source.canary ?? "" });
+  }
+
+  private currentStatus(): RolloutStatus {
+    return this.runner?.status() ?? this.bareStatus(this.lastRead ?? initialState(this.plan));
   }
 
   private setLeading(leading: boolean): void {
@@ -264,7 +311,7 @@ class Controller implements FleetRollout {
     const reply = list(await this.ctx.link.send(["HMGET", this.keys.state, "revision", "state", "nonce"]), "HMGET rollout");
     this.lastContactAt = this.now();
     const revisionText = text(reply[0]);
-    if (revisionText === null) return { state: initialState(this.plan), revision: 0, nonce: null };
+    if (revisionText === null) return { state: initialState(this.plan), revision: 0 };
     const revision = int(revisionText, "rollout revision");
     const body = text(reply[1]);
     let value: unknown;
@@ -282,60 +329,132 @@ class Controller implements FleetRollout {
       const events = this.uncertain.get(nonce);
       if (events !== undefined) {
         this.uncertain.clear(); // that write landed; any older uncertain one cannot have
-        this.emit(events);
+        for (const event of events) this.emit(event);
       }
     }
-    return { state, revision, nonce };
-  }
-
-  /** The config document, checked as a router config (its weight is read and rewritten); a `config` stage failure otherwise. */
-  private async readConfig(): Promise<StoredConfig | null> {
-    try {
-      const doc = await readConfig(this.ctx);
-      if (doc !== null) this.weights.weightOf(doc);
-      return doc;
-    } catch (error) {
-      throw new StageError("config", error);
-    }
-  }
-
-  private emit(events: readonly RolloutEvent[]): void {
-    const listener = this.options.onEvent;
-    if (listener === undefined) return;
-    for (const event of events) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.failures.fail("listener", error, this.now());
-      }
-    }
+    return { state, revision };
   }
 
   /**
-   * Stores `result` if the state is still `from` (and, with `token`, this controller still holds the lease), with the
-   * config change its weight implies, in one script. `config` is the document the new weight is applied to.
+   * Reads the config document into the mirror router (validated as a router config: a `config` stage failure
+   * otherwise), creating the runner over it the first time.
    */
-  private async commit(
-    from: Stored,
-    result: Pick<TransitionResult, "state" | "events"> & { readonly weight: number | null },
-    config: StoredConfig | null,
-    token: string,
-    record: Record<string, unknown>,
-    stateChanged = true,
-  ): Promise<Outcome> {
-    let configArgs: [string, string] = ["", ""];
-    if (result.weight !== null) {
-      if (config === null) throw new TurnoutRedisError(RedisFailure.Missing, "no configuration document in Redis: the canary's weight cannot be applied (write one with writeConfig first)");
-      let next: RouterConfig;
-      try {
-        next = this.weights.withWeight(config.config, result.weight);
-      } catch (error) {
-        throw new StageError("config", error);
-      }
-      configArgs = [String(config.revision), JSON.stringify(next)];
+  private async readConfig(): Promise<void> {
+    let doc: StoredConfig | null;
+    try {
+      doc = await readConfig(this.ctx);
+    } catch (error) {
+      throw new StageError("config", error);
     }
+    if (doc === null) {
+      this.doc = null;
+      return;
+    }
+    if (this.mirror !== null && this.doc?.revision === doc.revision && this.doc.sha === doc.sha) return;
+    try {
+      if (this.mirror === null) {
+        const mirror = createRouter(doc.config);
+        this.runner = this.createRunner(mirror);
+        this.mirror = mirror;
+      } else {
+        this.mirror.update(doc.config);
+      }
+    } catch (error) {
+      this.doc = null;
+      throw new StageError("config", error);
+    }
+    this.doc = { revision: doc.revision, sha: doc.sha };
+  }
+
+  private createRunner(mirror: Router): Rollout {
+    return createRollout(this.plan, {
+      router: mirror,
+      stats: { window: (query) => (this.fleetReader ?? EMPTY_READER).window(query) },
+      clock: () => this.now(),
+      timers: this.timers,
+      commit: (change) => this.commit(change),
+      beforeCheck: () => this.freshStats(),
+      retryMs: this.staleRetryMs,
+      onEvent: (event) => this.emit(event),
+      logger: this.ctx.logger,
+    });
+  }
+
+  /** Reads the stored state and the config document, and hands the state to the runner (when there is one). */
+  private async refresh(): Promise<{ readonly stored: Stored; readonly runner: Rollout | null }> {
+    const stored = await this.readState();
+    this.lastRead = stored.state;
+    await this.readConfig();
+    this.runner?.adopt(stored.state);
+    return { stored, runner: this.runner };
+  }
+
+  private emit(event: RolloutEvent): void {
+    const listener = this.options.onEvent;
+    if (listener === undefined) return;
+    try {
+      listener(event);
+    } catch (error) {
+      this.failures.fail("listener", error, this.now());
+    }
+  }
+
+  /** The runner's `beforeCheck`: reads the fleet stats; a stale (or unreadable) view skips the check. */
+  private async freshStats(): Promise<boolean> {
+    this.fleetReader = null;
+    let fleet: FleetStats;
+    try {
+      fleet = await readFleetStats(this.ctx, this.freshness);
+    } catch (error) {
+      this.failures.fail("stats", error, this.now());
+      return false;
+    }
+    this.fleet = { at: fleet.readAt, fresh: fleet.fresh, instances: fleet.instances.filter((i) => i.fresh).length, reason: fleet.reason };
+    if (!fleet.fresh) {
+      this.failures.fail("stats", staleError(fleet.reason ?? "stale"), this.now(), "stats:stale");
+      return false; // never judge (and so never advance) on stale numbers
+    }
+    this.failures.ok("stats");
+    this.fleetReader = fleet.reader;
+    return true;
+  }
+
+  /** The runner's `commit`: the compare-and-set script. Anything but a stored write is a refusal (never a throw). */
+  private async commit(change: RolloutChange): Promise<boolean> {
+    const outcome = await this.write(change);
+    if (change.command !== undefined) this.outcomes.set(change.command, outcome);
+    if (outcome.kind === "failed") this.failures.fail(outcome.stage, outcome.error, this.now());
+    if (outcome.kind === "lease") this.lostLease();
+    if (outcome.kind === "conflict" && this.leading) this.wake(); // read the winner's state now
+    return outcome.kind === "ok";
+  }
+
+  /**
+   * Stores a change if the state is still at `change.previous.revision` (and, for the leader's ticks and
+   * reconciles, this controller still holds the lease), with the config change its weight implies, in one script.
+   */
+  private async write(change: RolloutChange): Promise<Outcome> {
+    const fenced = this.leading && (change.kind === "reconcile" || change.command?.type === "tick");
+    const weight = change.effects.find((e) => e.type === "setWeight")?.weight ?? null;
+    let config: { readonly expected: number; readonly text: string; readonly value: RouterConfig } | null = null;
+    if (weight !== null) {
+      if (this.doc === null || this.mirror === null) {
+        return { kind: "failed", stage: "config", error: new TurnoutRedisError(RedisFailure.Missing, "no configuration document in Redis: the canary's weight cannot be applied (write one with writeConfig first)") };
+      }
+      let value: RouterConfig;
+      try {
+        value = withWeight(this.mirror.config, weight);
+      } catch (error) {
+        return { kind: "failed", stage: "config", error };
+      }
+      config = { expected: this.doc.revision, text: JSON.stringify(value), value };
+    }
+    const stateChanged = change.kind === "transition";
+    const from = change.previous.revision;
     const nonce = randomId(8);
-    const entry = JSON.stringify({ ...record, controller: this.id, events: result.events });
+    const record: Record<string, unknown> = { command: change.command ?? { type: "reconcile" }, at: change.at };
+    if (change.health !== undefined) record.health = change.health;
+    const entry = JSON.stringify({ ...record, controller: this.id, events: change.events });
     let reply: unknown[];
     try {
       reply = list(
@@ -343,15 +462,15 @@ class Controller implements FleetRollout {
           ROLLOUT_CAS,
           [this.keys.state, this.keys.lease, this.ctx.keys.config, this.keys.events],
           [
-            token,
-            String(from.revision),
-            stateChanged ? JSON.stringify(result.state) : "",
-            String(stateChanged ? result.state.revision : from.revision),
+            fenced ? this.token : "",
+            String(from),
+            stateChanged ? JSON.stringify(change.state) : "",
+            String(stateChanged ? change.state.revision : from),
             nonce,
-            configArgs[0],
-            configArgs[1],
+            config === null ? "" : String(config.expected),
+            config === null ? "" : config.text,
             this.ctx.keys.configChannel,
-            result.events.length > 0 ? entry : "",
+            change.events.length > 0 ? entry : "",
             String(EVENTS_KEPT),
             this.id,
           ],
@@ -363,52 +482,35 @@ class Controller implements FleetRollout {
       // emitted if a later read finds its nonce; the compare-and-set makes a second attempt harmless either way.
       const sent = !(error instanceof TurnoutRedisError && error.reason === RedisFailure.Offline);
       if (sent && stateChanged) {
-        this.uncertain.set(nonce, result.events);
+        this.uncertain.set(nonce, change.events);
         if (this.uncertain.size > 8) this.uncertain.delete(this.uncertain.keys().next().value as string);
         this.failures.fail("state", error, this.now());
-        return "uncertain";
+        return { kind: "uncertain" };
       }
-      throw error;
+      return { kind: "failed", stage: "state", error };
     }
     this.lastContactAt = this.now();
-    const code = int(reply[0], "rollout CAS");
-    if (code === 1) {
-      this.emit(result.events);
-      return "ok";
+    let code: number;
+    try {
+      code = int(reply[0], "rollout CAS");
+    } catch (error) {
+      return { kind: "failed", stage: "state", error };
     }
-    if (code === -1) return "lease";
-    return "conflict"; // 0: the state moved; -2: the config moved
-  }
-
-  async command(command: RolloutCommand): Promise<ControlResult> {
-    if (!isRecord(command) || typeof command.type !== "string") return { accepted: false, rejection: "a command is an object with a type", status: this.statusOf(this.last?.state ?? initialState(this.plan), this.last?.config ?? null) };
-    let stored: Stored | undefined;
-    let config: StoredConfig | null = null;
-    for (let attempt = 0; attempt < ATTEMPTS && !this.closed; attempt++) {
+    this.failures.ok("state");
+    if (code === -1) return { kind: "lease" };
+    if (code !== 1) return { kind: "conflict" }; // 0: the state moved; -2: the config moved
+    if (config !== null && this.mirror !== null) {
+      // The mirror now holds exactly what was stored (the runner then finds the weight already set); if that cannot
+      // be, the next read brings it in.
+      const revision = Number(reply[2]);
       try {
-        stored = await this.readState();
-        config = await this.readConfig();
-        const now = this.now();
-        const result = transition(this.plan, stored.state, command, now);
-        if (!result.accepted) return { accepted: false, rejection: result.rejection ?? "rejected", status: this.statusOf(stored.state, config) };
-        if (result.state === stored.state) return { accepted: true, status: this.statusOf(stored.state, config) };
-        const weight = result.effects.find((e) => e.type === "setWeight")?.weight ?? null;
-        const outcome = await this.commit(stored, { ...result, weight }, config, "", { command, at: now });
-        this.failures.ok("state");
-        if (outcome === "ok") {
-          this.last = { state: result.state, config };
-          if (this.leading) this.wake();
-          return { accepted: true, status: this.statusOf(result.state, config) };
-        }
-        if (outcome === "uncertain") return { accepted: false, rejection: "Redis did not answer in time: the command may or may not have been stored (read state() to know)", status: this.statusOf(stored.state, config) };
-      } catch (caught) {
-        const { stage, error } = stageOf(caught);
-        this.failures.fail(stage, error, this.now());
-        const status = this.statusOf(stored?.state ?? this.last?.state ?? initialState(this.plan), config);
-        return { accepted: false, rejection: `${command.type} not stored: ${message(error)}`, status };
+        this.mirror.update(config.value);
+        this.doc = Number.isSafeInteger(revision) && revision > 0 ? { revision, sha: sha1(config.text) } : null;
+      } catch {
+        this.doc = null;
       }
     }
-    return { accepted: false, rejection: `${command.type} not stored: the state kept changing (${ATTEMPTS} attempts)`, status: this.statusOf(stored?.state ?? initialState(this.plan), config) };
+    return { kind: "ok" };
   }
 
   private wake(): void {
@@ -436,65 +538,27 @@ class Controller implements FleetRollout {
     return this.cycling;
   }
 
-  /** Holds the lease (or tries to take it); when leading, does whatever is due. Returns the delay to the next cycle. */
+  /**
+   * Holds the lease (or tries to take it); when leading, reads the stored state into the runner and ticks it: due
+   * work is done, and a weight someone moved is put back. Between cycles the runner's own timers act on time.
+   * Returns the delay to the next cycle.
+   */
   private async cycle(): Promise<number> {
     if (!(await this.holdLease())) return this.renewMs;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      if (this.closed) return this.renewMs;
-      const stored = await this.readState();
-      const config = await this.readConfig();
-      this.last = { state: stored.state, config };
+      if (this.closed || !this.leading) return this.renewMs;
+      const { stored, runner } = await this.refresh();
       this.failures.ok("state");
-      const state = stored.state;
       // Before the start and after the end the weight is not the rollout's: operators may set it as they like.
-      if (state.phase === RolloutPhase.Idle || isFinal(state)) return this.renewMs;
-      if (config === null) throw new TurnoutRedisError(RedisFailure.Missing, "no configuration document in Redis: the rollout cannot apply its weight");
+      if (stored.state.phase === RolloutPhase.Idle || isFinal(stored.state)) return this.renewMs;
+      if (this.doc === null || runner === null) throw new TurnoutRedisError(RedisFailure.Missing, "no configuration document in Redis: the rollout cannot apply its weight");
       this.failures.ok("config");
-
-      // Someone moved the weight (an operator's config write): put it back, as the single-process runner does.
-      const actual = this.weights.weightOf(config);
-      if (Math.abs(actual - state.weight) > WEIGHT_TOLERANCE) {
-        const now = this.now();
-        const event: RolloutEvent = {
-          type: RolloutEventType.WeightRestored,
-          reason: RolloutEventReason.Reconcile,
-          at: now,
-          phase: state.phase,
-          stepIndex: state.stepIndex,
-          weight: state.weight,
-          previousWeight: actual,
-          message: `the stored config was at ${actual}%, set back to ${state.weight}%`,
-        };
-        const outcome = await this.commit(stored, { state, events: [event], weight: state.weight }, config, this.token, { command: { type: "reconcile" }, at: now }, false);
-        if (outcome === "lease") return this.lostLease();
-        continue;
-      }
-
-      const now = this.now();
-      const at = nextTickAt(this.plan, state);
-      if (at === null) return this.renewMs;
-      if (now < at) return at - now;
-      let health: Health | undefined;
-      const due = analysisRequest(this.plan, state, now);
-      if (due !== undefined) {
-        const fleet = await readFleetStats(this.ctx, this.freshness);
-        this.fleet = { at: fleet.readAt, fresh: fleet.fresh, instances: fleet.instances.filter((i) => i.fresh).length, reason: fleet.reason };
-        if (!fleet.fresh) {
-          this.failures.fail("stats", staleError(fleet.reason ?? "stale"), now, `stats:stale`);
-          return this.staleRetryMs; // never judge (and so never advance) on stale numbers
-        }
-        this.failures.ok("stats");
-        health = evaluateHealth(fleet.reader.window(due.query), versionsOf(config.config, this.plan), due.analysis, { weight: state.weight });
-      }
-      const result = transition(this.plan, state, { type: "tick" }, now, health);
-      if (!result.accepted || result.state === state) return this.renewMs;
-      const weight = result.effects.find((e) => e.type === "setWeight")?.weight ?? null;
-      const record: Record<string, unknown> = { command: { type: "tick" }, at: now };
-      if (health !== undefined) record.health = health;
-      const outcome = await this.commit(stored, { ...result, weight }, config, this.token, record);
-      if (outcome === "lease") return this.lostLease();
-      if (outcome === "uncertain") return Math.min(this.renewMs, 250);
-      // ok or conflict: read again, there may be more to do
+      const tick: RolloutCommand = { type: "tick" };
+      await runner.send(tick);
+      const outcome = this.outcomes.get(tick);
+      if (outcome?.kind === "uncertain") return Math.min(this.renewMs, 250);
+      if (outcome?.kind !== "conflict") return this.renewMs;
+      // conflict: read the winner's state and go on from it
     }
     return 50;
   }
@@ -532,6 +596,13 @@ class Controller implements FleetRollout {
     }
   }
 }
+
+/** Serves no numbers: read only if a check ran without its fleet view (it cannot: `beforeCheck` sets one first). */
+const EMPTY_READER: StatsReader = {
+  window: () => {
+    throw new TurnoutRedisError(RedisFailure.Stale, "no fleet stats were read for this check");
+  },
+};
 
 /** Joins the controllers of a rollout shared through Redis. */
 export function controlRollout(ctx: StoreContext, plan: RolloutPlan | CompiledPlan, options: ControlRolloutOptions = {}): FleetRollout {

@@ -161,6 +161,31 @@ function readsScenario() {
   };
 }
 
+/** Reads with 1,000,000 clients in the window (the tests' workload, seed 1): every slice's sketch is registers. */
+function readsAtScale(precision: WindowClientPrecision) {
+  return () => {
+    const stats = createStats({ versions: ["v1", "v2"], windowClientPrecision: precision, clock: () => T0 - 600_000 });
+    const { now } = windowWorkload(1, 1_000_000, T0, (sample, t) => stats.record(sample, t));
+    const a = stats.snapshot(now);
+    const text = JSON.stringify(a);
+    return {
+      groups: [
+        {
+          name: `reads · 1,000,000 clients in the window, 2 versions, windowClientPrecision ${precision}`,
+          cases: [
+            { name: "window({ since }) — 1 minute", baseline: true, fn: () => stats.window({ now, since: now - 60_000 }).totals.clients },
+            { name: "window() — the whole window", fn: () => stats.window({ now }).totals.clients },
+            { name: "snapshot()", fn: () => stats.snapshot(now).totalClients, skipBytes: true },
+            { name: "parseSnapshot(JSON.parse(text))", fn: () => parseSnapshot(JSON.parse(text)).totalClients, skipBytes: true },
+            { name: "mergeSnapshots(a, a)", fn: () => mergeSnapshots(a, a).totalClients, skipBytes: true },
+          ],
+        },
+      ],
+      finish: () => [`reads at precision ${precision}: snapshot JSON ${(text.length / 1024).toFixed(0)} KiB`],
+    };
+  };
+}
+
 /** A fleet controller's work: 100 instances' snapshots (as JSON from a store), validated and merged. */
 function fleetScenario() {
   return {
@@ -328,6 +353,8 @@ await runSuite({
     outcome: outcomeScenario,
     count: countScenario,
     reads: readsScenario,
+    "reads-1m": readsAtScale(10),
+    "reads-1m-p14": readsAtScale(14),
     fleet: fleetScenario,
     memory: memoryScenario(),
     "memory-p14": memoryScenario(14),

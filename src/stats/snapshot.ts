@@ -32,8 +32,8 @@ import type {
 } from "./types.js";
 
 /**
- * The format tag of snapshots at the default window client precision (10), which every turnout release reads.
- * A stats created with a higher `windowClientPrecision` writes `turnout.stats/2` (see {@link SNAPSHOT_FORMATS}).
+ * The format tag of snapshots at the default window client precision (10): the format from before
+ * `windowClientPrecision` existed, so every reader of turnout snapshots reads it. A stats created with a higher `windowClientPrecision` writes `turnout.stats/2` (see {@link SNAPSHOT_FORMATS}).
  *
  * @example
  * ```ts
@@ -45,7 +45,7 @@ export const SNAPSHOT_FORMAT = "turnout.stats/1" as const;
 /**
  * Every snapshot format tag this release reads: `turnout.stats/1` (window client precision 10, the field optional)
  * and `turnout.stats/2` (the same with `windowClientPrecision` required, 10 to 14). A snapshot is written in the
- * first one that can hold it, so that releases which only know `/1` keep reading default snapshots, and refuse
+ * first one that can hold it, so that readers which only know `/1` keep reading default snapshots, and refuse
  * (by their format tag) the ones they would misread.
  *
  * @example
@@ -194,7 +194,7 @@ function readHeader(problems: Problems, input: unknown, path: string): Header | 
   } else {
     params = checkWindow(problems, input.windowMs, input.resolutionMs, child(path, "windowMs"), child(path, "resolutionMs"));
   }
-  // turnout.stats/1 is precision 10, with or without the field (releases before it did not write it); /2 names it.
+  // turnout.stats/1 is precision 10, with or without the field (turnout before the option did not write it); /2 names it.
   const ppath = child(path, "windowClientPrecision");
   let precision: number = DEFAULT_WINDOW_CLIENT_PRECISION;
   if (input.windowClientPrecision === undefined) {
@@ -475,9 +475,10 @@ export function emptySnapshot(): StatsSnapshot {
  * Merges snapshots (of instances that share `window`, `resolution` and migration) into one, as if a single
  * aggregator had seen every request: counts add, sketches merge exactly, slices line up on absolute time, the
  * latest `at` and earliest `startedAt` win, and every human-facing number is recomputed from the merged raw
- * state. Commutative and associative, with {@link emptySnapshot} as identity. Validates every input (they may
- * come from JSON) and throws one `TurnoutConfigError` listing every problem, with paths like
- * `[1].raw.versions.v2.slices[0].requests`.
+ * state. Snapshots of different `windowClientPrecision` merge down to the lowest (their window sketches fold
+ * exactly: the result is what one aggregator at that precision would hold). Commutative and associative, with
+ * {@link emptySnapshot} as identity. Validates every input (they may come from JSON) and throws one
+ * `TurnoutConfigError` listing every problem, with paths like `[1].raw.versions.v2.slices[0].requests`.
  *
  * @example
  * ```ts

@@ -374,8 +374,8 @@ export type SnapshotFormat = "turnout.stats/1" | "turnout.stats/2";
  */
 export interface StatsSnapshot {
   /**
-   * Format tag: `turnout.stats/1` at window client precision 10 (the default; readable by every turnout release),
-   * `turnout.stats/2` at a higher one (releases before `windowClientPrecision` existed refuse it, rather than
+   * Format tag: `turnout.stats/1` at window client precision 10 (the default; readable by every turnout reader),
+   * `turnout.stats/2` at a higher one (readers from before `windowClientPrecision` refuse it, rather than
    * misread its slices). A reader refuses any other.
    */
   readonly format: SnapshotFormat;

@@ -42,7 +42,7 @@ export { BUCKETS, bucketOf, murmur3, seedOf } from "./router/index.js";
 export { formatDuration, parseDuration } from "./internal/duration.js";
 export type { Duration } from "./internal/duration.js";
 
-export { createStats, emptySnapshot, largestRemainder, mergeSnapshots, MigrationReason, parseSnapshot, readSnapshot, RejectionReason, SNAPSHOT_FORMAT } from "./stats/index.js";
+export { createStats, emptySnapshot, largestRemainder, mergeSnapshots, MigrationReason, parseSnapshot, readSnapshot, RejectionReason, SNAPSHOT_FORMAT, SNAPSHOT_FORMATS } from "./stats/index.js";
 export type {
   MigrationOptions,
   MigrationStatus,
@@ -52,6 +52,7 @@ export type {
   RawSketch,
   RawSlice,
   RawVersion,
+  SnapshotFormat,
   SnapshotReader,
   Stats,
   StatsOptions,
@@ -59,6 +60,7 @@ export type {
   StatsSnapshot,
   StatsWindow,
   VersionSummary,
+  WindowClientPrecision,
 } from "./stats/index.js";
 
 export {

@@ -3,11 +3,13 @@ import { describe, expect, it } from "vitest";
 import {
   type CompiledPlan,
   type Rollout,
+  type RolloutChange,
   type RolloutEvent,
   type RolloutPlan,
   type RolloutState,
   compilePlan,
   createRollout,
+  initialState,
   isFinal,
   nextTickAt,
   transition,
@@ -43,6 +45,66 @@ const plans: readonly RolloutPlan[] = [
 
 type Kind = "healthy" | "failing" | "slow" | "none";
 
+/**
+ * A store the runner commits to (a compare-and-set on a shared store, seen from one controller): each change is
+ * stored, refused or fails — decided by a hash of the change, so two runners offered the same change get the same
+ * answer — synchronously or after a round trip.
+ */
+interface StoreSpec {
+  readonly seed: number;
+  /** Percent of changes refused (another controller won). */
+  readonly refusePercent: number;
+  /** Percent of changes whose commit throws or rejects (the store is unreachable). */
+  readonly failPercent: number;
+  /** Answers come back as promises, settled between slices of traffic. */
+  readonly async: boolean;
+}
+
+const RETRY_MS = 20_000;
+
+/** FNV-1a: the decision for a change, stable across twins. */
+function verdictOf(spec: StoreSpec, change: RolloutChange): "store" | "refuse" | "fail" {
+  let h = 0x811c9dc5 ^ spec.seed;
+  for (const c of `${change.kind}|${change.previous.revision}|${change.at}|${change.command?.type ?? ""}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
+  const roll = (h >>> 0) % 100;
+  return roll < spec.refusePercent ? "refuse" : roll < spec.refusePercent + spec.failPercent ? "fail" : "store";
+}
+
+/** What the store holds, and what the runner was told. */
+class Store {
+  state: RolloutState;
+  /** The events of every stored change (a controller may emit nothing else). */
+  readonly events: RolloutEvent[] = [];
+  /** A reconcile was refused and no stored change has set the weight since: the router may lag the state. */
+  owed = false;
+  /** Whether any reconcile was ever refused (the router then served another weight for a while). */
+  everOwed = false;
+
+  constructor(
+    readonly spec: StoreSpec,
+    readonly plan: CompiledPlan,
+  ) {
+    this.state = initialState(plan);
+  }
+
+  readonly commit = (change: RolloutChange): boolean | Promise<boolean> => {
+    const verdict = verdictOf(this.spec, change);
+    const settle = (): boolean => {
+      if (verdict === "store") {
+        expect(change.previous).toEqual(this.state); // the runner commits only from the stored state
+        this.state = change.state;
+        this.events.push(...change.events);
+        if (change.effects.length > 0) this.owed = false;
+        return true;
+      }
+      if (change.kind === "reconcile") this.owed = this.everOwed = true;
+      if (verdict === "fail") throw new Error("store unreachable");
+      return false;
+    };
+    return this.spec.async ? Promise.resolve().then(settle) : settle();
+  };
+}
+
 /** One controller process: its router, its rollout, the events it saw. Its stats stand for the fleet's shared store. */
 interface Controller {
   router: Router;
@@ -54,9 +116,14 @@ class System {
   readonly time = new VirtualTime(T0);
   readonly stats: Stats;
   readonly controller: Controller;
+  readonly store: Store | undefined;
 
-  constructor(readonly plan: CompiledPlan) {
+  constructor(
+    readonly plan: CompiledPlan,
+    spec: StoreSpec | undefined,
+  ) {
     this.stats = createStats({ versions: ["v1", "v2"], window: "10m", resolution: "10s", clock: this.time.clock });
+    this.store = spec === undefined ? undefined : new Store(spec, plan);
     this.controller = { router: freshRouter(), rollout: undefined as unknown as Rollout, events: [] };
     this.controller.rollout = this.connect(undefined);
   }
@@ -69,20 +136,32 @@ class System {
       clock: this.time.clock,
       timers: this.time,
       onEvent: (e) => events.push(e),
+      ...(this.store === undefined ? {} : { commit: this.store.commit, retryMs: RETRY_MS, logger: { warn: () => undefined, error: () => undefined } }),
       ...(state === undefined ? {} : { state }),
     });
   }
 
-  /** A process restart: timers gone, a router booted from its config file, the rollout restored from saved JSON. */
+  /** A process restart: timers gone, a router booted from its config file, the rollout restored from the saved JSON. */
   restart(): void {
-    const saved = JSON.parse(JSON.stringify(this.controller.rollout.state())) as RolloutState;
+    const saved = JSON.parse(JSON.stringify(this.store?.state ?? this.controller.rollout.state())) as RolloutState;
     this.controller.rollout.stop();
     this.controller.router = freshRouter();
     this.controller.rollout = this.connect(saved);
   }
 
+  /** With asynchronous commits: lets the answers arrive and the timers they set fire, until nothing is due or pending. */
+  async settle(): Promise<void> {
+    if (this.store?.spec.async !== true) return;
+    for (;;) {
+      await this.controller.rollout.settled();
+      const next = this.time.nextAt();
+      if (next === null || next > this.time.now) return;
+      this.time.advance(0);
+    }
+  }
+
   /** `minutes` of traffic at 50 req/s in 10 s slices, split by the router's weight (plus a trickle of explicit v2 traffic). */
-  traffic(kind: Kind, minutes: number): void {
+  async traffic(kind: Kind, minutes: number): Promise<void> {
     for (let i = 0; i < minutes * 6; i++) {
       const at = this.time.now + 1;
       if (kind !== "none") {
@@ -98,6 +177,7 @@ class System {
         if (stableErrors > 0) this.stats.record({ version: "v1", ok: false, latencyMs: 50, count: stableErrors }, at);
       }
       this.time.advance(10_000);
+      await this.settle();
     }
   }
 }
@@ -111,6 +191,8 @@ interface Real {
   readonly steady: System;
   /** Restarts whenever told to; must behave exactly like `steady`. */
   readonly restarted: System;
+  /** Set when `restarted` may rightly act otherwise from then on (see `comparable`). */
+  diverged: boolean;
 }
 interface Model {
   readonly plan: CompiledPlan;
@@ -118,18 +200,35 @@ interface Model {
 
 const STEP_PHASES = new Set(["progressing", "analysing", "preview", "paused"]);
 
+function sortedJson(events: readonly RolloutEvent[]): string[] {
+  return events.map((e) => JSON.stringify(e)).sort();
+}
+
 function checkInvariants(plan: CompiledPlan, system: System): void {
-  const { router, rollout } = system.controller;
+  const { router, rollout, events } = system.controller;
   const status = rollout.status();
-  if (status.phase !== "idle") expect(router.canaryPercent).toBe(status.weight);
+  const store = system.store;
+  if (status.phase !== "idle" && store?.owed !== true) expect(router.canaryPercent).toBe(status.weight);
   if (status.phase === "aborted") expect(status.weight).toBe(0);
   if (status.phase === "promoted") expect(status.weight).toBe(100);
   if (STEP_PHASES.has(status.phase)) expect(status.weight).toBe(plan.steps[status.stepIndex]?.weight);
-  // Abort is reachable from every state that is not final.
   const state = rollout.state();
-  // The runner's timers leave nothing overdue: whatever was due by now has been done.
   const next = nextTickAt(plan, state);
-  if (next !== null) expect(next).toBeGreaterThan(system.time.now);
+  if (store === undefined) {
+    // The runner's timers leave nothing overdue: whatever was due by now has been done.
+    if (next !== null) expect(next).toBeGreaterThan(system.time.now);
+  } else {
+    // The runner is exactly on what the store holds, and told only what the store took.
+    expect(state).toEqual(store.state);
+    expect(sortedJson(events)).toEqual(sortedJson(store.events));
+    // Work a refused commit left overdue is tried again within retryMs.
+    if (next !== null && next <= system.time.now) {
+      const retry = system.time.nextAt();
+      expect(retry).not.toBeNull();
+      expect(retry ?? Infinity).toBeLessThanOrEqual(system.time.now + RETRY_MS);
+    }
+  }
+  // Abort is reachable from every state that is not final.
   expect(transition(plan, state, { type: "abort" }, system.time.now).accepted).toBe(!isFinal(state));
 }
 
@@ -155,24 +254,36 @@ function checkSteps(plan: CompiledPlan, events: readonly RolloutEvent[]): void {
   }
 }
 
+/**
+ * Whether the twins can still be compared: not after a refused reconcile made the restarted one's router serve another
+ * weight for a while, nor after it restarted with work overdue (a refused tick waits `retryMs`; a fresh runner tries
+ * at once).
+ */
+function comparable(real: Real): boolean {
+  return !real.diverged && real.restarted.store?.everOwed !== true;
+}
+
+/** The twins agree, while they can be compared. */
 function same(real: Real): void {
+  if (!comparable(real)) return;
   expect(real.restarted.controller.rollout.state()).toEqual(real.steady.controller.rollout.state());
   expect(real.restarted.controller.router.canaryPercent).toBe(real.steady.controller.router.canaryPercent);
 }
 
-abstract class Cmd implements fc.Command<Model, Real> {
+abstract class Cmd implements fc.AsyncCommand<Model, Real> {
   check(): boolean {
     return true;
   }
-  abstract act(system: System): unknown;
-  run(model: Model, real: Real): void {
-    const a = this.act(real.steady);
-    const b = this.act(real.restarted);
-    expect(b).toEqual(a);
+  abstract act(system: System): Promise<unknown>;
+  async run(model: Model, real: Real): Promise<void> {
+    const a = await this.act(real.steady);
+    const b = await this.act(real.restarted);
+    if (comparable(real)) expect(b).toEqual(a);
     same(real);
     checkInvariants(model.plan, real.steady);
     checkInvariants(model.plan, real.restarted);
     checkSteps(model.plan, real.steady.controller.events);
+    checkSteps(model.plan, real.restarted.controller.events);
   }
   abstract toString(): string;
 }
@@ -184,8 +295,8 @@ class Traffic extends Cmd {
   ) {
     super();
   }
-  act(system: System): unknown {
-    system.traffic(this.kind, this.minutes);
+  async act(system: System): Promise<unknown> {
+    await system.traffic(this.kind, this.minutes);
     return null;
   }
   toString(): string {
@@ -197,8 +308,9 @@ class Jump extends Cmd {
   constructor(readonly ms: number) {
     super();
   }
-  act(system: System): unknown {
+  async act(system: System): Promise<unknown> {
     system.time.advance(this.ms);
+    await system.settle();
     return null;
   }
   toString(): string {
@@ -212,25 +324,33 @@ class Operator extends Cmd {
   constructor(readonly control: Control) {
     super();
   }
-  act(system: System): unknown {
+  async act(system: System): Promise<unknown> {
     const rollout = system.controller.rollout;
     const before = rollout.state();
-    const result = this.control === "abort" ? rollout.abort("model") : rollout[this.control]();
-    if (this.control === "abort") expect(result.accepted).toBe(!isFinal(before));
+    const command = this.control === "abort" ? ({ type: "abort", reason: "model" } as const) : ({ type: this.control } as const);
+    // Asynchronous commits: send() answers once the store did; otherwise the synchronous controls.
+    const result = system.store?.spec.async === true ? await rollout.send(command) : this.control === "abort" ? rollout.abort("model") : rollout[this.control]();
+    await system.settle();
+    if (this.control === "abort" && result.commitFailure === undefined) expect(result.accepted).toBe(!isFinal(before));
+    if (result.commitFailure !== undefined) expect(result.accepted).toBe(false);
     if (!result.accepted) expect(rollout.state()).toEqual(before);
-    return result.accepted;
+    return [result.accepted, result.commitFailure ?? null];
   }
   toString(): string {
     return this.control;
   }
 }
 
-class Restart implements fc.Command<Model, Real> {
+class Restart implements fc.AsyncCommand<Model, Real> {
   check(): boolean {
     return true;
   }
-  run(model: Model, real: Real): void {
-    real.restarted.restart();
+  async run(model: Model, real: Real): Promise<void> {
+    const system = real.restarted;
+    const overdue = nextTickAt(model.plan, system.controller.rollout.state());
+    if (overdue !== null && overdue <= system.time.now) real.diverged = true;
+    system.restart();
+    await real.restarted.settle();
     same(real);
     checkInvariants(model.plan, real.restarted);
   }
@@ -254,17 +374,32 @@ const commands = [
   fc.constant(new Restart()),
 ];
 
+async function runModel(plan: CompiledPlan, spec: StoreSpec | undefined, cmds: Iterable<fc.AsyncCommand<Model, Real>>): Promise<void> {
+  const real: Real = { steady: new System(plan, spec), restarted: new System(plan, spec), diverged: false };
+  // Every run starts the rollout (later "start"s exercise the rejection).
+  await fc.asyncModelRun(() => ({ model: { plan }, real }), [new Operator("start"), ...cmds]);
+  real.steady.controller.rollout.stop();
+  real.restarted.controller.rollout.stop();
+}
+
+const stores: fc.Arbitrary<StoreSpec> = fc.record({
+  seed: fc.integer(),
+  refusePercent: fc.integer({ min: 0, max: 40 }),
+  failPercent: fc.integer({ min: 0, max: 15 }),
+  async: fc.boolean(),
+});
+
 describe("the runner, a real router and a real stats under random commands", () => {
-  it("keeps the invariants; a controller restarted from its saved state behaves exactly like one that never stopped", () => {
-    fc.assert(
-      fc.property(fc.constantFrom(...plans), fc.commands(commands, { maxCommands: 30 }), (source, cmds) => {
-        const plan = compilePlan(source);
-        const real: Real = { steady: new System(plan), restarted: new System(plan) };
-        // Every run starts the rollout (later "start"s exercise the rejection).
-        fc.modelRun(() => ({ model: { plan }, real }), [new Operator("start"), ...cmds]);
-        real.steady.controller.rollout.stop();
-        real.restarted.controller.rollout.stop();
-      }),
+  it("keeps the invariants; a controller restarted from its saved state behaves exactly like one that never stopped", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...plans), fc.commands(commands, { maxCommands: 30 }), (source, cmds) => runModel(compilePlan(source), undefined, cmds)),
+      { numRuns: 200 },
+    );
+  });
+
+  it("with commits refused or failing at random (synchronous and asynchronous): the runner is always on the stored state, tells only what was stored, keeps the invariants, and retries", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...plans), stores, fc.commands(commands, { maxCommands: 30 }), (source, spec, cmds) => runModel(compilePlan(source), spec, cmds)),
       { numRuns: 200 },
     );
   });

@@ -226,7 +226,7 @@ describe("commit: the runner applies only what the store took", () => {
     expect(await aborted).toMatchObject({ accepted: true, status: { phase: "aborted", weight: 0, revision: 2 } });
   });
 
-  it("timer ticks that fall due while a commit is pending wait for it: no step is committed twice or skipped", async () => {
+  it("a tick whose commit is pending holds the clock's later instants: no step is committed twice or skipped", async () => {
     const { pending, commit } = manualCommits();
     const { rollout, router, time, events } = setup(timed, { commit });
     const started = rollout.send({ type: "start" });
@@ -254,6 +254,26 @@ describe("commit: the runner applies only what the store took", () => {
     const revisions = pending.map((p) => p.change.previous.revision);
     expect(revisions).toEqual([0, 1, 2, 3]); // every commit from the state the previous one stored
     expect(events.filter((e) => e.type === "step").map((e) => e.stepIndex)).toEqual([0, 1, 2]);
+  });
+
+  it("a timer that fires while an operator's command is being committed waits: the tick runs after it, from what it stored", async () => {
+    const { pending, commit } = manualCommits();
+    const { rollout, time, events } = setup(timed, { commit });
+    void rollout.send({ type: "start" });
+    pending[0]?.resolve(true);
+    await rollout.settled();
+    time.advance(10 * MIN - 1_000); // the hold's timer is armed for 1 s from now
+    const promoted = rollout.send({ type: "promote" });
+    time.advance(5_000); // it fires while the promote is pending: no tick is committed from revision 1
+    expect(pending.map((p) => p.change.command?.type)).toEqual(["start", "promote"]);
+    pending[1]?.resolve(true);
+    expect((await promoted).status).toMatchObject({ stepIndex: 1, revision: 2 });
+    await rollout.settled();
+    time.advance(0);
+    expect(pending).toHaveLength(2); // the tick found step 1's hold just begun: nothing to commit
+    expect(events.filter((e) => e.type === "step").map((e) => e.stepIndex)).toEqual([0, 1]);
+    time.advance(10 * MIN);
+    expect(pending[2]?.change).toMatchObject({ command: { type: "tick" }, previous: { revision: 2, stepIndex: 1 } });
   });
 
   it("a timer tick and send() racing for the same due work: one commit, the other runs after it on the new state", async () => {

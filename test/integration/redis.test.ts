@@ -527,6 +527,18 @@ describe.skipIf(!available)("turnout/redis against redis-server", () => {
       expect(await controller.state()).toBeNull();
     });
 
+    it("a plan for other versions than the stored config's is refused, as createRollout refuses it", async () => {
+      const { store: s } = await store();
+      await s.writeConfig(config(0), { expectedRevision: 0 });
+      const failures: string[] = [];
+      const controller = s.controlRollout({ stable: "v0", steps: [{ weight: 5, pause: "1h" }] }, { lead: false, onError: (_e, f) => failures.push(f.stage) });
+      const result = await controller.start();
+      expect(result.accepted).toBe(false);
+      expect(result.rejection).toMatch(/start not stored: .*stable "v0"/);
+      expect(failures).toEqual(["config"]);
+      expect(await controller.state()).toBeNull();
+    });
+
     it("options with a typo are refused with the field named", async () => {
       const { store: s } = await store();
       const router = createRouter(config(0));

@@ -267,14 +267,21 @@ class Runner implements Rollout {
     return this.busy !== undefined || this.queued > 0 || this.hooking > 0;
   }
 
-  /** Calls a hook; while it runs, `adopt`/`send` from inside it queue behind the change instead of cutting in. */
-  private hook<T>(call: () => T): T {
+  /**
+   * Calls a hook: its answer (now, or when its promise settles) goes through `answered`, a throw or a rejection
+   * through `failed`. While it runs, `adopt`/`send` from inside it queue behind the change instead of cutting in.
+   */
+  private ask<T>(call: () => unknown, answered: (value: unknown) => T, failed: (error: unknown) => T): Maybe<T> {
+    let value: unknown;
     this.hooking += 1;
     try {
-      return call();
+      value = call();
+    } catch (error) {
+      return failed(error);
     } finally {
       this.hooking -= 1;
     }
+    return isThenable(value) ? Promise.resolve(value).then(answered, failed) : answered(value);
   }
 
   /** A synchronous control: runs now, unless the runner is busy with a pending commit. */
@@ -295,7 +302,11 @@ class Runner implements Rollout {
       },
       (error: unknown) => {
         if (this.busy === done) this.busy = undefined;
-        this.logger?.error("turnout rollout: the runner failed", { error });
+        try {
+          this.logger?.error("turnout rollout: the runner failed", { error });
+        } catch {
+          // A throwing logger must not turn send() into a rejection.
+        }
         return fallback;
       },
     );
@@ -310,8 +321,7 @@ class Runner implements Rollout {
         const result = job();
         return isThenable<T>(result) ? this.track(result, fallback()) : Promise.resolve(result);
       } catch (error) {
-        this.logger?.error("turnout rollout: the runner failed", { error });
-        return Promise.resolve(fallback());
+        return this.track(Promise.reject(error), fallback());
       }
     };
     if (!this.occupied()) return begin();
@@ -345,21 +355,18 @@ class Runner implements Rollout {
 
   /** Asks `beforeCheck` whether a due check may be made now; a hook that throws or rejects says no. */
   private gate(due: AnalysisRequest): Maybe<boolean> {
-    const failed = (error: unknown): boolean => {
-      if (!this.gateFailing) this.logger?.error("turnout rollout: beforeCheck failed; the check waits", { error });
-      this.gateFailing = true;
-      return false;
-    };
-    const answered = (go: unknown): boolean => {
-      this.gateFailing = false;
-      return go === true;
-    };
-    try {
-      const go = this.hook(() => this.beforeCheck?.(due));
-      return isThenable<boolean>(go) ? Promise.resolve(go).then(answered, failed) : answered(go);
-    } catch (error) {
-      return failed(error);
-    }
+    return this.ask(
+      () => this.beforeCheck?.(due),
+      (go) => {
+        this.gateFailing = false;
+        return go === true;
+      },
+      (error) => {
+        if (!this.gateFailing) this.logger?.error("turnout rollout: beforeCheck failed; the check waits", { error });
+        this.gateFailing = true;
+        return false;
+      },
+    );
   }
 
   /** A due check that `beforeCheck` refused: no transition at all; the weight is still reconciled. */
@@ -420,22 +427,19 @@ class Runner implements Rollout {
 
   /** Asks the `commit` hook to store a change. */
   private store(change: RolloutChange): Maybe<Stored> {
-    const failed = (error: unknown): Stored => {
-      if (!this.commitFailing) this.logger?.error("turnout rollout: commit failed; the change was not applied", { kind: change.kind, error });
-      this.commitFailing = true;
-      return { failure: "failed", message: `commit failed: ${error instanceof Error ? error.message : String(error)}` };
-    };
-    const answered = (stored: unknown): Stored => {
-      if (this.commitFailing) this.logger?.warn("turnout rollout: commit works again");
-      this.commitFailing = false;
-      return stored === true ? true : { failure: "refused", message: "the commit hook refused the change" };
-    };
-    try {
-      const stored = this.hook(() => this.commitHook?.(change));
-      return isThenable<boolean>(stored) ? Promise.resolve(stored).then(answered, failed) : answered(stored);
-    } catch (error) {
-      return failed(error);
-    }
+    return this.ask<Stored>(
+      () => this.commitHook?.(change),
+      (stored) => {
+        if (this.commitFailing) this.logger?.warn("turnout rollout: commit works again");
+        this.commitFailing = false;
+        return stored === true ? true : { failure: "refused", message: "the commit hook refused the change" };
+      },
+      (error) => {
+        if (!this.commitFailing) this.logger?.error("turnout rollout: commit failed; the change was not applied", { kind: change.kind, error });
+        this.commitFailing = true;
+        return { failure: "failed", message: `commit failed: ${error instanceof Error ? error.message : String(error)}` };
+      },
+    );
   }
 
   /** Reads the stats for a due check; undefined when the reader failed (the check is retried later, never guessed). */

@@ -100,6 +100,7 @@ export type {
   ResolvedAnalysis,
   ResolvedStep,
   Rollout,
+  RolloutChange,
   RolloutCommand,
   RolloutCommandType,
   RolloutEffect,

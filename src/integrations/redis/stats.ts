@@ -13,7 +13,9 @@ import { FailureLog, TurnoutRedisError, guarded, int, list, message, randomId, t
 import { STATS_PUSH, STATS_READ, STATS_REMOVE } from "./scripts.js";
 import { type FleetFreshness, type FleetInstance, type FleetStats, type PublishStatsOptions, RedisFailure, type StatsPublisher } from "./types.js";
 
-const MAX_SNAPSHOT_BYTES = 4 * 1024 * 1024;
+// A snapshot at windowClientPrecision 14 holds ~0.7 MiB per busy version; 32 MiB leaves room for dozens of them and
+// still refuses an absurd payload before JSON.parse.
+const MAX_SNAPSHOT_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_MAX_AGE_MS = 15_000;
 
 function checkPublish(options: unknown): void {

@@ -157,9 +157,9 @@ export function generate(c: Compiled): { source: string; values: unknown[] } {
     if (c.keyless === "stable") {
       line(outcome(c.fallback, "undefined"));
     } else if (c.keyless === "round-robin") {
-      line("return mirrored(c.keylessSlots[nextRoundRobin(c, false)], request, undefined, bag);");
+      line("return roundRobin(request, bag);");
     } else {
-      line("return mirrored(randomSlot(c, rng), request, undefined, bag);");
+      line("return random(request, bag);");
     }
   }
 
@@ -173,6 +173,8 @@ export function generate(c: Compiled): { source: string; values: unknown[] } {
     "var fromPin = (request, bag) => afterOverrides(c, request, bag, undefined, rng, undefined);",
     "var fromExperiments = (request, bag) => afterPin(c, request, bag, undefined, rng, 0, undefined);",
     "var mirrored = (slot, request, key, bag) => finish(c, slot, request, key, rng, 0, undefined, bag, undefined);",
+    "var roundRobin = (request, bag) => mirrored(c.keylessSlots[nextRoundRobin(c, false)], request, undefined, bag);",
+    "var random = (request, bag) => mirrored(randomSlot(c, rng), request, undefined, bag);",
   ];
   const source = `${prelude.join("\n")}\nreturn function decide(input) {\n  ${body.join("\n  ")}\n};`;
   return { source, values };

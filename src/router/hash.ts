@@ -13,13 +13,24 @@
 /** Buckets per hash space: weights resolve to 0.01 %. */
 export const BUCKETS = 10_000;
 
-// MurmurHash3's constants are written as literals, not as module constants: V8 keeps a module-level constant above
-// 2^30 as a heap number in the module context, loaded and unboxed at every use, where a literal is an immediate.
+// V8 details shape this file (each measured; see docs/readme/router-perf.md):
+// - MurmurHash3's constants are written as literals, not as module constants: V8 keeps a module-level constant above
+//   2^30 as a heap number in the module context, loaded and unboxed at every use, where a literal is an immediate.
+// - Characters are read with `at.call(key, i)`, `at` being `String.prototype.charCodeAt`, not with `key.charCodeAt(i)`:
+//   the latter looks `charCodeAt` up on the key, and keys come in many string representations (sequential, sliced,
+//   cons, thin, internalized; one- or two-byte), each a different map; past four, that lookup turns megamorphic and
+//   costs more than the hash itself (decide at 8× the floor after some two-byte keys). On `String.prototype` it is a
+//   constant, and V8 compiles the call to the same machine code as a monomorphic `key.charCodeAt(i)`. For the same
+//   reason `key.length` is read from `"" + key` (no copy: the same string, which V8 then knows to be a string).
+// - `at` and `imul` are local aliases, not module constants (V8 folds a local alias of `Math.imul` to the builtin; a
+//   module constant it calls generically), and they keep the bytecode small: V8 inlines a function into its caller only
+//   within a bytecode budget, and decide is fastest with the hash inlined.
 
 /** Mixes one little-endian 4-byte block into the running hash (c1 = 0xcc9e2d51, c2 = 0x1b873593). */
 function mixBlock(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  h ^= Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+  const imul = Math.imul;
+  k = imul(k, 0xcc9e2d51);
+  h ^= imul((k << 15) | (k >>> 17), 0x1b873593);
   h = (h << 13) | (h >>> 19);
   return ((h << 2) + h + 0xe6546b64) | 0; // h × 5 + n (mod 2^32), as Math.imul(h, 5) + n: exact below 2^53
 }
@@ -44,6 +55,7 @@ function fmix(h: number): number {
  * `block` little-endian; every fourth byte flushes the block into the hash. Returns the signed 32-bit hash.
  */
 function murmur3Utf8(key: string, seed: number): number {
+  const at = String.prototype.charCodeAt;
   let h = seed | 0;
   let block = 0;
   let filled = 0; // bytes waiting in `block`, 0–3
@@ -51,12 +63,12 @@ function murmur3Utf8(key: string, seed: number): number {
   const n = key.length;
   let i = 0;
   while (i < n) {
-    let c = key.charCodeAt(i++);
+    let c = at.call(key, i++);
     // Fast path: four ASCII characters on a block boundary make one block directly.
     if (filled === 0 && c < 0x80 && i + 2 < n) {
-      const c1 = key.charCodeAt(i);
-      const c2 = key.charCodeAt(i + 1);
-      const c3 = key.charCodeAt(i + 2);
+      const c1 = at.call(key, i);
+      const c2 = at.call(key, i + 1);
+      const c3 = at.call(key, i + 2);
       if ((c1 | c2 | c3) < 0x80) {
         h = mixBlock(h, c | (c1 << 8) | (c2 << 16) | (c3 << 24));
         i += 3;
@@ -74,7 +86,7 @@ function murmur3Utf8(key: string, seed: number): number {
       count = 2;
     } else {
       if (c >= 0xd800 && c <= 0xdfff) {
-        const next = i < n ? key.charCodeAt(i) : 0;
+        const next = i < n ? at.call(key, i) : 0;
         if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
           i++;
           c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
@@ -122,35 +134,37 @@ function murmur3Utf8(key: string, seed: number): number {
  * ```
  */
 export function murmur3Signed(key: string, seed: number): number {
-  // Written for a small bytecode (V8 inlines a function, helpers included, only within a budget): one helper for the
-  // blocks, the 1–3 trailing characters in a loop, the finalisation in line.
+  // Written for a small bytecode (see above): one helper for the blocks, the 1–3 trailing characters in a loop.
+  key = "" + key; // the same string, now typed as one for V8: `key.length` is a field load whatever its map
+  const at = String.prototype.charCodeAt;
+  const imul = Math.imul;
   const n = key.length;
   const blocks = n & ~3;
   let h = seed | 0;
   let seen = 0; // every character code OR-ed together: ≥ 0x80 means the key is not ASCII
   let i = 0;
   for (; i < blocks; i += 4) {
-    const c0 = key.charCodeAt(i);
-    const c1 = key.charCodeAt(i + 1);
-    const c2 = key.charCodeAt(i + 2);
-    const c3 = key.charCodeAt(i + 3);
+    const c0 = at.call(key, i);
+    const c1 = at.call(key, i + 1);
+    const c2 = at.call(key, i + 2);
+    const c3 = at.call(key, i + 3);
     seen |= c0 | c1 | c2 | c3;
     h = mixBlock(h, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
   }
   if (i < n) {
     let k = 0;
     for (let shift = 0; i < n; i++, shift += 8) {
-      const c = key.charCodeAt(i);
+      const c = at.call(key, i);
       seen |= c;
       k |= c << shift;
     }
-    k = Math.imul(k, 0xcc9e2d51);
-    h ^= Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+    k = imul(k, 0xcc9e2d51);
+    h ^= imul((k << 15) | (k >>> 17), 0x1b873593);
   }
   if (seen >= 0x80) return murmur3Utf8(key, seed);
   h ^= n;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  h = imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = imul(h ^ (h >>> 13), 0xc2b2ae35);
   return h ^ (h >>> 16);
 }
 

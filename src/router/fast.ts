@@ -115,9 +115,8 @@ export function generate(c: Compiled): { source: string; values: unknown[] } {
     // The bag is read and classified once, as decideWith does. Only a plain record takes the specialised path: no
     // headers at all, or a bag with a get(name) method (Headers, Map), is decided by the generic code.
     line("const bag = request.headers;");
-    line('if (typeof bag !== "object" || bag === null) return generic(request, undefined, undefined);');
-    line("const method = bag.get;");
-    line('if (typeof method === "function") return generic(request, bag, method);');
+    line("let method;");
+    line('if (typeof bag !== "object" || bag === null || typeof (method = bag.get) === "function") return generic(request, bag, method);');
   } else {
     line("const bag = undefined;");
   }
@@ -169,7 +168,7 @@ export function generate(c: Compiled): { source: string; values: unknown[] } {
     `var { ${KIT_HELPERS.join(", ")} } = kit;`,
     ...values.map((_, i) => `var $${i} = kit.values[${i}];`),
     // The generic steps, as closures over the config so that each call site in decide is short.
-    "var generic = (request, bag, get) => decideRequest(c, request, bag, get, rng, undefined);",
+    'var generic = (request, bag, get) => decideRequest(c, request, typeof bag === "object" && bag !== null ? bag : undefined, get, rng, undefined);',
     "var fromPin = (request, bag) => afterOverrides(c, request, bag, undefined, rng, undefined);",
     "var fromExperiments = (request, bag) => afterPin(c, request, bag, undefined, rng, 0, undefined);",
     "var mirrored = (slot, request, key, bag) => finish(c, slot, request, key, rng, 0, undefined, bag, undefined);",

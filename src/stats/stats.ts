@@ -110,7 +110,7 @@ class LiveStats implements Stats {
       timed = latencyMs !== undefined && latencyMs !== null;
       if (timed) {
         if (typeof latencyMs !== "number" || !(latencyMs >= 0 && latencyMs <= MAX_LATENCY_MS)) return this.reject(R_LATENCY);
-        STAGED_LATENCY[0] = latencyMs;
+        STAGED_LATENCY[0] = latencyMs + 0; // + 0 turns -0 into 0 (a -0 would surface as "-0" quantiles)
       }
       client = sample.client;
       const count = sample.count;
@@ -195,7 +195,7 @@ class LiveStats implements Stats {
       timed = durationMs !== undefined && durationMs !== null;
       if (timed) {
         if (typeof durationMs !== "number" || !(durationMs >= 0 && durationMs <= MAX_LATENCY_MS)) return this.reject(R_LATENCY);
-        STAGED_LATENCY[0] = durationMs;
+        STAGED_LATENCY[0] = durationMs + 0; // -0 becomes 0
       }
       client = outcome.client;
     } catch {

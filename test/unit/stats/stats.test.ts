@@ -203,6 +203,15 @@ describe("bad input is counted as rejected, never throws, never corrupts the num
     expect(totals(stats, T0).lifetime).toMatchObject({ requests: 1, latency: null, clients: 0 });
   });
 
+  it("takes a latency of -0 as 0 (no -0 in quantiles, max or snapshots; found by the property test)", () => {
+    const stats = createStats({ clock: () => T0 });
+    expect(stats.record({ version: "v1", ok: false, latencyMs: -0 })).toBe(true);
+    expect(stats.recordOutcome({ version: "v1" }, { status: 200, durationMs: -0 })).toBe(true);
+    const latency = totals(stats, T0).lifetime.latency;
+    for (const value of Object.values(latency ?? {})) expect(Object.is(value, 0)).toBe(true);
+    expect(JSON.stringify(stats.snapshot(T0))).not.toContain("-0,");
+  });
+
   it("counts a clock that answers junk, or throws, as invalid_time", () => {
     let answer: unknown = Number.NaN;
     const stats = createStats({ clock: () => answer as number });

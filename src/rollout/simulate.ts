@@ -1,5 +1,6 @@
 import { parseDuration } from "../internal/duration.js";
 import { Problems, checkFields, child, isRecord, typeName } from "../internal/problems.js";
+import { mulberry32 } from "../internal/random.js";
 import { createRouter } from "../router/index.js";
 import { createStats } from "../stats/index.js";
 import { figuresOf } from "./analysis.js";
@@ -30,20 +31,6 @@ const Z99 = 2.3263478740408408;
 /** Latency strata (quantile boundaries): each slice's requests are spread over them, with the tail well represented. */
 const STRATA = [0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1] as const;
 const DEFAULT_BEHAVIOUR = { errorPercent: 0, p50: 50, p99: 250 } as const;
-
-// ---- seeded randomness ------------------------------------------------------------------------------------------
-
-/** mulberry32: a small, fast, seedable PRNG with a full 2^32 period; plenty for synthetic traffic. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Inverse of the standard normal CDF (Acklam's rational approximation, relative error < 1.2e-9). */
 function normalQuantile(p: number): number {

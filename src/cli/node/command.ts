@@ -2,6 +2,7 @@
  * `turnout node`: the JSON-lines node on stdin/stdout.
  */
 import { type KeylessMode, type RouterConfig, isTurnoutConfigError } from "../../index.js";
+import { mulberry32 } from "../../internal/random.js";
 import { type Parsed, UsageError, number, parse, text } from "../args.js";
 import { readJson } from "../files.js";
 import { createNode, defaultNodeConfig } from "./node.js";
@@ -21,18 +22,6 @@ export const NODE_OPTIONS = {
 } as const;
 
 const KEYLESS = ["round-robin", "random", "stable"] as const;
-
-/** mulberry32: a seeded rng for `--seed` (keyless random routing that replays). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Streams that the node reads and writes. */
 export interface NodeIo {
@@ -73,7 +62,7 @@ export async function runNode(argv: readonly string[], io: NodeIo): Promise<numb
       envelope: parsed.values.envelope === true,
       ...(text(parsed, "service") === undefined ? {} : { service: text(parsed, "service") as string }),
       ...(text(parsed, "node-id") === undefined ? {} : { nodeId: text(parsed, "node-id") as string }),
-      ...(seed === undefined ? {} : { rng: seeded(seed) }),
+      ...(seed === undefined ? {} : { rng: mulberry32(seed) }),
       stats: {
         ...(text(parsed, "window") === undefined ? {} : { window: text(parsed, "window") as string }),
         ...(text(parsed, "resolution") === undefined ? {} : { resolution: text(parsed, "resolution") as string }),

@@ -1,0 +1,14 @@
+/**
+ * mulberry32: a small, fast, seedable PRNG with a full 2^32 period, answering numbers in [0, 1). Used where a run
+ * must replay from a seed (synthetic traffic in the simulator, `turnout node --seed`); never for anything secret.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}

@@ -82,73 +82,53 @@ export function evaluateHealth(
   const checks: CriterionResult[] = [];
 
   const tooFew = (who: string, figures: VersionFigures): string => `${who} has ${figures.requests} of the ${min} requests needed`;
+  const shortOf = (): string => (canaryShort ? tooFew("canary", canary) : tooFew("stable baseline", stable));
+  /** A criterion that could not be judged: skipped, or inconclusive with why. */
+  const unjudged = (criterion: HealthCriterion, outcome: "skipped" | typeof HealthVerdict.Inconclusive, limit: number, message: string): void => {
+    checks.push({ criterion, outcome, actual: null, limit, message });
+  };
+  /** A criterion judged: `actual` within `limit` (inclusive, with float noise allowed) passes. */
+  const judged = (criterion: HealthCriterion, actual: number, limit: number, describe: (ok: boolean) => string): void => {
+    const ok = actual <= limit + EPSILON;
+    checks.push({ criterion, outcome: ok ? HealthVerdict.Pass : HealthVerdict.Fail, actual, limit, message: describe(ok) });
+  };
 
   if (settings.maxErrorRate !== null) {
     const limit = settings.maxErrorRate;
-    if (canaryShort) {
-      checks.push({ criterion: HealthCriterion.MaxErrorRate, outcome: HealthVerdict.Inconclusive, actual: null, limit, message: tooFew("canary", canary) });
-    } else {
-      const actual = canary.errorPercent;
-      const ok = actual <= limit + EPSILON;
-      checks.push({
-        criterion: HealthCriterion.MaxErrorRate,
-        outcome: ok ? HealthVerdict.Pass : HealthVerdict.Fail,
-        actual,
-        limit,
-        message: `canary error rate ${fmt(actual)}% ${ok ? "within" : "exceeds"} the maximum ${fmt(limit)}% (${canary.errors}/${canary.requests})`,
-      });
+    if (canaryShort) unjudged(HealthCriterion.MaxErrorRate, HealthVerdict.Inconclusive, limit, tooFew("canary", canary));
+    else {
+      judged(HealthCriterion.MaxErrorRate, canary.errorPercent, limit, (ok) =>
+        `canary error rate ${fmt(canary.errorPercent)}% ${ok ? "within" : "exceeds"} the maximum ${fmt(limit)}% (${canary.errors}/${canary.requests})`,
+      );
     }
   }
 
   if (settings.maxErrorRateIncrease !== null) {
     const limit = settings.maxErrorRateIncrease;
-    if (noBaseline) {
-      checks.push({ criterion: HealthCriterion.MaxErrorRateIncrease, outcome: "skipped", actual: null, limit, message: "no stable baseline at 100 %" });
-    } else if (canaryShort || stableShort) {
-      const message = canaryShort ? tooFew("canary", canary) : tooFew("stable baseline", stable);
-      checks.push({ criterion: HealthCriterion.MaxErrorRateIncrease, outcome: HealthVerdict.Inconclusive, actual: null, limit, message });
-    } else {
+    if (noBaseline) unjudged(HealthCriterion.MaxErrorRateIncrease, "skipped", limit, "no stable baseline at 100 %");
+    else if (canaryShort || stableShort) unjudged(HealthCriterion.MaxErrorRateIncrease, HealthVerdict.Inconclusive, limit, shortOf());
+    else {
       const actual = canary.errorPercent - stable.errorPercent;
-      const ok = actual <= limit + EPSILON;
-      checks.push({
-        criterion: HealthCriterion.MaxErrorRateIncrease,
-        outcome: ok ? HealthVerdict.Pass : HealthVerdict.Fail,
-        actual,
-        limit,
-        message: `canary error rate ${fmt(canary.errorPercent)}% is ${fmt(actual)} points ${actual < 0 ? "(below)" : "above"} stable ${fmt(stable.errorPercent)}% (max ${fmt(limit)})`,
-      });
+      judged(HealthCriterion.MaxErrorRateIncrease, actual, limit, () =>
+        `canary error rate ${fmt(canary.errorPercent)}% is ${fmt(actual)} points ${actual < 0 ? "(below)" : "above"} stable ${fmt(stable.errorPercent)}% (max ${fmt(limit)})`,
+      );
     }
   }
 
   if (settings.maxP99Ms !== null) {
     const limit = settings.maxP99Ms;
-    if (canaryShort) {
-      checks.push({ criterion: HealthCriterion.MaxP99Ms, outcome: HealthVerdict.Inconclusive, actual: null, limit, message: tooFew("canary", canary) });
-    } else if (canary.p99Ms === null) {
-      checks.push({ criterion: HealthCriterion.MaxP99Ms, outcome: HealthVerdict.Inconclusive, actual: null, limit, message: "no canary latency recorded" });
-    } else {
-      const actual = canary.p99Ms;
-      const ok = actual <= limit + EPSILON;
-      checks.push({
-        criterion: HealthCriterion.MaxP99Ms,
-        outcome: ok ? HealthVerdict.Pass : HealthVerdict.Fail,
-        actual,
-        limit,
-        message: `canary p99 ${fmt(actual)} ms ${ok ? "within" : "exceeds"} the maximum ${fmt(limit)} ms`,
-      });
-    }
+    const p99 = canary.p99Ms;
+    if (canaryShort) unjudged(HealthCriterion.MaxP99Ms, HealthVerdict.Inconclusive, limit, tooFew("canary", canary));
+    else if (p99 === null) unjudged(HealthCriterion.MaxP99Ms, HealthVerdict.Inconclusive, limit, "no canary latency recorded");
+    else judged(HealthCriterion.MaxP99Ms, p99, limit, (ok) => `canary p99 ${fmt(p99)} ms ${ok ? "within" : "exceeds"} the maximum ${fmt(limit)} ms`);
   }
 
   if (settings.maxP99Ratio !== null) {
     const limit = settings.maxP99Ratio;
-    if (noBaseline) {
-      checks.push({ criterion: HealthCriterion.MaxP99Ratio, outcome: "skipped", actual: null, limit, message: "no stable baseline at 100 %" });
-    } else if (canaryShort || stableShort) {
-      const message = canaryShort ? tooFew("canary", canary) : tooFew("stable baseline", stable);
-      checks.push({ criterion: HealthCriterion.MaxP99Ratio, outcome: HealthVerdict.Inconclusive, actual: null, limit, message });
-    } else if (canary.p99Ms === null || stable.p99Ms === null) {
-      const message = `no ${canary.p99Ms === null ? "canary" : "stable"} latency recorded`;
-      checks.push({ criterion: HealthCriterion.MaxP99Ratio, outcome: HealthVerdict.Inconclusive, actual: null, limit, message });
+    if (noBaseline) unjudged(HealthCriterion.MaxP99Ratio, "skipped", limit, "no stable baseline at 100 %");
+    else if (canaryShort || stableShort) unjudged(HealthCriterion.MaxP99Ratio, HealthVerdict.Inconclusive, limit, shortOf());
+    else if (canary.p99Ms === null || stable.p99Ms === null) {
+      unjudged(HealthCriterion.MaxP99Ratio, HealthVerdict.Inconclusive, limit, `no ${canary.p99Ms === null ? "canary" : "stable"} latency recorded`);
     } else {
       // Compared as canary ≤ limit × stable, so that a stable p99 of 0 needs no division.
       const ok = canary.p99Ms <= limit * stable.p99Ms + EPSILON;

@@ -12,6 +12,10 @@
  * instead of silently lowering the rate (no coordinated omission). Phases alternate direct / proxy twice, so a
  * slow moment of the shared machine is split between both paths.
  *
+ * A third path, "bare", goes through the least a Node reverse proxy can be (node:http server, `http.request` with a
+ * keep-alive agent, bodies piped, no headers rewritten, no routing) in a process of its own: what any extra Node
+ * hop costs on this machine, so that turnout's own share of the added latency can be read apart from it.
+ *
  * Target (issue 7): p99 through the proxy at most 10 % above direct.
  */
 import { fork } from "node:child_process";
@@ -81,6 +85,32 @@ async function proxyRole(upstreamPort: number): Promise<void> {
   });
 }
 
+/** The least a Node reverse proxy can be: the baseline for what one more Node HTTP hop costs. */
+async function bareRole(upstreamPort: number): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const server = http.createServer((req, res) => {
+    const upstream = http.request(
+      { host: "127.0.0.1", port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on("error", () => {
+      res.statusCode = 502;
+      res.end();
+    });
+    req.pipe(upstream);
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, "127.0.0.1", () => process.send?.({ port: (server.address() as { port: number }).port }));
+  reportCpu();
+  process.on("disconnect", () => {
+    agent.destroy();
+    server.close(() => process.exit(0));
+  });
+}
+
 interface Child {
   readonly port: number;
   readonly kill: () => void;
@@ -115,8 +145,11 @@ function start(role: string, extra: string[] = []): Promise<Child> {
 // The load generator
 // ---------------------------------------------------------------------------------------------------------------
 
+const PATHS = ["direct", "bare", "proxy"] as const;
+type Path = (typeof PATHS)[number];
+
 interface Phase {
-  readonly path: "direct" | "proxy";
+  readonly path: Path;
   readonly latenciesMs: number[];
   errors: number;
 }
@@ -169,18 +202,19 @@ async function main(): Promise<void> {
   const serviceMs = arg("upstream-ms", 10);
   const upstream = await start("upstream", [`--upstream-ms=${serviceMs}`]);
   const proxied = await start("proxy", [`--upstream=${upstream.port}`]);
+  const bare = await start("bare", [`--upstream=${upstream.port}`]);
+  const portOf: Record<Path, number> = { direct: upstream.port, bare: bare.port, proxy: proxied.port };
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const phases: Phase[] = [];
   let proxyCpuMicros = 0;
   const started = Date.now();
   try {
-    // Warm-up: both paths, JIT and sockets.
-    await runPhase(upstream.port, { path: "direct", latenciesMs: [], errors: 0 }, rate, 1, agent);
-    await runPhase(proxied.port, { path: "proxy", latenciesMs: [], errors: 0 }, rate, 1, agent);
-    for (const p of ["direct", "proxy", "direct", "proxy"] as const) {
+    // Warm-up: every path, JIT and sockets.
+    for (const p of PATHS) await runPhase(portOf[p], { path: p, latenciesMs: [], errors: 0 }, rate, 1, agent);
+    for (const p of [...PATHS, ...PATHS]) {
       const phase: Phase = { path: p, latenciesMs: [], errors: 0 };
       const before = p === "proxy" ? await proxied.cpu() : 0;
-      await runPhase(p === "direct" ? upstream.port : proxied.port, phase, rate, seconds, agent);
+      await runPhase(portOf[p], phase, rate, seconds, agent);
       if (p === "proxy") proxyCpuMicros += (await proxied.cpu()) - before;
       phases.push(phase);
       process.stderr.write(`  · ${p}: ${phase.latenciesMs.length} answers, ${phase.errors} errors\n`);
@@ -189,15 +223,17 @@ async function main(): Promise<void> {
     agent.destroy();
     upstream.kill();
     proxied.kill();
+    bare.kill();
   }
-  const figures = (["direct", "proxy"] as const).map((p) => {
+  const figures = PATHS.map((p) => {
     const all = phases.filter((ph) => ph.path === p).flatMap((ph) => ph.latenciesMs).sort((a, b) => a - b);
     const errors = phases.filter((ph) => ph.path === p).reduce((n, ph) => n + ph.errors, 0);
     const r = (x: number) => Math.round(x * 1000) / 1000;
     return { path: p, requests: all.length, errors, p50: r(percentile(all, 0.5)), p90: r(percentile(all, 0.9)), p99: r(percentile(all, 0.99)), p999: r(percentile(all, 0.999)), max: r(all[all.length - 1] ?? NaN) };
   });
-  const [direct, proxy] = figures as [(typeof figures)[0], (typeof figures)[0]];
+  const [direct, bareHop, proxy] = figures as [(typeof figures)[0], (typeof figures)[0], (typeof figures)[0]];
   const added = (proxy.p99 / direct.p99 - 1) * 100;
+  const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(0)} %`;
   const lines = [
     "",
     `turnout · node proxy vs direct, open-loop at ${rate} req/s, upstream service time ${serviceMs} ms, ${seconds} s × 2 phases per path (ms, from when each request was due)`,
@@ -206,17 +242,19 @@ async function main(): Promise<void> {
     ...figures.map((f) => `${f.path.padEnd(9)} ${String(f.requests).padStart(8)} ${String(f.errors).padStart(6)} ${[f.p50, f.p90, f.p99, f.p999, f.max].map((x) => x.toFixed(3).padStart(8)).join(" ")}`),
     "",
     `the proxy process used ${(proxyCpuMicros / (2 * rate * seconds)).toFixed(0)} µs of CPU per request (${((proxyCpuMicros / (2 * seconds * 1e6)) * 100).toFixed(0)} % of a core at ${rate} req/s)`,
-    `Headline — proxy p99 ${proxy.p99.toFixed(3)} ms vs direct ${direct.p99.toFixed(3)} ms: ${added >= 0 ? "+" : ""}${added.toFixed(0)} % (target ≤ +10 %); p50 +${(proxy.p50 - direct.p50).toFixed(3)} ms`,
+    `a bare node:http proxy (no turnout) added ${signed((bareHop.p99 / direct.p99 - 1) * 100)} to p99 and ${(bareHop.p50 - direct.p50).toFixed(3)} ms to p50; turnout's proxy ${signed((proxy.p99 / bareHop.p99 - 1) * 100)} to p99 over the bare one`,
+    `Headline — proxy p99 ${proxy.p99.toFixed(3)} ms vs direct ${direct.p99.toFixed(3)} ms: ${signed(added)} (target ≤ +10 %); p50 +${(proxy.p50 - direct.p50).toFixed(3)} ms`,
   ];
   console.log(lines.join("\n"));
   const file = path.join(REPO_ROOT, "bench", "results", "proxy.json");
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(
     file,
-    `${JSON.stringify({ suite: "proxy", startedAt: new Date(started).toISOString(), machine: machineInfo(), rate, upstreamMs: serviceMs, seconds, phases: 2, figures, addedP99Percent: Math.round(added * 10) / 10, proxyCpuMicrosPerRequest: Math.round(proxyCpuMicros / (2 * rate * seconds)), summary: [lines[lines.length - 1]!] }, null, 2)}\n`,
+    `${JSON.stringify({ suite: "proxy", startedAt: new Date(started).toISOString(), machine: machineInfo(), rate, upstreamMs: serviceMs, seconds, phases: 2, figures, addedP99PercentBare: Math.round((bareHop.p99 / direct.p99 - 1) * 1000) / 10, addedP99Percent: Math.round(added * 10) / 10, proxyCpuMicrosPerRequest: Math.round(proxyCpuMicros / (2 * rate * seconds)), summary: [lines[lines.length - 1]!] }, null, 2)}\n`,
   );
 }
 
 if (ROLE === "upstream") await upstreamRole(arg("upstream-ms", 10));
 else if (ROLE === "proxy") await proxyRole(arg("upstream", 0));
+else if (ROLE === "bare") await bareRole(arg("upstream", 0));
 else await main();

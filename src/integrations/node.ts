@@ -2,7 +2,7 @@
 
 export { createProxy } from "./node-proxy.js";
 export type { ProxyCounters, TurnoutProxy } from "./node-proxy.js";
-export type { ProxyOptions } from "./http/proxy-options.js";
+export type { PemInput, ProxyOptions, UpstreamTls } from "./http/proxy-options.js";
 export type { MirrorResult } from "./http/mirror.js";
 export { watchConfig } from "./config-file.js";
 export type { ConfigReload, ConfigReloadFailure, ConfigWatcher, WatchConfigOptions } from "./config-file.js";

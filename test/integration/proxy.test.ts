@@ -2,7 +2,10 @@
  * turnout/node's reverse proxy against real node:http upstreams on 127.0.0.1: routing, streaming, hop-by-hop
  * headers, X-Forwarded-*, 502/504, keep-alive, and shadow traffic that never touches the client's response.
  */
-import { type IncomingMessage, type ServerResponse, createServer, request } from "node:http";
+import { readFileSync } from "node:fs";
+import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { TLSSocket } from "node:tls";
 import { type AddressInfo, type Socket, createServer as createNetServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { isTurnoutConfigError } from "../../src/errors.js";
@@ -449,6 +452,81 @@ describe("createProxy", () => {
         "unknown_field mirror.colour",
       ]);
     }
+  });
+});
+
+describe("createProxy with https upstreams", () => {
+  // A private CA and a server certificate for 127.0.0.1 it signed (valid until 2126), made with openssl; the CA's key
+  // was thrown away. The server certificate has no extended key usage, so it also serves as a client certificate.
+  const fixture = (name: string) => readFileSync(new URL(`./fixtures/tls/${name}`, import.meta.url), "utf8");
+  const ca = fixture("ca.crt");
+  const cert = fixture("server.crt");
+  const key = fixture("server.key");
+
+  /** An https upstream with the CA-signed certificate; with `clientCa`, it demands a client certificate signed by it. */
+  async function httpsUpstream(clientCa?: string) {
+    const server = createHttpsServer({ cert, key, ...(clientCa === undefined ? {} : { ca: clientCa, requestCert: true, rejectUnauthorized: true }) }, (req, res) => {
+      const peer = (req.socket as TLSSocket).getPeerCertificate();
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ path: req.url, client: peer?.subject?.CN ?? null }));
+    });
+    const running = await listen(server as unknown as Server);
+    cleanups.push(() => running.close());
+    return `https://127.0.0.1:${running.port}`;
+  }
+
+  it("refuses an upstream certificate from an unknown CA (502), and trusts it with tls.ca", async () => {
+    const target = await httpsUpstream();
+    const plain = await startProxy(twoVersions(), { upstreams: { v1: target, v2: target } });
+    const refused = await fetch(`${plain.url}/users`);
+    expect(refused.status).toBe(502);
+    expect(plain.proxy.counters.upstreamErrors).toBe(1);
+
+    const trusting = await startProxy(twoVersions(), { upstreams: { v1: target, v2: target }, tls: { ca } });
+    const answer = await fetch(`${trusting.url}/users`);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ path: "/users", client: null });
+  });
+
+  it("presents a client certificate for mutual TLS (and without one the upstream refuses the connection)", async () => {
+    const target = await httpsUpstream(ca);
+    const anonymous = await startProxy(twoVersions(), { upstreams: { v1: target, v2: target }, tls: { ca } });
+    expect((await fetch(`${anonymous.url}/pay`)).status).toBe(502);
+
+    const mutual = await startProxy(twoVersions(), { upstreams: { v1: target, v2: target }, tls: { ca: [ca], cert, key: Buffer.from(key) } });
+    const answer = await fetch(`${mutual.url}/pay`);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ path: "/pay", client: "localhost" });
+  });
+
+  it("verifies the certificate against tls.servername when the URL's host differs", async () => {
+    const target = await httpsUpstream();
+    const wrongName = await startProxy(twoVersions(), { upstreams: { v1: target, v2: target }, tls: { ca, servername: "api.example.com" } });
+    expect((await fetch(wrongName.url)).status).toBe(502);
+    const rightName = await startProxy(twoVersions(), { upstreams: { v1: target, v2: target }, tls: { ca, servername: "localhost" } });
+    expect((await fetch(rightName.url)).status).toBe(200);
+  });
+
+  it("lists every problem in tls", () => {
+    const router = createRouter(twoVersions());
+    try {
+      createProxy(router, {
+        upstreams: { v1: "https://127.0.0.1:1", v2: "https://127.0.0.1:1" },
+        tls: { ca: 5, cert: [], key: ["ok", 7], servername: "", rejectUnauthorized: "no", colour: "red" },
+      } as never);
+      expect.unreachable();
+    } catch (error) {
+      expect(isTurnoutConfigError(error)).toBe(true);
+      expect((error as { problems: { code: string; path: string }[] }).problems.map((p) => `${p.code} ${p.path}`).sort()).toEqual([
+        "type tls.ca",
+        "type tls.cert",
+        "type tls.key",
+        "type tls.rejectUnauthorized",
+        "type tls.servername",
+        "unknown_field tls.colour",
+      ]);
+    }
+    expect(() => createProxy(router, { upstreams: { v1: "http://127.0.0.1:1", v2: "http://127.0.0.1:1" }, tls: "yes" } as never)).toThrow(/tls/);
   });
 });
 

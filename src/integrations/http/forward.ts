@@ -55,6 +55,8 @@ export interface Upstream {
 export interface AgentSettings {
   readonly maxSockets: number;
   readonly maxFreeSockets: number;
+  /** TLS options of `https:` upstreams (validated: see `ProxyOptions.tls`); ignored for `http:`. */
+  readonly tls?: object;
 }
 
 /**
@@ -68,7 +70,7 @@ export interface AgentSettings {
 export function createUpstream(url: URL, settings: AgentSettings): Upstream {
   const secure = url.protocol === "https:";
   const agentOptions = { keepAlive: true, maxSockets: settings.maxSockets, maxFreeSockets: settings.maxFreeSockets, scheduling: "lifo" as const };
-  const agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+  const agent = secure ? new HttpsAgent({ ...settings.tls, ...agentOptions }) : new HttpAgent(agentOptions);
   const request = secure ? httpsRequest : httpRequest;
   const basePath = url.pathname.endsWith("/") ? url.pathname.slice(0, -1) : url.pathname;
   const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname; // IPv6 literals

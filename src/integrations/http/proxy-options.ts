@@ -6,7 +6,7 @@ import { ProblemCode } from "../../errors.js";
 import { parseDuration, type Duration } from "../../internal/duration.js";
 import { FORBIDDEN_KEYS, Problems, checkFields, child, isRecord } from "../../internal/problems.js";
 import type { Decision, OutcomeRecorder, Router } from "../../types.js";
-import { createUpstream, type Upstream } from "./forward.js";
+import { type AgentSettings, createUpstream, type Upstream } from "./forward.js";
 import type { MirrorResult, MirrorSettings } from "./mirror.js";
 import type { TurnoutHttpOptions } from "./types.js";
 
@@ -64,19 +64,46 @@ export interface ProxyOptions extends TurnoutHttpOptions<IncomingMessage> {
     /** Default 64. */
     readonly maxFreeSockets?: number;
   };
+  /**
+   * TLS for `https:` upstreams, handed to Node's https agent: a private CA (`ca`), a client certificate for mutual
+   * TLS (`cert`, `key`, `passphrase`), the name to verify (`servername`). Default: Node's trusted CAs, no client
+   * certificate. `rejectUnauthorized: false` accepts any certificate: for experiments only, never in production.
+   */
+  readonly tls?: UpstreamTls;
   /** Trust `X-Forwarded-*` from the client (behind another proxy) and extend them. Default `false`: replace them. */
   readonly trustProxy?: boolean;
   /** Changes the path sent to an upstream, e.g. strips `/v2`: `(path, version) => path.replace(/^\/v\d+/, "")`. */
   readonly rewritePath?: (path: string, version: string, decision: Decision) => string;
 }
 
+/** PEM text or its bytes; a list for several certificates. */
+export type PemInput = string | Buffer | readonly (string | Buffer)[];
+
+/** TLS settings of the connections to `https:` upstreams (see {@link ProxyOptions.tls}). */
+export interface UpstreamTls {
+  /** Certificate authorities to trust instead of Node's defaults (PEM). */
+  readonly ca?: PemInput;
+  /** Client certificate chain for mutual TLS (PEM). */
+  readonly cert?: PemInput;
+  /** Private key of the client certificate (PEM). */
+  readonly key?: PemInput;
+  /** Passphrase of `key`. */
+  readonly passphrase?: string;
+  /** Server name for SNI and certificate verification, when it differs from the URL's host. */
+  readonly servername?: string;
+  /** Default `true`. `false` accepts any certificate. */
+  readonly rejectUnauthorized?: boolean;
+}
+
+const TLS_FIELDS = ["ca", "cert", "key", "passphrase", "servername", "rejectUnauthorized"] as const;
+
 /** Option names the proxy adds to the shared HTTP options. */
-export const PROXY_FIELDS = ["upstreams", "timeouts", "mirror", "agent", "trustProxy", "rewritePath"] as const;
+export const PROXY_FIELDS = ["upstreams", "timeouts", "mirror", "agent", "tls", "trustProxy", "rewritePath"] as const;
 
 /** The proxy's settings after validation. */
 export interface ProxySettings {
   readonly upstreamUrls: ReadonlyMap<string, URL>;
-  readonly agent: { readonly maxSockets: number; readonly maxFreeSockets: number };
+  readonly agent: AgentSettings;
   readonly connectMs: number;
   readonly responseMs: number;
   readonly idleMs: number;
@@ -156,6 +183,7 @@ export function resolveProxyOptions(router: Router, options: ProxyOptions, probl
   const a: Record<string, unknown> = isRecord(o.agent) ? o.agent : {};
   if (o.agent !== undefined && !isRecord(o.agent)) problems.add(ProblemCode.Type, "agent", "expected an object");
   checkFields(problems, a, "agent", ["maxSockets", "maxFreeSockets"]);
+  const tls = resolveTls(o.tls, problems);
   if (o.trustProxy !== undefined && typeof o.trustProxy !== "boolean") problems.add(ProblemCode.Type, "trustProxy", "expected a boolean");
   if (o.rewritePath !== undefined && typeof o.rewritePath !== "function") problems.add(ProblemCode.Type, "rewritePath", "expected a function");
 
@@ -179,8 +207,38 @@ export function resolveProxyOptions(router: Router, options: ProxyOptions, probl
   const agent = {
     maxSockets: count(problems, a.maxSockets, 256, "agent.maxSockets", 1),
     maxFreeSockets: count(problems, a.maxFreeSockets, 64, "agent.maxFreeSockets", 0),
+    ...(tls === undefined ? {} : { tls }),
   };
   return { upstreamUrls, agent, ...settings };
+}
+
+const isPem = (value: unknown): boolean => typeof value === "string" || Buffer.isBuffer(value);
+
+/** Checks `tls` field by field; answers a frozen copy with only the known fields, or undefined. */
+function resolveTls(value: unknown, problems: Problems): UpstreamTls | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) {
+    problems.add(ProblemCode.Type, "tls", "expected an object");
+    return undefined;
+  }
+  checkFields(problems, value, "tls", TLS_FIELDS);
+  const copy: Record<string, unknown> = {};
+  for (const name of ["ca", "cert", "key"] as const) {
+    const pem = value[name];
+    if (pem === undefined) continue;
+    if (isPem(pem) || (Array.isArray(pem) && pem.length > 0 && pem.every(isPem))) copy[name] = Array.isArray(pem) ? [...pem] : pem;
+    else problems.add(ProblemCode.Type, child("tls", name), "expected PEM text, a Buffer, or a list of them");
+  }
+  for (const name of ["passphrase", "servername"] as const) {
+    if (value[name] === undefined) continue;
+    if (typeof value[name] === "string" && value[name] !== "") copy[name] = value[name];
+    else problems.add(ProblemCode.Type, child("tls", name), "expected a non-empty string");
+  }
+  if (value.rejectUnauthorized !== undefined) {
+    if (typeof value.rejectUnauthorized === "boolean") copy.rejectUnauthorized = value.rejectUnauthorized;
+    else problems.add(ProblemCode.Type, "tls.rejectUnauthorized", "expected a boolean");
+  }
+  return Object.freeze(copy) as UpstreamTls;
 }
 
 /**
@@ -198,7 +256,7 @@ export function buildUpstreams(settings: ProxySettings): { primary: Map<string, 
   const copies = Math.max(1, settings.mirror.maxInFlight);
   for (const [version, url] of settings.upstreamUrls) {
     primary.set(version, createUpstream(url, settings.agent));
-    mirror.set(version, createUpstream(url, { maxSockets: copies, maxFreeSockets: Math.min(settings.agent.maxFreeSockets, copies) }));
+    mirror.set(version, createUpstream(url, { ...settings.agent, maxSockets: copies, maxFreeSockets: Math.min(settings.agent.maxFreeSockets, copies) }));
   }
   return { primary, mirror };
 }

@@ -1,6 +1,7 @@
 // decide(): every rule kind, the precedence between them, pins, and junk input.
 import { describe, expect, it } from "vitest";
 import { type Decision, type RouterConfig, createRouter } from "../../../src/index.js";
+import { mulberry32 } from "../../../src/internal/random.js";
 
 const base: RouterConfig = {
   versions: ["v1", "v2"],
@@ -11,16 +12,7 @@ const base: RouterConfig = {
 };
 
 /** A seeded generator for keyless tests: deterministic, uniform enough. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const seeded = mulberry32;
 
 /** A key whose decision under `router` is `version` (searched deterministically). */
 function keyFor(router: ReturnType<typeof createRouter>, version: string): string {

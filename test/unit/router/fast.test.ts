@@ -1,12 +1,11 @@
 // The generated decide: injection-proof source, the fallback where code generation from strings is refused, the
 // `codegen` option, and compiled code reused across updates that change only values (weights, salt, revision).
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { createContext, runInContext } from "node:vm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type RouterConfig, TurnoutConfigError, createRouter } from "../../../src/index.js";
 import { compile } from "../../../src/router/compile.js";
 import { generate } from "../../../src/router/fast.js";
+import { loadInRealm } from "./realm.js";
 
 const base: RouterConfig = {
   versions: ["v1", "v2"],
@@ -151,27 +150,9 @@ describe("where code generation from strings is refused", () => {
   });
 
   it("the built package routes in a realm that forbids eval and new Function (as Cloudflare Workers and a strict CSP do)", () => {
-    const dist = join(import.meta.dirname, "..", "..", "..", "dist");
     const context = createContext({ URL, URLSearchParams }, { codeGeneration: { strings: false, wasm: false } });
     expect(() => runInContext("new Function('return 1')", context)).toThrow();
-    const cache = new Map<string, unknown>();
-    const load = (file: string): unknown => {
-      if (cache.has(file)) return cache.get(file);
-      const module = { exports: {} as Record<string, unknown> };
-      cache.set(file, module.exports);
-      const wrapper = runInContext(`(function (module, exports, require) {${readFileSync(join(dist, file), "utf8")}\n})`, context) as (
-        m: typeof module,
-        e: Record<string, unknown>,
-        r: (s: string) => unknown,
-      ) => void;
-      wrapper(module, module.exports, (specifier) => {
-        if (!specifier.startsWith("./")) throw new Error(`the core required ${specifier}`);
-        return load(specifier.slice(2));
-      });
-      cache.set(file, module.exports);
-      return module.exports;
-    };
-    const { createRouter: sandboxed } = load("index.cjs") as { createRouter: typeof createRouter };
+    const { createRouter: sandboxed } = loadInRealm(context, "index.cjs") as { createRouter: typeof createRouter };
     const inside = sandboxed(base);
     const outside = createRouter(base);
     for (let i = 0; i < 200; i++) {

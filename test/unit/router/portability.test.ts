@@ -1,10 +1,10 @@
 // The core entry must run where there is no Node: a browser, a worker, an edge runtime.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createContext, runInContext } from "node:vm";
+import { createContext } from "node:vm";
 import { describe, expect, it } from "vitest";
+import { DIST as dist, loadInRealm } from "./realm.js";
 
-const dist = join(import.meta.dirname, "..", "..", "..", "dist");
 const SPECIFIERS = [
   /^(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']/gm, // static ESM imports and re-exports
   /^import\s*["']([^"']+)["']/gm, // side-effect imports
@@ -45,24 +45,7 @@ describe("the core build is runtime-neutral", () => {
     // No process, Buffer, setTimeout or console: only the language, URL and URLSearchParams, and a require that
     // resolves nothing but the build's own chunks.
     const context = createContext({ URL, URLSearchParams });
-    const cache = new Map<string, unknown>();
-    const load = (file: string): unknown => {
-      if (cache.has(file)) return cache.get(file);
-      const module = { exports: {} as Record<string, unknown> };
-      cache.set(file, module.exports);
-      const wrapper = runInContext(`(function (module, exports, require) {${readFileSync(join(dist, file), "utf8")}\n})`, context) as (
-        m: typeof module,
-        e: Record<string, unknown>,
-        r: (s: string) => unknown,
-      ) => void;
-      wrapper(module, module.exports, (specifier) => {
-        if (!specifier.startsWith("./")) throw new Error(`the core required ${specifier}`);
-        return load(specifier.slice(2));
-      });
-      cache.set(file, module.exports);
-      return module.exports;
-    };
-    const { createRouter } = load("index.cjs") as { createRouter: (config: unknown) => { decide: (r: unknown) => { version: string } } };
+    const { createRouter } = loadInRealm(context, "index.cjs") as { createRouter: (config: unknown) => { decide: (r: unknown) => { version: string } } };
     const router = createRouter({ versions: ["v1", "v2"], stable: "v1", split: { v1: 50, v2: 50 }, explicit: { query: "version" } });
     expect(router.decide({ key: "user-123" }).version).toMatch(/^v[12]$/);
     expect(router.decide({ path: "/users?version=2" }).version).toBe("v2");

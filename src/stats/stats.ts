@@ -121,27 +121,28 @@ class LiveStats implements Stats {
     } catch {
       return this.reject(R_SAMPLE);
     }
-    let hash = 0;
-    if (client !== undefined && client !== null) {
-      if (typeof client !== "string" || client.length > MAX_CLIENT_LENGTH) return this.reject(R_CLIENT);
-      hash = murmur3Signed(client, CLIENT_SEED) || ZERO_HASH;
-    }
-    return this.commit(state, version, ok as boolean, timed, hash, n, staged);
+    return this.commit(state, version, ok as boolean, timed, client, n, staged);
   }
 
   /**
-   * Hot path, shared by record and recordOutcome: the time, the slot, the writes. `state` null: `version` is a new
-   * version (dynamic mode), created here, once every check has passed, so that a rejected sample never adds one.
+   * Hot path, shared by record and recordOutcome: the client's hash, the time, the slot, the writes. `state` null:
+   * `version` is a new version (dynamic mode), created here, once every check has passed, so that a rejected sample
+   * never adds one.
    */
   private commit(
     state: VersionState | null,
     version: unknown,
     ok: boolean,
     timed: boolean,
-    hash: number,
+    client: unknown,
     n: number,
     staged: boolean,
   ): boolean {
+    let hash = 0;
+    if (client !== undefined && client !== null) {
+      if (typeof client !== "string" || client.length > MAX_CLIENT_LENGTH) return this.reject(R_CLIENT);
+      hash = murmur3Signed(client, CLIENT_SEED) || ZERO_HASH;
+    }
     const t = staged ? (STAGED_TIME[0] as number) : this.clockOrNaN();
     if (typeof t !== "number" || !(t >= -MAX_TIME_MS && t <= MAX_TIME_MS)) return this.reject(R_TIME);
     const target = state ?? this.create(version as string);
@@ -201,12 +202,7 @@ class LiveStats implements Stats {
     } catch {
       return this.reject(R_SAMPLE);
     }
-    let hash = 0;
-    if (client !== undefined && client !== null) {
-      if (typeof client !== "string" || client.length > MAX_CLIENT_LENGTH) return this.reject(R_CLIENT);
-      hash = murmur3Signed(client, CLIENT_SEED) || ZERO_HASH;
-    }
-    return this.commit(state, version, ok, timed, hash, 1, staged);
+    return this.commit(state, version, ok, timed, client, 1, staged);
   }
 
   /** The clock's answer; NaN (rejected as invalid_time) when it throws. */

@@ -11,16 +11,9 @@ import { isTurnoutConfigError } from "../../src/errors.js";
 import { createRouter } from "../../src/router/index.js";
 import type { RouterConfig } from "../../src/types.js";
 import { type ConfigReload, type ConfigReloadFailure, type ConfigWatcher, watchConfig } from "../../src/integrations/node.js";
+import { splitConfig as config } from "./fixtures.js";
 import { memoryLogger, until } from "./helpers.js";
 
-const config = (v2: number, extra: Partial<RouterConfig> = {}): RouterConfig => ({
-  versions: ["v1", "v2"],
-  stable: "v1",
-  canary: "v2",
-  split: { v1: 100 - v2, v2 },
-  stickiness: ["key"],
-  ...extra,
-});
 
 const directories: string[] = [];
 const watchers: ConfigWatcher[] = [];

@@ -18,6 +18,11 @@ export const BEFORE = Date.parse("2024-12-01T00:00:00Z");
 export const DEPRECATED = Date.parse("2025-03-01T00:00:00Z");
 export const AFTER_SUNSET = Date.parse("2025-07-01T00:00:00Z");
 
+/** v1 and v2 keyed by `request.key`, with `v2` percent of the traffic on v2. */
+export function splitConfig(v2: number, extra: Partial<RouterConfig> = {}): RouterConfig {
+  return { versions: ["v1", "v2"], stable: "v1", canary: "v2", split: { v1: 100 - v2, v2 }, stickiness: ["key"], ...extra };
+}
+
 /** v1 stable, v2 canary at 50 %, sticky on `x-user-id`, explicit versions by path (`/api/v2/…`) and header. */
 export function baseConfig(overrides: Partial<RouterConfig> = {}): RouterConfig {
   return {

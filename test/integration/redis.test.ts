@@ -14,19 +14,12 @@ import { createRouter } from "../../src/router/index.js";
 import type { RolloutEvent } from "../../src/rollout/types.js";
 import { createStats } from "../../src/stats/index.js";
 import type { RouterConfig } from "../../src/types.js";
+import { splitConfig as config } from "./fixtures.js";
 import { memoryLogger, until } from "./helpers.js";
 import { type RedisServer, redisAvailable, startRedis } from "./redis/server.js";
 
 const available = redisAvailable();
 
-const config = (v2: number, extra: Partial<RouterConfig> = {}): RouterConfig => ({
-  versions: ["v1", "v2"],
-  stable: "v1",
-  canary: "v2",
-  split: { v1: 100 - v2, v2 },
-  stickiness: ["key"],
-  ...extra,
-});
 
 type Client = ReturnType<typeof createClient>;
 

@@ -1,29 +1,26 @@
-// Assembles README.md from the sections in docs/readme/ (in reading order) and CHANGELOG.md from the entries in
-// docs/changelog/ (bullets merged per Keep a Changelog category, modules in the same order).
-// `node docs/assemble.mjs --check` exits 1 when either file is out of date (a test runs the check).
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-
-const order = ["intro", "demo", "router", "stats", "rollout", "integrations", "prometheus", "redis", "cli", "bench", "router-perf", "development"];
-const sections = order
-  .map((name) => new URL(`./readme/${name}.md`, import.meta.url))
-  .filter((url) => existsSync(url))
-  .map((url) => readFileSync(url, "utf8").trim());
-const readme = `${sections.join("\n\n")}\n`;
+// Assembles CHANGELOG.md from the entries in docs/changelog/: bullets merged per Keep a Changelog category, the files
+// in a known order first, then every other file alphabetically (so a new area only adds its file); `released.md`, the
+// released versions, is appended as it is. `node docs/assemble.mjs --check` exits 1 when CHANGELOG.md is out of date.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 
 const CATEGORIES = ["Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"];
-const changelogOrder = ["router", "stats", "rollout", "integrations", "prometheus", "redis", "cli", "bench", "router-perf", "project"];
+const known = ["router", "stats", "rollout", "integrations", "prometheus", "redis", "cli", "bench", "router-perf", "docs", "project"];
+const present = readdirSync(new URL("./changelog/", import.meta.url))
+  .filter((file) => file.endsWith(".md") && file !== "released.md")
+  .map((file) => file.slice(0, -3));
+const order = [...known.filter((name) => present.includes(name)), ...present.filter((name) => !known.includes(name)).sort()];
+
 const merged = new Map(CATEGORIES.map((category) => [category, []]));
-for (const name of changelogOrder) {
-  const url = new URL(`./changelog/${name}.md`, import.meta.url);
-  if (!existsSync(url)) continue;
+for (const name of order) {
   let category = "Added";
-  for (const line of readFileSync(url, "utf8").trim().split("\n")) {
+  for (const line of readFileSync(new URL(`./changelog/${name}.md`, import.meta.url), "utf8").trim().split("\n")) {
     const heading = /^###\s+(\w+)/.exec(line);
     if (heading) category = CATEGORIES.includes(heading[1]) ? heading[1] : "Added";
     else if (line.trim() !== "") merged.get(category).push(line);
   }
 }
-const released = existsSync(new URL("./changelog/released.md", import.meta.url)) ? `\n${readFileSync(new URL("./changelog/released.md", import.meta.url), "utf8").trim()}\n` : "";
+const releasedUrl = new URL("./changelog/released.md", import.meta.url);
+const released = existsSync(releasedUrl) ? `\n${readFileSync(releasedUrl, "utf8").trim()}\n` : "";
 const changelog = [
   "# Changelog",
   "",
@@ -35,17 +32,13 @@ const changelog = [
   "",
 ].join("\n") + released;
 
-const outputs = [
-  [new URL("../README.md", import.meta.url), readme],
-  [new URL("../CHANGELOG.md", import.meta.url), changelog],
-];
+const target = new URL("../CHANGELOG.md", import.meta.url);
 if (process.argv.includes("--check")) {
-  const stale = outputs.filter(([url, text]) => !existsSync(url) || readFileSync(url, "utf8") !== text);
-  if (stale.length > 0) {
-    console.error(`${stale.map(([url]) => url.pathname.split("/").pop()).join(" and ")} out of date: run \`npm run docs\``);
+  if (!existsSync(target) || readFileSync(target, "utf8") !== changelog) {
+    console.error("CHANGELOG.md out of date: run `npm run docs`");
     process.exit(1);
   }
 } else {
-  for (const [url, text] of outputs) writeFileSync(url, text);
-  console.log(`README.md: ${sections.length} sections, ${readme.split("\n").length} lines; CHANGELOG.md: ${changelog.split("\n").length} lines`);
+  writeFileSync(target, changelog);
+  console.log(`CHANGELOG.md: ${order.length} files, ${changelog.split("\n").length} lines`);
 }

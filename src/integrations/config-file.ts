@@ -116,9 +116,9 @@ function canonical(value: unknown): string {
 }
 
 /**
- * Keeps `router`'s configuration in step with the JSON file at `path`, without a restart: the seed 003 procedure
- * (deploy the routing code at 0 %, then raise the rate by changing the ConfigMap). Survives the ConfigMap `..data`
- * symlink swap, editors that replace files, and files that disappear for a while. An invalid file never replaces
+ * Keeps `router`'s configuration in step with the JSON file at `path`, without a restart: the way to move traffic
+ * without a rolling update (deploy the routing code at 0 %, then raise the rate by changing the ConfigMap).
+ * Survives the ConfigMap `..data` symlink swap, editors that replace files, and files that disappear for a while. An invalid file never replaces
  * the configuration in force: it is reported once (`onError`) and the last good configuration keeps serving.
  * The watch does not keep the process alive; `close()` releases everything.
  *

@@ -69,7 +69,7 @@ export type InconclusivePolicy = (typeof InconclusivePolicy)[keyof typeof Inconc
  *
  * @example
  * ```ts
- * // Seed 000's gradual_rollout: stop at the last step's weight.
+ * // A gradual rollout that stops at the last step's weight (no promotion to 100 %).
  * const plan: RolloutPlan = { steps: [{ weight: 10, pause: "60m" }, { weight: 50, pause: "240m" }], finish: RolloutFinish.Hold };
  * ```
  */

@@ -94,7 +94,7 @@ export interface JsonAnswer {
 }
 
 /**
- * `410 Gone` for a version past its sunset (seed 004's body).
+ * `410 Gone` for a version past its sunset, with a body that names the successor and the migration guide.
  *
  * @example
  * ```ts

@@ -1,5 +1,11 @@
 // turnout — the pure core. Named exports only; nothing here may import Node-specific modules.
 
+/**
+ * The core: the router, the stats and the rollout machine. It imports nothing and runs in any JavaScript runtime.
+ *
+ * @module turnout
+ */
+
 export { ProblemCode, TurnoutConfigError, isTurnoutConfigError } from "./errors.js";
 export type { ConfigProblem } from "./errors.js";
 

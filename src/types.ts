@@ -124,7 +124,12 @@ export interface ExplicitSelection {
    * Only segments matching `pattern` (default `^v[0-9]+$`) or naming a version/alias count as a request for a
    * version; other paths are not explicit requests at all.
    */
-  readonly path?: { readonly prefix?: string; readonly pattern?: string };
+  readonly path?: {
+    /** The path before the version segment, e.g. `/api`. Default `""`. */
+    readonly prefix?: string;
+    /** Which segments count as a request for a version (besides version names and aliases). Default `^v[0-9]+$`. */
+    readonly pattern?: string;
+  };
   /** A header whose value is the version token, e.g. `x-api-version`. */
   readonly header?: string;
   /** The vendor name in an Accept media type: `application/vnd.<accept>.<token>+json`. */
@@ -526,7 +531,12 @@ export interface Explanation {
   /** The decision `decide` returns for the same request. */
   readonly decision: Decision;
   /** The sticky key and the source it came from, if any. */
-  readonly key?: { readonly source: StickinessSource; readonly value: string };
+  readonly key?: {
+    /** The stickiness source the key came from, e.g. `header:x-user-id`. */
+    readonly source: StickinessSource;
+    /** The key itself. */
+    readonly value: string;
+  };
   /** The key's bucket under the router's salt, 0–9999. */
   readonly bucket?: number;
   /** The rules in precedence order. */

@@ -23,9 +23,13 @@ import type { Logger, Router, RouterConfig } from "../types.js";
  * ```
  */
 export interface ConfigReload {
+  /** The file that was read. */
   readonly path: string;
+  /** The router's revision now. */
   readonly revision: number;
+  /** The revision before the reload. */
   readonly previousRevision: number;
+  /** The configuration now in force. */
   readonly config: RouterConfig;
 }
 
@@ -40,7 +44,9 @@ export interface ConfigReload {
  * ```
  */
 export interface ConfigReloadFailure {
+  /** The file being watched. */
   readonly path: string;
+  /** What failed: reading the file, parsing it, the router's validation, or the watch itself. */
   readonly stage: "read" | "parse" | "validate" | "watch";
 }
 

@@ -1,6 +1,8 @@
 /**
  * `turnout/express`: middleware for Express 4 and 5. Only types are imported from Express, so loading this module
  * never loads the framework.
+ *
+ * @module turnout/express
  */
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Decision, Router } from "../types.js";
@@ -38,7 +40,10 @@ export type TurnoutExpressOptions = TurnoutHttpOptions<Request>;
  * const mw: TurnoutExpressMiddleware = turnout(router); mw.counters.faults;
  * ```
  */
-export type TurnoutExpressMiddleware = RequestHandler & { readonly counters: HttpCounters };
+export type TurnoutExpressMiddleware = RequestHandler & {
+  /** Live counters: requests, faults, 410s (`gone`) and 404s (`unknownVersion`). */
+  readonly counters: HttpCounters;
+};
 
 /**
  * Decides the version of every request: sets `res.locals.turnout` and the response headers, answers 410 after a
@@ -142,4 +147,5 @@ export function versioned(handlers: Readonly<Record<string, RequestHandler>>, op
 }
 
 export type { HttpCounters, TurnoutHttpOptions, Validators, Validator, ValidatorFunction, ValidationProblem, ValidationContext, StandardSchemaLike, PinCookieOptions, ResponseHeaderNames } from "./http/types.js";
+export type { StandardResultLike, ValidatorResult } from "./http/types.js";
 export type { VersionedOptions } from "./http/dispatch.js";

@@ -1,6 +1,8 @@
 /**
  * `turnout/koa`: middleware for Koa 2 and 3. Only types are imported from Koa, so loading this module never
  * loads the framework.
+ *
+ * @module turnout/koa
  */
 import type { Context, Middleware, Next } from "koa";
 import type { Decision, Router } from "../types.js";
@@ -35,7 +37,10 @@ export type TurnoutKoaOptions = TurnoutHttpOptions<Context>;
  * const mw: TurnoutKoaMiddleware = turnout(router); mw.counters.requests;
  * ```
  */
-export type TurnoutKoaMiddleware = Middleware & { readonly counters: HttpCounters };
+export type TurnoutKoaMiddleware = Middleware & {
+  /** Live counters: requests, faults, 410s (`gone`) and 404s (`unknownVersion`). */
+  readonly counters: HttpCounters;
+};
 
 /** The `ctx.state` turnout reads and writes, whatever state type the application declares. */
 type WithDecision = { turnout?: Decision };
@@ -167,4 +172,5 @@ export function versioned(handlers: Readonly<Record<string, Middleware>>, option
 }
 
 export type { HttpCounters, TurnoutHttpOptions, Validators, Validator, ValidatorFunction, ValidationProblem, ValidationContext, StandardSchemaLike, PinCookieOptions, ResponseHeaderNames } from "./http/types.js";
+export type { StandardResultLike, ValidatorResult } from "./http/types.js";
 export type { VersionedOptions } from "./http/dispatch.js";

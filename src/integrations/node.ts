@@ -1,5 +1,12 @@
 // turnout/node — Node-only integrations: the reverse proxy with shadow traffic, and config-file hot reload.
 
+/**
+ * Node-only integrations: the reverse proxy with shadow traffic ({@link createProxy}) and config-file hot reload
+ * ({@link watchConfig}).
+ *
+ * @module turnout/node
+ */
+
 export { createProxy } from "./node-proxy.js";
 export type { ProxyCounters, TurnoutProxy } from "./node-proxy.js";
 export type { PemInput, ProxyOptions, UpstreamTls } from "./http/proxy-options.js";

@@ -2,6 +2,13 @@
 // handler, or inside a prom-client Registry the user already has. prom-client is never imported: a registry is
 // used through its shape, so this works with or without it installed.
 
+/**
+ * The stats, the router's split and a rollout's progress for Prometheus: as text, as an HTTP handler, or inside a
+ * prom-client registry.
+ *
+ * @module turnout/prometheus
+ */
+
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type MetricFamily,
@@ -70,7 +77,9 @@ export function metricsHandler(sources: MetricsSources, options?: MetricsOptions
  * ```
  */
 export interface RegistryLike {
+  /** Adds a collector (prom-client's `Registry.registerMetric`). */
   registerMetric(metric: unknown): void;
+  /** Removes a metric by name (prom-client's `Registry.removeSingleMetric`). */
   removeSingleMetric(name: string): void;
 }
 

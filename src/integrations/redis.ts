@@ -2,6 +2,13 @@
 // node-redis is never imported: the client is used through its shape (`RedisClientLike`), so `redis` is an optional
 // peer dependency and only the user's own client talks to the network. Nothing here runs on the request path.
 
+/**
+ * A fleet of instances sharing one configuration, one rollout and one stats view through Redis
+ * ({@link createRedisStore}).
+ *
+ * @module turnout/redis
+ */
+
 import { ProblemCode } from "../errors.js";
 import { Problems, checkFields, isRecord } from "../internal/problems.js";
 import { readConfig, updateConfig, watchConfig, writeConfig, type StoreContext } from "./redis/config.js";

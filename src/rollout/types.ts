@@ -515,14 +515,40 @@ export interface RolloutState {
  * ```
  */
 export type RolloutCommand =
-  | { readonly type: "start" }
-  | { readonly type: "tick" }
-  | { readonly type: "pause" }
-  | { readonly type: "resume" }
-  | { readonly type: "promote" }
-  | { readonly type: "promoteFull" }
-  | { readonly type: "abort"; readonly reason?: string }
-  | { readonly type: "retry" };
+  | {
+      /** Enter the first step. */
+      readonly type: "start";
+    }
+  | {
+      /** Do what is due at `now`: a check, the end of a hold, a rollback step. */
+      readonly type: "tick";
+    }
+  | {
+      /** Hold where the rollout is (an operator pause). */
+      readonly type: "pause";
+    }
+  | {
+      /** Continue after a pause. */
+      readonly type: "resume";
+    }
+  | {
+      /** The next step now. */
+      readonly type: "promote";
+    }
+  | {
+      /** 100 % now. */
+      readonly type: "promoteFull";
+    }
+  | {
+      /** Back to 0 % (or step down, with `rollback: "stepped"`). */
+      readonly type: "abort";
+      /** Why, for the events and the status. */
+      readonly reason?: string;
+    }
+  | {
+      /** Start an aborted rollout over from its first step. */
+      readonly type: "retry";
+    };
 
 /**
  * The `type` of a {@link RolloutCommand}.
@@ -542,7 +568,12 @@ export type RolloutCommandType = RolloutCommand["type"];
  * for (const effect of result.effects) if (effect.type === "setWeight") router.setCanaryPercent(effect.weight);
  * ```
  */
-export type RolloutEffect = { readonly type: "setWeight"; readonly weight: number };
+export type RolloutEffect = {
+  /** The only effect: set the canary's weight in the router. */
+  readonly type: "setWeight";
+  /** The canary's weight in percent. */
+  readonly weight: number;
+};
 
 /**
  * The kinds of rollout events.
@@ -677,7 +708,14 @@ export interface AnalysisRequest {
   /** The settings to judge with. */
   readonly analysis: ResolvedAnalysis;
   /** The span to read: the last `window`, not before the step began. */
-  readonly query: { readonly windowMs: number; readonly since: number; readonly now: number };
+  readonly query: {
+    /** The analysis window, ms. */
+    readonly windowMs: number;
+    /** The start of the step (epoch ms): nothing older is read. */
+    readonly since: number;
+    /** The instant of the check (epoch ms). */
+    readonly now: number;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -935,7 +973,12 @@ export interface VersionBehaviour {
   /** Share of failing requests, in percent. Default 0. */
   readonly errorPercent?: number;
   /** Latency: median and p99 in ms (a log-normal through both). Default `{ p50: 50, p99: 250 }`. */
-  readonly latencyMs?: { readonly p50: number; readonly p99: number };
+  readonly latencyMs?: {
+    /** Median latency, ms. */
+    readonly p50: number;
+    /** 99th percentile latency, ms (the log-normal goes through both). */
+    readonly p99: number;
+  };
 }
 
 /**
@@ -962,10 +1005,15 @@ export interface TrafficModel {
   readonly canary?: VersionBehaviour;
   /** Changes from a point in the simulation on (`at` is measured from the start). */
   readonly changes?: readonly {
+    /** From when, measured from the start of the simulation. */
     readonly at: Duration;
+    /** The new request rate. */
     readonly requestsPerSecond?: number;
+    /** The new preview rate (requests that reach the canary whatever its weight). */
     readonly previewRequestsPerSecond?: number;
+    /** The stable version's new behaviour (fields not given stay as they were). */
     readonly stable?: VersionBehaviour;
+    /** The canary's new behaviour (fields not given stay as they were). */
     readonly canary?: VersionBehaviour;
   }[];
   /** Seed of the pseudo-random draws: the same seed gives the same run. Default 1. */
@@ -1081,5 +1129,10 @@ export interface SimulationResult {
   /** Points at every event and every `sampleEvery`. */
   readonly timeline: readonly TimelinePoint[];
   /** Requests generated per version. */
-  readonly requests: { readonly stable: number; readonly canary: number };
+  readonly requests: {
+    /** Requests to the stable version. */
+    readonly stable: number;
+    /** Requests to the canary. */
+    readonly canary: number;
+  };
 }

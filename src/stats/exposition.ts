@@ -20,7 +20,14 @@ import type { SnapshotReader, Stats, StatsSnapshot } from "./types.js";
  */
 export interface RolloutStatusSource {
   /** The current phase, step (0-based) and the canary's weight in percent. */
-  status(): { readonly phase: string; readonly stepIndex: number; readonly weight: number };
+  status(): {
+    /** The rollout's phase, e.g. `analysing`. */
+    readonly phase: string;
+    /** The current step, 0-based. */
+    readonly stepIndex: number;
+    /** The canary's weight in percent. */
+    readonly weight: number;
+  };
 }
 
 /**
@@ -62,8 +69,11 @@ export interface MetricsOptions {
  * ```
  */
 export interface MetricSample {
+  /** The sample's name: the family's, or with a suffix (`_sum`, `_count`). */
   readonly metricName: string;
+  /** Label names and values. */
   readonly labels: Readonly<Record<string, string>>;
+  /** The value (may be `NaN`, e.g. a quantile without latencies). */
   readonly value: number;
 }
 
@@ -77,9 +87,13 @@ export interface MetricSample {
  * ```
  */
 export interface MetricFamily {
+  /** The family's name, prefix included (`turnout_requests_total`). */
   readonly name: string;
+  /** The `# HELP` text. */
   readonly help: string;
+  /** The Prometheus metric type. */
   readonly type: "counter" | "gauge" | "summary";
+  /** The family's samples. */
   readonly samples: readonly MetricSample[];
 }
 

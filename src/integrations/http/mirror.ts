@@ -23,7 +23,9 @@ export interface MirrorResult {
   readonly version: string;
   /** The version that served the client. */
   readonly primaryVersion: string;
+  /** The request's method. */
   readonly method: string;
+  /** The request's path, query included. */
   readonly path: string;
   /** The mirror's status, when it answered. */
   readonly status?: number;

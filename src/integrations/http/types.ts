@@ -179,8 +179,13 @@ export interface StandardResultLike {
   readonly value?: unknown;
   /** The issues, when validation failed. */
   readonly issues?: ReadonlyArray<{
+    /** What is wrong. */
     readonly message: string;
-    readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+    /** Where: property names and indexes, from the top of the body. */
+    readonly path?: ReadonlyArray<PropertyKey | {
+      /** One step of the path. */
+      readonly key: PropertyKey;
+    }> | undefined;
   }> | undefined;
 }
 

@@ -239,7 +239,14 @@ export interface ConfigSyncStatus {
   /** True while the announcement subscription is connected. */
   readonly subscribed: boolean;
   /** The last failure, until the next success. */
-  readonly lastError: { readonly stage: ConfigSyncFailure["stage"]; readonly message: string; readonly at: number } | null;
+  readonly lastError: {
+    /** Where it failed. */
+    readonly stage: ConfigSyncFailure["stage"];
+    /** The error's message. */
+    readonly message: string;
+    /** When (epoch ms). */
+    readonly at: number;
+  } | null;
   /** A stored revision the router refused (the last good config serves meanwhile), or null. */
   readonly rejectedRevision: number | null;
 }
@@ -432,11 +439,27 @@ export interface FleetControllerStatus {
   /** The rollout's status from the last state read, or null before one. */
   readonly rollout: RolloutStatus | null;
   /** The last fleet stats read for a check: how many instances counted and whether they were fresh. */
-  readonly fleet: { readonly at: number; readonly fresh: boolean; readonly instances: number; readonly reason: string | null } | null;
+  readonly fleet: {
+    /** When the fleet stats were read (epoch ms). */
+    readonly at: number;
+    /** Whether enough fresh snapshots were there. */
+    readonly fresh: boolean;
+    /** How many instances counted. */
+    readonly instances: number;
+    /** Why they were stale, or null. */
+    readonly reason: string | null;
+  } | null;
   /** When Redis last answered (epoch ms), or null. */
   readonly lastContactAt: number | null;
   /** The last failure, until the next success. */
-  readonly lastError: { readonly stage: ControllerFailure["stage"]; readonly message: string; readonly at: number } | null;
+  readonly lastError: {
+    /** Where it failed. */
+    readonly stage: ControllerFailure["stage"];
+    /** The error's message. */
+    readonly message: string;
+    /** When (epoch ms). */
+    readonly at: number;
+  } | null;
 }
 
 /**

@@ -228,7 +228,7 @@ function annotate(slot: Slot, experiment: CompiledExperiment | undefined, varian
 }
 
 /** The first present sticky key, or `undefined`. Empty strings count as absent. */
-function readKey(
+export function readKey(
   sources: readonly KeySource[],
   request: LooseRequest,
   headers: object | undefined,

@@ -470,3 +470,17 @@ describe("migration progress", () => {
     });
   });
 });
+
+describe("per-version error rates (regression: a planted bug divided by all versions' requests, unseen with one version)", () => {
+  it("gives each version its own errors over its own requests, in the window and the lifetime", () => {
+    const stats = createStats({ versions: ["v1", "v2"], clock: () => T0 });
+    // v1: 300 requests, 3 errors; v2: 100 requests, 20 errors. Expected rates computed here, not by the stats.
+    for (let i = 0; i < 300; i++) stats.record({ version: "v1", ok: i % 100 !== 0 }, T0 + i);
+    for (let i = 0; i < 100; i++) stats.record({ version: "v2", ok: i % 5 !== 0 }, T0 + i);
+    for (const view of [stats.window({ now: T0 + 1_000 }), stats.lifetime(T0 + 1_000)]) {
+      expect(view.versions.v1).toMatchObject({ requests: 300, errors: 3, errorRate: 3 / 300 });
+      expect(view.versions.v2).toMatchObject({ requests: 100, errors: 20, errorRate: 20 / 100 });
+      expect(view.totals).toMatchObject({ requests: 400, errors: 23, errorRate: 23 / 400 });
+    }
+  });
+});

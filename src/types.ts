@@ -475,7 +475,12 @@ export interface Decision {
   readonly pin: string;
   /** The config revision that made the decision. */
   readonly revision: number;
-  /** With reason `unknown_version`: the token the client asked for. */
+  /**
+   * With reason `unknown_version`: the version the client asked for, named as the config names versions. When the
+   * versions are named `v…`, a token starting with a digit gets its `v` (it would have reached `v` + token), so
+   * `/api/v9/…`, `X-API-Version: 9`, `?version=9` and `Accept: application/vnd.acme.9+json` all report `"v9"`;
+   * any other token is reported as sent (`X-API-Version: beta` → `"beta"`). At most 64 characters.
+   */
   readonly requested?: string;
   /** Present when the request carried a pin that was not used, and why. */
   readonly pinIgnored?: PinIgnored;

@@ -22,7 +22,8 @@ Options:
   -h, --help                 help (also after a command: turnout simulate --help)
   -v, --version              turnout's version
 
-Exit codes: 0 ok · 1 invalid input (validate) · 2 usage error (unknown option, missing file)
+Exit codes: 0 ok · 1 invalid input · 2 usage error (unknown option, missing file) · 3 a simulated
+rollout aborted or timed out (simulate --fail-on-abort)
 
 Examples:
   turnout validate router.json rollout.json
@@ -88,14 +89,17 @@ Checks each file and prints one line per valid file, or every problem of an inva
 stable code and its path (e.g. "unknown_version  split.v3"). A file is a router configuration (as
 createRouter and watchConfig take it) or a rollout plan (as createRollout takes it: it has "steps"),
 told apart by its content. When router configurations and plans are checked together, each plan is
-also checked against the first configuration (its stable and canary must match).
+also checked against the first configuration (its stable and canary must match; a mismatch shows
+what each file says). A valid file can carry warnings ("! split_not_100  split"): split weights that
+do not sum to 100 are shares of their sum (90 and 20 give 81.82 % and 18.18 %). Warnings do not
+change the exit code.
 
 Exit code: 0 when every file is valid, 1 when any is not, 2 on a usage error (missing file).
 
 Options:
   --kind <kind>              router or plan: read every file as that kind (default: by content)
   --json                     print {"valid", "files": [{"file", "kind", "valid", "summary",
-                             "problems": [{"code", "path", "message"}]}]}
+                             "problems": [{"code", "path", "message"}], "warnings": […]}]}
   --color, --no-color        colour (default: when stdout is a terminal and NO_COLOR is unset)
   -h, --help                 this text
 
@@ -120,6 +124,14 @@ moves only the keys that have to move; a new salt reshuffles everyone.
 against a traffic model, and draws the canary's weight, both versions' error rate and p99 latency,
 the step boundaries, every check's verdict and the abort or promotion over time. The plan file is a
 plan, or {"plan": …, "traffic": …}; the model can also come from --traffic and the flags below.
+With a config too, the plan's stable and canary must match the config's.
+
+Split weights that do not sum to 100 are shares of their sum (90 and 20 give 81.82 % and 18.18 %):
+simulate says so in a warning (on stderr; in "warnings" with --json).
+
+Exit codes: 0 done · 1 invalid input (config, plan or traffic model) · 2 usage error (a plan given
+where the config goes: use --plan) · 3 with --fail-on-abort, the simulated rollout aborted or timed
+out (CI can gate a plan and traffic model on it)
 
 Options:
   --keys <n>                 keys to route (default 100,000, at most 10,000,000)
@@ -138,6 +150,7 @@ Options:
   --canary-latency <p50,p99> the canary's latency in ms (default: the stable's)
   --seed <n>                 seed of the simulated traffic (default 1: runs replay exactly)
   --approve-after <duration> a simulated operator approves every pause after this long
+  --fail-on-abort            exit 3 when the simulated rollout aborts or times out (default: 0)
   --svg <file>               also write the charts as a self-contained SVG file
   --json                     print the results as JSON instead of tables and charts
   --width <columns>          chart width (default: the terminal's, else 100)

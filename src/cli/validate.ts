@@ -39,6 +39,8 @@ export interface FileReport {
   /** One line describing a valid file. */
   readonly summary: string | null;
   readonly problems: readonly FileProblem[];
+  /** Things that are allowed but probably not meant (split weights that do not sum to 100). */
+  readonly warnings: readonly FileProblem[];
 }
 
 /** The options of `turnout validate`. */
@@ -79,6 +81,53 @@ export function checkRouterConfig(value: unknown): { router?: Router; problems: 
     if (isTurnoutConfigError(error)) return { problems: error.problems };
     throw error;
   }
+}
+
+/**
+ * Warnings about a valid router configuration: split weights that do not sum to 100 are shares of their sum, which
+ * is allowed (weights 2 and 1 mean two thirds and one third) but, when they come close to 100, usually a mistake.
+ *
+ * @example
+ * ```ts
+ * routerWarnings({ versions: ["v1", "v2"], stable: "v1", split: { v1: 90, v2: 20 } })[0]?.code; // "split_not_100"
+ * ```
+ */
+export function routerWarnings(config: RouterConfig): FileProblem[] {
+  const split = config.split;
+  if (split === undefined) return [];
+  const total = Object.values(split).reduce((sum, w) => sum + w, 0);
+  if (Math.abs(total - 100) < 1e-9 || total <= 0) return [];
+  const shares = Object.entries(split)
+    .map(([version, weight]) => `${version} ${weight} → ${percent((weight / total) * 100)} %`)
+    .join(", ");
+  return [
+    {
+      code: "split_not_100",
+      path: "split",
+      message: `the weights sum to ${Math.round(total * 1e6) / 1e6}, not 100: each version gets its weight's share of the sum (${shares})`,
+    },
+  ];
+}
+
+/**
+ * What the CLI says when a plan does not fit the router config it is checked against: the plan's side and the
+ * config's side, each with its file.
+ */
+export function conflictProblems(planFile: string, plan: CompiledPlan, routerFile: string, router: Router): FileProblem[] {
+  const problems: FileProblem[] = [];
+  const config = router.config;
+  const canary = config.canary ?? (config.versions.length === 2 ? config.versions.find((v) => v !== config.stable) : undefined);
+  const sides: [key: "stable" | "canary", routerSide: string | undefined][] = [
+    ["stable", config.stable],
+    ["canary", canary],
+  ];
+  for (const [key, routerSide] of sides) {
+    const planSide = plan.source[key];
+    if (planSide !== undefined && routerSide !== undefined && planSide !== routerSide) {
+      problems.push({ code: "conflict", path: `plan.${key}`, message: `${planFile} says ${key} "${planSide}"; ${routerFile} says ${key} "${routerSide}"` });
+    }
+  }
+  return problems;
 }
 
 /**
@@ -151,35 +200,40 @@ export function planSummary(plan: CompiledPlan): string {
 export function validateFiles(files: readonly string[], forced: FileKind | undefined, command: string): FileReport[] {
   const reports: FileReport[] = [];
   const read = files.map((file) => ({ file, content: readJson(file, command) }));
-  let firstRouter: Router | undefined;
+  let firstRouter: { file: string; router: Router } | undefined;
   const plans: { index: number; plan: CompiledPlan }[] = [];
   for (const { file, content } of read) {
     if (!content.ok) {
       const { line, column, message } = content.error;
-      reports.push({ file, kind: forced ?? "router", valid: false, summary: null, problems: [{ code: "invalid_json", path: `${line}:${column}`, message: `line ${line}, column ${column}: ${message}` }] });
+      reports.push({ file, kind: forced ?? "router", valid: false, summary: null, problems: [{ code: "invalid_json", path: `${line}:${column}`, message: `line ${line}, column ${column}: ${message}` }], warnings: [] });
       continue;
     }
     const kind = forced ?? kindOf(content.value);
     if (kind === "router") {
       const { router, problems } = checkRouterConfig(content.value);
-      if (router !== undefined && firstRouter === undefined) firstRouter = router;
-      reports.push({ file, kind, valid: router !== undefined, summary: router === undefined ? null : routerSummary(router.config), problems });
+      if (router !== undefined && firstRouter === undefined) firstRouter = { file, router };
+      const warnings = router === undefined ? [] : routerWarnings(router.config);
+      reports.push({ file, kind, valid: router !== undefined, summary: router === undefined ? null : routerSummary(router.config), problems, warnings });
     } else {
       const problems = checkPlan(content.value);
       const plan = problems.length === 0 ? compilePlan(content.value as RolloutPlan) : undefined;
       if (plan !== undefined) plans.push({ index: reports.length, plan });
-      reports.push({ file, kind, valid: plan !== undefined, summary: plan === undefined ? null : planSummary(plan), problems });
+      reports.push({ file, kind, valid: plan !== undefined, summary: plan === undefined ? null : planSummary(plan), problems, warnings: [] });
     }
   }
   // A plan must fit the router it will drive: the library's own check (createRollout) says whether it does.
   if (firstRouter !== undefined) {
     for (const { index, plan } of plans) {
       const report = reports[index] as FileReport;
+      const { file: routerFile, router } = firstRouter;
       try {
-        createRollout(plan, { router: firstRouter, stats: createStats({ versions: firstRouter.config.versions }) }).stop();
+        createRollout(plan, { router, stats: createStats({ versions: router.config.versions }) }).stop();
       } catch (error) {
         if (!isTurnoutConfigError(error)) throw error;
-        reports[index] = { ...report, valid: false, summary: null, problems: error.problems };
+        // A conflict names both sides: what the plan says and what the router config says, with their files.
+        const conflicts = conflictProblems(report.file, plan, routerFile, router);
+        const problems = error.problems.map((p) => conflicts.find((c) => c.path === p.path) ?? p);
+        reports[index] = { ...report, valid: false, summary: null, problems };
       }
     }
   }
@@ -192,6 +246,7 @@ function render(out: Output, reports: readonly FileReport[]): void {
     const label = report.kind === "router" ? "router config" : "rollout plan";
     if (report.valid) {
       out.write(`${paint(c, "green", "✓")} ${paint(c, "bold", report.file)}: ${label}, valid — ${report.summary ?? ""}\n`);
+      renderWarnings(out, report.warnings);
       continue;
     }
     const n = report.problems.length;
@@ -199,6 +254,19 @@ function render(out: Output, reports: readonly FileReport[]): void {
     const rows = report.problems.map((p) => [paint(c, "yellow", p.code), paint(c, "cyan", p.path || "(root)"), messageOf(p)]);
     for (const line of table(rows)) out.write(`    ${line}\n`);
   }
+}
+
+/**
+ * Prints warnings under a file's line: `!` with code, path and message.
+ *
+ * @example
+ * ```ts
+ * renderWarnings(out, routerWarnings(router.config));
+ * ```
+ */
+export function renderWarnings(out: Output, warnings: readonly FileProblem[]): void {
+  const rows = warnings.map((w) => [paint(out.color, "yellow", `! ${w.code}`), paint(out.color, "cyan", w.path || "(root)"), messageOf(w)]);
+  for (const line of table(rows)) out.write(`    ${line}\n`);
 }
 
 /** The message without its leading path (the table already shows the path). */

@@ -53,8 +53,52 @@ export function typeName(value: unknown): string {
 export function checkFields(problems: Problems, value: Record<string, unknown>, path: string, known: readonly string[]): void {
   for (const key of Object.keys(value)) {
     if (FORBIDDEN_KEYS.has(key)) problems.add("forbidden_key", child(path, key), `"${key}" is not allowed as a key`);
-    else if (!known.includes(key)) problems.add("unknown_field", child(path, key), `unknown field "${key}" (known: ${known.join(", ")})`);
+    else if (!known.includes(key)) {
+      const guess = closest(key, known);
+      const hint = guess === undefined ? "" : `did you mean "${guess}"? `;
+      problems.add("unknown_field", child(path, key), `unknown field "${key}" (${hint}known: ${known.join(", ")})`);
+    }
   }
+}
+
+/**
+ * The known name a mistyped one most likely meant: the nearest by edit distance (a swap of two neighbouring
+ * letters counts as one edit, so `spilt` → `split`), when it is close enough to be a typo: at most 1 edit for
+ * names up to 4 letters, 2 up to 8, 3 beyond. Case is ignored.
+ */
+export function closest(name: string, known: readonly string[]): string | undefined {
+  const limit = name.length <= 4 ? 1 : name.length <= 8 ? 2 : 3;
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  for (const candidate of known) {
+    const d = editDistance(name.toLowerCase(), candidate.toLowerCase(), bestDistance);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Optimal string alignment distance (Levenshtein plus adjacent transpositions), or `cap` once it is certain to reach it. */
+function editDistance(a: string, b: string, cap: number): number {
+  if (Math.abs(a.length - b.length) >= cap) return cap;
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    const row: number[] = [i];
+    for (let j = 1; j <= b.length; j++) {
+      if (i === 0) {
+        row.push(j);
+        continue;
+      }
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min((rows[i - 1]![j] as number) + 1, (row[j - 1] as number) + 1, (rows[i - 1]![j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, (rows[i - 2]![j - 2] as number) + 1);
+      row.push(d);
+    }
+    rows.push(row);
+  }
+  return Math.min(rows[a.length]![b.length] as number, cap);
 }
 
 /** Throws a {@link TurnoutConfigError} with a single problem (for checks outside a whole-config validation). */

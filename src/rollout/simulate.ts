@@ -256,7 +256,7 @@ function checkOptions(plan: CompiledPlan, input: unknown): Settings {
     const value = options[key];
     if (value === undefined) return plan.source[key] ?? fallback;
     if (typeof value !== "string" || value === "") problems.add("type", key, "expected a version name");
-    else if (plan.source[key] !== undefined && plan.source[key] !== value) problems.add("conflict", key, `the plan says ${key} "${plan.source[key]}"`);
+    else if (plan.source[key] !== undefined && plan.source[key] !== value) problems.add("conflict", key, `the plan says ${key} "${plan.source[key]}", the options say "${value}"`);
     else return value;
     return fallback;
   };

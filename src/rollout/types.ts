@@ -1037,7 +1037,11 @@ export interface SimulationOptions {
   readonly sliceMs?: Duration;
   /** A timeline point with the last span's figures every so often, besides the points at events. Default `"1m"`; 0 for none. */
   readonly sampleEvery?: Duration;
-  /** Stop after this much virtual time. Default `"30d"`. */
+  /**
+   * Stop after this much virtual time (the outcome is then `timeout`). Default: twice the plan's nominal length (the
+   * sum of its timed steps' holds, manual steps counting 0, plus the rollback window) plus one day, which leaves room
+   * for pauses that `approveAfter` promotes: a 2-hour plan stops after 28 hours.
+   */
   readonly maxDuration?: Duration;
   /** The versions' names. Default: the plan's `stable`/`canary`, else `"v1"`/`"v2"`. */
   readonly stable?: string;

@@ -210,6 +210,8 @@ export interface CompiledExplicit {
   readonly query: string | undefined;
   /** token → version index */
   readonly tokens: ReadonlyMap<string, number>;
+  /** Whether versions are named `"v" + token` (so an unknown bare `9` is reported as `v9`). */
+  readonly vNamed: boolean;
   /** channel → version index → slot */
   readonly slots: readonly (readonly Slot[])[];
 }
@@ -460,6 +462,7 @@ function compileExplicit(
     acceptNeedle: explicit.accept === undefined ? undefined : `vnd.${explicit.accept.toLowerCase()}.`,
     query: explicit.query,
     tokens,
+    vNamed: config.versions.some((name) => /^v./.test(name)),
     slots: EXPLICIT_RULES.map((rule) => config.versions.map((_, i) => slot(i, "explicit_version", rule))),
   };
 }

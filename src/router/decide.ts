@@ -228,7 +228,7 @@ function annotate(slot: Slot, experiment: CompiledExperiment | undefined, varian
 }
 
 /** The first present sticky key, or `undefined`. Empty strings count as absent. */
-function readKey(
+export function readKey(
   sources: readonly KeySource[],
   request: LooseRequest,
   headers: object | undefined,
@@ -367,8 +367,20 @@ function resolveToken(
     ...(stable.lifecycle === undefined ? {} : { lifecycle: stable.lifecycle }),
     pin: stable.pin,
     revision: c.revision,
-    requested: token.length > MAX_TOKEN ? token.slice(0, MAX_TOKEN) : token,
+    requested: requestedName(c, token),
   });
+}
+
+/**
+ * What an `unknown_version` decision reports as `requested`: the version name the client asked for, in the
+ * config's naming. Tokens resolve by `"v" + token` first (`2` reaches `v2`), so when versions are named `v…` an
+ * unknown token starting with a digit is reported with its `v` (`9`, from `X-API-Version: 9` or `?version=9`, is
+ * `v9`, as `/api/v9/` is); any other token is reported as sent. At most 64 characters.
+ */
+function requestedName(c: Compiled, token: string): string {
+  const code = token.charCodeAt(0);
+  const name = c.explicit!.vNamed && code >= 48 /* 0 */ && code <= 57 /* 9 */ ? `v${token}` : token;
+  return name.length > MAX_TOKEN ? name.slice(0, MAX_TOKEN) : name;
 }
 
 /** The path segment right after the prefix (`/api/` + `v2` + `/users`), if any. */

@@ -14,7 +14,9 @@ import type {
   RouterOptions,
 } from "../types.js";
 import { type Compiled, compile } from "./compile.js";
-import { type Trace, decideWith } from "./decide.js";
+import { type Trace, decideWith, readKey } from "./decide.js";
+import { ROUTER_INTERNALS, type RouterInternals } from "./internals.js";
+import { bagOf, getterOf } from "./request.js";
 import { type FastDecide, fastDecide } from "./fast.js";
 import { bucketOf, seedOf } from "./hash.js";
 import { configProblems } from "./validate.js";
@@ -71,6 +73,27 @@ export function createRouter(config: RouterConfig, options: RouterOptions = {}):
     report(logger, "turnout: decide failed; routing to the stable version", error);
     return compiled.error.decision(false, 0);
   }
+
+  const internals: RouterInternals = {
+    decide(request, onFault) {
+      try {
+        return run(request);
+      } catch (error) {
+        const fallback = fault(error);
+        try {
+          onFault(error);
+        } catch {
+          // The caller's report failed; the request is still answered.
+        }
+        return fallback;
+      }
+    },
+    fallback: () => compiled.error.decision(false, 0),
+    stickyKey(request) {
+      const headers = bagOf(request.headers);
+      return readKey(compiled.keySources, request, headers, getterOf(headers), undefined);
+    },
+  };
 
   function update(next: RouterConfig, updateOptions?: { readonly revision?: number }): number {
     const found = configProblems(next);
@@ -169,6 +192,7 @@ export function createRouter(config: RouterConfig, options: RouterOptions = {}):
     },
   };
   return Object.defineProperties(methods, {
+    [ROUTER_INTERNALS]: { value: Object.freeze(internals), enumerable: false },
     config: { get: () => compiled.config, enumerable: true, configurable: true },
     revision: { get: () => compiled.revision, enumerable: true, configurable: true },
     canaryPercent: {

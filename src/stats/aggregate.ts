@@ -344,6 +344,11 @@ export class Aggregate {
   readonly byName = new Map<string, VersionState>();
   readonly rejected = new Float64Array(REASONS.length);
   startedAt: number | null;
+  /**
+   * True until the first sample of a new live stats lands: that sample's time becomes `startedAt` if it is earlier
+   * (however far before the clock), so that data covering a whole window counts as observed.
+   */
+  awaitingFirst = false;
   migration: MigrationConfig | null;
   private readonly versionAcc: Accumulator;
   private readonly totalAcc: Accumulator;
@@ -392,9 +397,14 @@ export class Aggregate {
   /**
    * The slot for data of slice `s` (time `t`), moving the ring if `s` is newer; -1 when `s` is older than the ring.
    * An empty ring moves back instead: a stream of explicit past timestamps (a simulator on a virtual clock) then
-   * lands in the window, and observation counts as started at its first record.
+   * lands in the window, and observation counts as started at its first record. The first sample of a new stats
+   * always passes here (see {@link awaitingFirst}).
    */
   slotFor(s: number, t: number): number {
+    if (this.awaitingFirst) {
+      this.awaitingFirst = false;
+      if (this.startedAt === null || t < this.startedAt) this.startedAt = t;
+    }
     if (s > this.head) {
       this.advance(s);
       return this.headSlot;

@@ -61,6 +61,7 @@ class LiveStats implements Stats {
       resolved.migration,
       resolved.windowClientPrecision,
     );
+    this.agg.awaitingFirst = true;
     for (const name of resolved.versions ?? []) this.agg.state(name);
   }
 
@@ -148,7 +149,7 @@ class LiveStats implements Stats {
     const target = state ?? this.create(version as string);
     const s = Math.floor(t / this.resolution);
     const agg = this.agg;
-    const k = s === agg.head ? agg.headSlot : agg.slotFor(s, t);
+    const k = s === agg.head && !agg.awaitingFirst ? agg.headSlot : agg.slotFor(s, t);
     if (k >= 0) target.add(k, ok, timed, hash, n);
     else target.addRetired(ok, timed, hash, n);
     return true;

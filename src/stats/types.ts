@@ -382,7 +382,10 @@ export interface StatsSnapshot {
   readonly format: SnapshotFormat;
   /** When the snapshot was taken (epoch ms; a merge takes the latest); `null` only in {@link emptySnapshot}. */
   readonly at: number | null;
-  /** When observation began (epoch ms; a merge takes the earliest); `null` only in {@link emptySnapshot}. */
+  /**
+   * When observation began (epoch ms; a merge takes the earliest); `null` only in {@link emptySnapshot}. A new stats
+   * starts at its creation, or at its first sample's time when that is earlier (a `now` before the clock, however far).
+   */
   readonly startedAt: number | null;
   /** Length of the sliding window (ms). */
   readonly windowMs: number;

@@ -227,3 +227,70 @@ describe("turnout --help and --version", () => {
     expect(unknown.stderr).toMatch(/did you mean simulate/);
   });
 });
+
+describe("turnout simulate and validate: first-contact mistakes", () => {
+  const dir = mkdtempSync(join(tmpdir(), "turnout-cli-first-"));
+  const write = (name: string, value: unknown): string => {
+    const path = join(dir, name);
+    writeFileSync(path, JSON.stringify(value));
+    return path;
+  };
+
+  it("a plan given where the router config goes is recognised: use --plan, exit 2 (was: five router-config errors)", async () => {
+    for (const plan of [f("plan.json"), f("plan-with-traffic.json")]) {
+      const { code, stdout, stderr } = await turnout(["simulate", plan]);
+      expect(code).toBe(2);
+      expect(stdout).toBe("");
+      expect(stderr).toContain("is a rollout plan, not a router configuration: pass it with --plan");
+      expect(stderr).not.toMatch(/required\s+versions/);
+    }
+  });
+
+  it("--fail-on-abort exits 3 when the simulated rollout aborts; 0 without the flag or when it is promoted", async () => {
+    const aborted = await turnout(["simulate", "--plan", f("plan.json"), "--canary-error-rate", "5", "--fail-on-abort", "--json"]);
+    expect(aborted.code).toBe(3);
+    expect((JSON.parse(aborted.stdout) as { rollout: { outcome: string } }).rollout.outcome).toBe("aborted");
+    expect((await turnout(["simulate", "--plan", f("plan.json"), "--canary-error-rate", "5", "--json"])).code).toBe(0);
+    expect((await turnout(["simulate", "--plan", f("plan.json"), "--fail-on-abort", "--json"])).code).toBe(0);
+  });
+
+  it("unknown fields suggest what was meant, in validate and simulate, with the codes unchanged", async () => {
+    const typo = write("typo.json", { versions: ["v1", "v2"], stable: "v1", spilt: { v1: 90, v2: 10 }, stickyness: ["key"] });
+    const { code, stdout } = await turnout(["validate", typo, "--json"]);
+    expect(code).toBe(1);
+    const problems = (JSON.parse(stdout) as { files: { problems: { code: string; path: string; message: string }[] }[] }).files[0]?.problems ?? [];
+    expect(problems.map((p) => `${p.code} ${p.path}`)).toEqual(["unknown_field spilt", "unknown_field stickyness"]);
+    expect(problems[0]?.message).toContain('did you mean "split"?');
+    expect(problems[1]?.message).toContain('did you mean "stickiness"?');
+    expect((await turnout(["simulate", typo, "--keys", "10"])).stdout).toContain('did you mean "split"?');
+  });
+
+  it("split weights that do not sum to 100 get a warning saying how they are normalised (90 + 20 → 81.82 % / 18.18 %)", async () => {
+    const odd = write("odd.json", { versions: ["v1", "v2"], stable: "v1", canary: "v2", split: { v1: 90, v2: 20 } });
+    const validated = await turnout(["validate", odd]);
+    expect(validated.code).toBe(0);
+    expect(validated.stdout).toMatch(/! split_not_100\s+split\s+the weights sum to 110, not 100: .*v1 90 → 81\.82 %, v2 20 → 18\.18 %/);
+    const json = JSON.parse((await turnout(["validate", odd, "--json"])).stdout) as { files: { warnings: { code: string; path: string }[] }[] };
+    expect(json.files[0]?.warnings.map((w) => `${w.code} ${w.path}`)).toEqual(["split_not_100 split"]);
+    const simulated = await turnout(["simulate", odd, "--keys", "1000"]);
+    expect(simulated.code).toBe(0);
+    expect(simulated.stderr).toMatch(/split_not_100.*81\.82 %/);
+    const simulatedJson = JSON.parse((await turnout(["simulate", odd, "--keys", "1000", "--json"])).stdout) as { warnings: { code: string }[] };
+    expect(simulatedJson.warnings.map((w) => w.code)).toEqual(["split_not_100"]);
+    // A split that sums to 100 has none.
+    expect((await turnout(["validate", f("router.json")])).stdout).not.toContain("split_not_100");
+  });
+
+  it("a conflict between a router config and a plan shows both sides, with their files", async () => {
+    const validated = await turnout(["validate", f("router.json"), f("plan-other-service.json"), "--json"]);
+    const problems = (JSON.parse(validated.stdout) as { files: { problems: { code: string; path: string; message: string }[] }[] }).files[1]?.problems ?? [];
+    expect(problems.map((p) => `${p.code} ${p.path}`)).toEqual(["conflict plan.stable", "conflict plan.canary"]);
+    expect(problems[0]?.message).toMatch(/plan-other-service\.json says stable "blue"; .*router\.json says stable "v1"/);
+    expect(problems[1]?.message).toMatch(/plan-other-service\.json says canary "green"; .*router\.json says canary "v2"/);
+    const simulated = await turnout(["simulate", f("router.json"), "--plan", f("plan-other-service.json"), "--keys", "10", "--json"]);
+    expect(simulated.code).toBe(1);
+    const simulatedProblems = (JSON.parse(simulated.stdout) as { problems: { code: string; message: string }[] }).problems;
+    expect(simulatedProblems.map((p) => p.code)).toEqual(["conflict", "conflict"]);
+    expect(simulatedProblems[0]?.message).toMatch(/says stable "blue"; .*router\.json says stable "v1"/);
+  });
+});

@@ -56,6 +56,28 @@ function value(families: ParsedFamily[], name: string, labels: Record<string, st
   return Number(metric.value);
 }
 
+describe("turnout/prometheus per-version error ratios (regression: only ever compared with the stats' own value)", () => {
+  it("exposes each version's window error ratio as its own errors over its own requests, computed independently", () => {
+    const stats = createStats({ versions: ["v1", "v2"], clock: () => T0 + 10_000 });
+    const sent = { v1: { requests: 0, errors: 0 }, v2: { requests: 0, errors: 0 } };
+    for (let i = 0; i < 500; i++) {
+      const version = i % 5 === 0 ? "v2" : "v1";
+      const ok = version === "v1" ? i % 50 !== 1 : i % 3 !== 0;
+      sent[version].requests++;
+      if (!ok) sent[version].errors++;
+      stats.record({ version, ok, latencyMs: 10 }, T0 + i * 10);
+    }
+    expect(sent.v1.errors).toBeGreaterThan(0);
+    expect(sent.v2.errors / sent.v2.requests).not.toBeCloseTo(sent.v2.errors / 500, 3);
+    const families = parse(renderPrometheus({ stats }));
+    const ratio = families.find((f) => f.name.endsWith("window_error_ratio"));
+    expect(ratio).toBeDefined();
+    for (const version of ["v1", "v2"] as const) {
+      expect(value(families, ratio!.name, { version })).toBeCloseTo(sent[version].errors / sent[version].requests, 9);
+    }
+  });
+});
+
 describe("turnout/prometheus text exposition", () => {
   const stats = traffic();
   const now = T0 + 100_000;

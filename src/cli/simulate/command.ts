@@ -23,7 +23,7 @@ import { barChart, timelineChart } from "../charts/terminal.js";
 import { readJson } from "../files.js";
 import { type Output, type StyleName, VERSION_STYLES, grouped, outputOf, paint, percent, table } from "../output.js";
 import { type Progress, progressBar } from "../progress.js";
-import { checkRouterConfig } from "../validate.js";
+import { checkRouterConfig, conflictProblems, kindOf, renderWarnings, routerWarnings } from "../validate.js";
 import { type MovementResult, type SplitResult, simulateMovement, simulateSplit } from "./keys.js";
 
 /** The options of `turnout simulate`. */
@@ -41,6 +41,7 @@ export const SIMULATE_OPTIONS = {
   "canary-latency": { type: "string" },
   seed: { type: "string" },
   "approve-after": { type: "string" },
+  "fail-on-abort": { type: "boolean" },
   svg: { type: "string" },
   json: { type: "boolean" },
   width: { type: "string" },
@@ -73,7 +74,11 @@ class InputProblems extends Error {
 function loadRouter(path: string): Router {
   const file = readJson(path, C);
   if (!file.ok) throw new InputProblems(path, [{ code: "invalid_json", path: `${file.error.line}:${file.error.column}`, message: file.error.message }]);
-  const { router, problems } = checkRouterConfig(file.value);
+  const value = file.value;
+  if (kindOf(value) === "plan" || (isRecord(value) && Object.hasOwn(value, "plan") && !Object.hasOwn(value, "versions"))) {
+    throw new UsageError(`${path} is a rollout plan, not a router configuration: pass it with --plan (turnout simulate --plan ${path})`, C);
+  }
+  const { router, problems } = checkRouterConfig(value);
   if (router === undefined) throw new InputProblems(path, problems);
   return router;
 }
@@ -133,7 +138,7 @@ function describeBehaviour(b: VersionBehaviour | undefined): string {
   return `${percent(b?.errorPercent ?? 0)} % errors, p50 ${latencyMs.p50} ms, p99 ${latencyMs.p99} ms`;
 }
 
-function runPlan(parsed: Parsed, router: Router | undefined, progress: Progress): PlanRun {
+function runPlan(parsed: Parsed, router: { file: string; router: Router } | undefined, progress: Progress): PlanRun {
   const path = text(parsed, "plan") as string;
   const file = readJson(path, C);
   if (!file.ok) throw new InputProblems(path, [{ code: "invalid_json", path: `${file.error.line}:${file.error.column}`, message: file.error.message }]);
@@ -154,9 +159,13 @@ function runPlan(parsed: Parsed, router: Router | undefined, progress: Progress)
     if (isTurnoutConfigError(error)) throw new InputProblems(path, error.problems.map((p) => ({ ...p, path: wrapped ? `plan.${p.path}` : p.path })));
     throw error;
   }
+  if (router !== undefined) {
+    const conflicts = conflictProblems(path, plan, router.file, router.router);
+    if (conflicts.length > 0) throw new InputProblems(path, conflicts);
+  }
   const traffic = trafficOf(parsed, trafficValue);
-  const stable = router?.config.stable ?? plan.source.stable ?? "v1";
-  const canary = router === undefined ? (plan.source.canary ?? "v2") : (router.config.canary ?? router.config.versions.find((v) => v !== stable) ?? "v2");
+  const stable = router?.router.config.stable ?? plan.source.stable ?? "v1";
+  const canary = router === undefined ? (plan.source.canary ?? "v2") : (router.router.config.canary ?? router.router.config.versions.find((v) => v !== stable) ?? "v2");
   const approveAfter = duration(parsed, "approve-after", undefined, C);
   let nominal = plan.rollbackWindowMs;
   for (const step of plan.steps) nominal += step.manual ? (approveAfter ?? 0) : step.holdMs;
@@ -277,7 +286,8 @@ function renderProblems(out: Output, failure: InputProblems): void {
 }
 
 /**
- * Runs `turnout simulate`; returns the exit code (0 done, 1 invalid input).
+ * Runs `turnout simulate`; returns the exit code (0 done, 1 invalid input, 3 with `--fail-on-abort` a simulated
+ * rollout that aborted or timed out).
  *
  * @example
  * ```ts
@@ -300,10 +310,20 @@ export async function runSimulate(argv: readonly string[], io: SimulateIo): Prom
   const svgPath = text(parsed, "svg");
   const sections: SvgSection[] = [];
   const report: Record<string, unknown> = {};
+  let outcome: SimulationResult["outcome"] | undefined;
 
   try {
     const router = configPath === undefined ? undefined : loadRouter(configPath);
     if (router !== undefined && configPath !== undefined) {
+      const warnings = routerWarnings(router.config);
+      if (warnings.length > 0) {
+        report.warnings = warnings;
+        if (!json) {
+          const err = outputOf(io.stderr, io.env, color, width);
+          err.write(`${paint(err.color, "yellow", "!")} ${configPath}: ${warnings.length} warning${warnings.length === 1 ? "" : "s"}\n`);
+          renderWarnings(err, warnings);
+        }
+      }
       const progress = keys >= 200_000 ? progressBar(io.stderr, "routing keys") : progressBar({ write: () => undefined }, "");
       const split = simulateSplit(router, keys, prefix, (f) => progress.update(f));
       progress.done();
@@ -330,7 +350,8 @@ export async function runSimulate(argv: readonly string[], io: SimulateIo): Prom
       }
     }
     if (planPath !== undefined) {
-      const run = runPlan(parsed, router, progressBar(io.stderr, "simulating"));
+      const run = runPlan(parsed, router === undefined || configPath === undefined ? undefined : { file: configPath, router }, progressBar(io.stderr, "simulating"));
+      outcome = run.result.outcome;
       report.rollout = {
         file: run.file,
         outcome: run.result.outcome,
@@ -363,5 +384,5 @@ export async function runSimulate(argv: readonly string[], io: SimulateIo): Prom
     if (!json) out.write(`\n${paint(out.color, "dim", `wrote ${svgPath}`)}\n`);
   }
   if (json) out.write(`${JSON.stringify(report, null, 2)}\n`);
-  return 0;
+  return flag(parsed, "fail-on-abort") && (outcome === "aborted" || outcome === "timeout") ? 3 : 0;
 }

@@ -7,6 +7,7 @@ import { DecisionReason, type Decision, type Logger, type RouteRequest, type Rou
 import { ProblemCode } from "../../errors.js";
 import { parseDuration } from "../../internal/duration.js";
 import { Problems, checkFields, isRecord } from "../../internal/problems.js";
+import { internalsOf } from "../../router/internals.js";
 import { headerValue, joinTarget, readCookie, splitTarget } from "./request.js";
 import {
   type HeaderPair,
@@ -212,23 +213,59 @@ export function createEngine<Req>(
     }
   };
 
+  const internals = internalsOf(router);
+  const routerFault = (error: unknown): void => fault("deciding the version failed inside the router; serving the stable version", error);
+  const fallback = (): Decision => {
+    try {
+      return internals?.fallback() ?? fallbackDecision(router);
+    } catch {
+      return fallbackDecision(router);
+    }
+  };
+
+  /** The client counted in the stats: the `client` option's, else the sticky key (the router's, else `key`'s). */
+  const clientOf = (req: Req, routeRequest: RouteRequest, key: string | undefined): string | undefined => {
+    try {
+      const client = options.client !== undefined ? options.client(req) : (internals?.stickyKey(routeRequest) ?? key);
+      return typeof client === "string" ? client : undefined;
+    } catch (error) {
+      fault("the client function failed; the outcome is recorded without a client", error);
+      return undefined;
+    }
+  };
+
   const decideFor = (request: RequestLike, target: string | undefined, req: Req): { decision: Decision; sentPin?: string; client?: string } => {
     // The router reads the query from the path's query string itself, and only when a rule asks for it.
     const path = typeof target === "string" && target.charCodeAt(0) === 47 /* "/" */ ? target : joinTarget(splitTarget(target));
     const headers = request.headers;
     let sentPin = pinHeader === undefined ? undefined : headerValue(headers, pinHeader);
     if (sentPin === undefined && pinCookie !== undefined) sentPin = readCookie(headerValue(headers, "cookie"), pinCookie.name);
-    const key = options.key?.(req);
-    const attributes = options.attributes?.(req);
+    let key: string | undefined;
+    let attributes: ReturnType<NonNullable<TurnoutHttpOptions<Req>["attributes"]>>;
+    try {
+      const keyed = options.key?.(req);
+      key = typeof keyed === "string" ? keyed : undefined;
+      attributes = options.attributes?.(req);
+    } catch (error) {
+      // The same answer as a fault inside the router: the stable version, with its pin.
+      fault("deciding the version failed (the key or attributes function threw); serving the stable version", error);
+      return { decision: fallback(), ...(sentPin !== undefined ? { sentPin } : {}) };
+    }
     const routeRequest: RouteRequest = {
       headers,
       path,
-      ...(typeof key === "string" ? { key } : {}),
+      ...(key !== undefined ? { key } : {}),
       ...(attributes !== undefined ? { attributes } : {}),
       ...(sentPin !== undefined ? { pin: sentPin } : {}),
     };
-    const client = options.client !== undefined ? options.client(req) : key;
-    return { decision: router.decide(routeRequest), sentPin, client: typeof client === "string" ? client : undefined };
+    let decision: Decision;
+    if (internals !== undefined) decision = internals.decide(routeRequest, routerFault);
+    else {
+      decision = router.decide(routeRequest);
+      if (decision.reason === DecisionReason.Error) counters.faults++; // a router of another make: its fault is not known here
+    }
+    const client = options.stats === undefined ? undefined : clientOf(req, routeRequest, key);
+    return { decision, ...(sentPin !== undefined ? { sentPin } : {}), ...(client !== undefined ? { client } : {}) };
   };
 
   const prepare = (request: RequestLike, target: string | undefined, req: Req): Prepared => {
@@ -239,10 +276,9 @@ export function createEngine<Req>(
     let client: string | undefined;
     try {
       ({ decision, sentPin, client } = decideFor(request, target, req));
-      if (decision.reason === DecisionReason.Error) counters.faults++;
     } catch (error) {
       fault("deciding the version failed; serving the stable version", error);
-      decision = fallbackDecision(router);
+      decision = fallback();
     }
     try {
       const headers: HeaderPair[] = [];

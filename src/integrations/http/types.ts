@@ -87,7 +87,11 @@ export interface TurnoutHttpOptions<Req> {
   readonly key?: (req: Req) => string | undefined;
   /** Attributes for segments, targeting and the `attr:` stickiness source. */
   readonly attributes?: (req: Req) => Readonly<Record<string, string | number | boolean | null | undefined>> | undefined;
-  /** The client id for distinct-client counts in the stats. Default: the `key` function's result. */
+  /**
+   * The client id for distinct-client counts in the stats. Default: the request's sticky key, the value the router's
+   * `stickiness` picked (with `stickiness: ["header:x-user-id"]`, the `x-user-id` header), else the `key` function's
+   * result. A client function that throws is logged and counted; the outcome is then recorded without a client.
+   */
   readonly client?: (req: Req) => string | undefined;
   /** Where outcomes are recorded when the response finishes (a `createStats()` instance). */
   readonly stats?: OutcomeRecorder;
@@ -106,7 +110,10 @@ export interface TurnoutHttpOptions<Req> {
   readonly unknownVersion?: "reject" | "stable";
   /** Epoch milliseconds now, compared with sunset dates. Default `Date.now`. */
   readonly clock?: () => number;
-  /** Where faults inside turnout are reported. Default `console`. */
+  /**
+   * Where faults inside turnout are reported: a `key`, `attributes` or `client` function that throws, a fault inside
+   * the router (which also goes to the router's own logger, if it has one), a failed `recordOutcome`. Default `console`.
+   */
   readonly logger?: Logger;
 }
 
@@ -121,7 +128,10 @@ export interface TurnoutHttpOptions<Req> {
 export interface HttpCounters {
   /** Requests seen. */
   readonly requests: number;
-  /** Faults caught inside turnout (the request was served by the stable version and the fault logged). */
+  /**
+   * Faults caught inside turnout, each logged: a fault while deciding (the request was served by the stable version,
+   * reason `error`), a `client` function that threw, headers that could not be set, an outcome that could not be recorded.
+   */
   readonly faults: number;
   /** Requests answered `410 Gone` (sunset). */
   readonly gone: number;

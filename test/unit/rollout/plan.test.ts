@@ -172,3 +172,14 @@ describe("compiled plans", () => {
     expect(a.steps[0]?.weight).toBe(5);
   });
 });
+
+describe("unknown plan fields (regression: a typo got no hint)", () => {
+  it("suggest the field a typo most likely meant, keeping the code and path", () => {
+    const problems = checkPlan({ steps: [{ weight: 5, paus: "5m" }], rollbak: "stepped" });
+    const byPath = new Map(problems.map((p) => [p.path, p]));
+    expect(byPath.get("steps[0].paus")?.code).toBe("unknown_field");
+    expect(byPath.get("rollbak")?.code).toBe("unknown_field");
+    expect(byPath.get("steps[0].paus")?.message).toContain('did you mean "pause"?');
+    expect(byPath.get("rollbak")?.message).toContain('did you mean "rollback"?');
+  });
+});

@@ -197,6 +197,24 @@ describe("explicit versions", () => {
     expect(router.decide({ headers: { "x-api-version": "x".repeat(5000) } }).requested).toHaveLength(64);
   });
 
+  it("reports one requested name for an unknown version asked for by path, header, query or Accept (v9, not 9)", () => {
+    for (const request of [
+      { path: "/api/v9/users" },
+      { headers: { "x-api-version": "9" } },
+      { headers: { "x-api-version": "v9" } },
+      { path: "/api/users?version=9" },
+      { headers: { accept: "application/vnd.api.9+json" } },
+    ]) {
+      expect(router.decide(request)).toMatchObject({ version: "v1", reason: "unknown_version", requested: "v9" });
+      expect(router.explain(request).decision.requested).toBe("v9");
+    }
+    expect(router.decide({ headers: { "x-api-version": "beta" } }).requested).toBe("beta");
+    expect(router.decide({ headers: { "x-api-version": "9".repeat(100) } }).requested).toBe(`v${"9".repeat(63)}`);
+    // Versions not named "v…": a bare number is reported as sent.
+    const dated = createRouter({ versions: ["2024", "2025"], stable: "2024", split: { "2024": 100 }, explicit: { header: "x-api-version" } });
+    expect(dated.decide({ headers: { "x-api-version": "9" } })).toMatchObject({ reason: "unknown_version", requested: "9" });
+  });
+
   it("does not treat ordinary paths as version requests", () => {
     expect(router.decide({ key: "k", path: "/api/users/v2" }).reason).toBe("weighted_routing");
     expect(router.decide({ key: "k", path: "/apiv2/users" }).reason).toBe("weighted_routing");

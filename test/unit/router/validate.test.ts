@@ -179,3 +179,13 @@ describe("update is atomic", () => {
     }
   });
 });
+
+describe("unknown fields (regression: a typo got no hint)", () => {
+  it("suggest the field a typo most likely meant, keeping the code and path", () => {
+    const problems = problemsOf({ ...base, spilt: { v1: 1 }, stickyness: ["key"], zzz: 1 });
+    expect(problems.map((p) => `${p.code} ${p.path}`)).toEqual(["unknown_field spilt", "unknown_field stickyness", "unknown_field zzz"]);
+    expect(problems[0]?.message).toContain('did you mean "split"?');
+    expect(problems[1]?.message).toContain('did you mean "stickiness"?');
+    expect(problems[2]?.message).not.toContain("did you mean");
+  });
+});

@@ -389,6 +389,31 @@ describe("migration progress", () => {
     expect(plain.snapshot()).toMatchObject({ migration: null, migrationComplete: false });
   });
 
+  it("starts at its first sample also when that sample is less than one window before its clock (was: window_not_observed)", () => {
+    const s = stats(10, T0 + 60_000); // created one window after the data begins
+    s.record({ version: "v2", ok: true, count: 100 }, T0); // 60 s before the clock: inside the window
+    expect(s.lifetime(T0 + 60_000).from).toBe(T0);
+    expect(s.snapshot(T0 + 60_000).startedAt).toBe(T0);
+    expect(s.migration(T0 + 60_000)).toMatchObject({ complete: true, reason: MigrationReason.Complete, since: T0 });
+    // The same data a whole hour before the clock was already followed: both cases agree.
+    const far = stats(10, T0 + 3_600_000);
+    far.record({ version: "v2", ok: true, count: 100 }, T0);
+    expect(far.lifetime(T0 + 60_000).from).toBe(T0);
+    expect(far.migration(T0 + 60_000)).toMatchObject({ complete: true, since: T0 });
+    // Only the first sample moves the start: a later, earlier one does not.
+    const s2 = stats(10, T0 + 30_000);
+    s2.record({ version: "v2", ok: true }, T0 + 20_000);
+    s2.record({ version: "v2", ok: true }, T0 + 10_000);
+    expect(s2.lifetime().from).toBe(T0 + 20_000);
+    // A first sample in the creation slice, a moment before the clock, also counts; one after it does not move the start.
+    const same = stats(10, T0 + 5_000);
+    same.record({ version: "v2", ok: true }, T0 + 1_000);
+    expect(same.lifetime().from).toBe(T0 + 1_000);
+    const later = stats(10, T0);
+    later.record({ version: "v2", ok: true }, T0 + 30_000);
+    expect(later.lifetime(T0 + 30_000).from).toBe(T0);
+  });
+
   it("needs a whole observed window: not complete before one has passed since start", () => {
     const s = stats();
     s.record({ version: "v2", ok: true, count: 100 }, T0);
@@ -443,5 +468,19 @@ describe("migration progress", () => {
       version_percentages: { v1: 20, v2: 80, v3: 0 },
       migration_complete: false,
     });
+  });
+});
+
+describe("per-version error rates (regression: a planted bug divided by all versions' requests, unseen with one version)", () => {
+  it("gives each version its own errors over its own requests, in the window and the lifetime", () => {
+    const stats = createStats({ versions: ["v1", "v2"], clock: () => T0 });
+    // v1: 300 requests, 3 errors; v2: 100 requests, 20 errors. Expected rates computed here, not by the stats.
+    for (let i = 0; i < 300; i++) stats.record({ version: "v1", ok: i % 100 !== 0 }, T0 + i);
+    for (let i = 0; i < 100; i++) stats.record({ version: "v2", ok: i % 5 !== 0 }, T0 + i);
+    for (const view of [stats.window({ now: T0 + 1_000 }), stats.lifetime(T0 + 1_000)]) {
+      expect(view.versions.v1).toMatchObject({ requests: 300, errors: 3, errorRate: 3 / 300 });
+      expect(view.versions.v2).toMatchObject({ requests: 100, errors: 20, errorRate: 20 / 100 });
+      expect(view.totals).toMatchObject({ requests: 400, errors: 23, errorRate: 23 / 400 });
+    }
   });
 });

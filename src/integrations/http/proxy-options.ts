@@ -6,7 +6,7 @@ import { ProblemCode } from "../../errors.js";
 import { parseDuration, type Duration } from "../../internal/duration.js";
 import { FORBIDDEN_KEYS, Problems, checkFields, child, isRecord } from "../../internal/problems.js";
 import type { Decision, OutcomeRecorder, Router } from "../../types.js";
-import { type AgentSettings, createUpstream, type Upstream } from "./forward.js";
+import type { AgentSettings } from "./forward.js";
 import type { MirrorResult, MirrorSettings } from "./mirror.js";
 import type { TurnoutHttpOptions } from "./types.js";
 
@@ -239,24 +239,4 @@ function resolveTls(value: unknown, problems: Problems): UpstreamTls | undefined
     else problems.add(ProblemCode.Type, "tls.rejectUnauthorized", "expected a boolean");
   }
   return Object.freeze(copy) as UpstreamTls;
-}
-
-/**
- * The upstreams of the primary traffic and of the copies: separate keep-alive agents, so that a hanging mirror
- * never holds a socket the primary needs.
- *
- * @example
- * ```ts
- * const { primary, mirror } = buildUpstreams(settings);
- * ```
- */
-export function buildUpstreams(settings: ProxySettings): { primary: Map<string, Upstream>; mirror: Map<string, Upstream> } {
-  const primary = new Map<string, Upstream>();
-  const mirror = new Map<string, Upstream>();
-  const copies = Math.max(1, settings.mirror.maxInFlight);
-  for (const [version, url] of settings.upstreamUrls) {
-    primary.set(version, createUpstream(url, settings.agent));
-    mirror.set(version, createUpstream(url, { ...settings.agent, maxSockets: copies, maxFreeSockets: Math.min(settings.agent.maxFreeSockets, copies) }));
-  }
-  return { primary, mirror };
 }

@@ -1,11 +1,13 @@
 // @ts-check
 // The acceptance script every runtime runs (Node, Bun, Deno, workerd, Chromium): plain ESM with no imports, so each
-// host loads it as it is. It replays the bucketing golden cases and drives a small fetch app with Web-standard
-// Request/Response objects, and answers everything it saw as one JSON text: the runtimes' texts must be identical.
+// host loads it as it is and hands it the built core and turnout/fetch. It replays the bucketing golden cases and
+// drives a small fetch app with Web-standard Request/Response objects, once on the core's decide and once on
+// turnout/fetch, and answers everything it saw as one JSON text: the runtimes' texts must be identical.
 
 /**
  * @typedef {import("../../src/index.js")} Core
  * @typedef {{ configs: import("../../src/index.js").RouterConfig[]; cases: { key: string; salt: string; seed: number; hash: number; bucket: number; config: number; version: string }[] }} Golden
+ * @typedef {import("../../src/integrations/fetch.js")} Fetch
  * @typedef {(request: Request) => Promise<Response>} FetchHandler
  */
 
@@ -116,13 +118,7 @@ function coreApp(router) {
 async function exchange(app, router, core) {
   /** @type {unknown[]} */
   const log = [];
-  /** @param {string} label @param {string} path @param {Record<string, string>} [headers] */
-  const send = async (label, path, headers = {}) => {
-    const response = await app(new Request(`http://turnout.test${path}`, { headers }));
-    const record = { label, status: response.status, headers: [...response.headers], body: await response.text() };
-    log.push(record);
-    return record;
-  };
+  const send = sender(app, log);
   const users = Array.from({ length: 12 }, (_, i) => `user-${i * 37}`);
 
   // Sticky keys: the same user, asked twice, from the header and from the cookie, lands on one version. Browsers
@@ -156,6 +152,76 @@ async function exchange(app, router, core) {
   return log;
 }
 
+/**
+ * A function that sends one request through `app` and appends the answer to `log`: status, every header, the body.
+ *
+ * @param {FetchHandler} app
+ * @param {unknown[]} log
+ */
+function sender(app, log) {
+  /** @param {string} label @param {string} path @param {Record<string, string>} [headers] @param {RequestInit} [init] */
+  return async (label, path, headers = {}, init = {}) => {
+    const response = await app(new Request(`http://turnout.test${path}`, { ...init, headers }));
+    const record = { label, status: response.status, headers: [...response.headers], body: await response.text() };
+    log.push(record);
+    return record;
+  };
+}
+
+/** The instant the `turnout/fetch` apps live at: before the v3 sunset, and after it. */
+const BEFORE_SUNSET = Date.parse("2029-01-01T00:00:00Z");
+const AFTER_SUNSET = Date.parse("2031-01-01T00:00:00Z");
+
+/**
+ * The same app on `turnout/fetch`: per-version handlers, turnout's headers on every response (one with immutable
+ * headers, as `fetch` gives them), a validated body for v2, and turnout's own 404 and 410 answers.
+ *
+ * @param {Fetch} fetchModule
+ * @param {import("../../src/index.js").Router} router
+ * @param {number} now
+ * @param {import("../../src/index.js").Logger} logger
+ * @returns {FetchHandler}
+ */
+function turnoutApp(fetchModule, router, now, logger) {
+  const { turnout, versioned, decisionOf } = fetchModule;
+  /** @param {string} version */
+  const handler = (version) => async (/** @type {Request} */ request) => {
+    const url = new URL(request.url);
+    // Response.redirect's headers are immutable, as those of a response from fetch are.
+    if (url.pathname.endsWith("/moved")) return Response.redirect(`https://${version}.example.com/elsewhere`, 302);
+    // Not Response.json: Bun's adds "; charset=utf-8" to its content type, the other runtimes do not.
+    const body = { served: version, path: url.pathname, body: request.body === null ? null : await request.text(), decision: decisionOf(request) ?? null };
+    return new Response(JSON.stringify(body), { headers: { "content-type": "application/json" } });
+  };
+  /** v2 takes a body with a string `name`, or none. */
+  const named = (/** @type {unknown} */ body) =>
+    body === undefined || (typeof body === "object" && body !== null && typeof (/** @type {Record<string, unknown>} */ (body))["name"] === "string") ? true : [{ path: "name", message: "a string is required" }];
+  const validate = { v2: named };
+  return turnout(router, versioned({ v1: handler("v1"), v2: handler("v2"), v3: handler("v3") }, { validate }), { clock: () => now, logger });
+}
+
+/**
+ * What only `turnout/fetch` answers: immutable headers, validation, unknown versions, a sunset version.
+ *
+ * @param {Fetch} fetchModule
+ * @param {Core} core
+ * @param {import("../../src/index.js").Logger} logger
+ */
+async function turnoutAnswers(fetchModule, core, logger) {
+  /** @type {unknown[]} */
+  const log = [];
+  const send = sender(turnoutApp(fetchModule, core.createRouter(/** @type {any} */ (APP_CONFIG), { logger }), BEFORE_SUNSET, logger), log);
+  await send("immutable headers", "/api/v3/moved");
+  await send("valid body", "/api/v2/users", { "content-type": "application/json" }, { method: "POST", body: JSON.stringify({ name: "Ada" }) });
+  await send("invalid body", "/api/v2/users", { "content-type": "application/json" }, { method: "POST", body: JSON.stringify({ name: 42 }) });
+  await send("body for a version without a validator", "/api/v3/users", { "content-type": "application/json" }, { method: "POST", body: "{}" });
+  await send("unknown version", "/api/v9/users");
+  const late = sender(turnoutApp(fetchModule, core.createRouter(/** @type {any} */ (APP_CONFIG), { logger }), AFTER_SUNSET, logger), log);
+  await late("after the sunset: gone", "/api/v3/users");
+  await late("after the sunset: the others still served", "/api/v2/users");
+  return log;
+}
+
 /** True when `user`'s bucket under the app's salt is at or above `floor` (so a 1 % canary no longer takes it). */
 function bucketUnder(/** @type {Core} */ core, /** @type {string} */ user, /** @type {number} */ floor) {
   return core.bucketOf(user, core.seedOf(APP_CONFIG.salt)) >= floor;
@@ -164,10 +230,10 @@ function bucketUnder(/** @type {Core} */ core, /** @type {string} */ user, /** @
 /**
  * Everything the runtime computed, as one JSON text (one value a line, so a difference reads as a line diff).
  *
- * @param {{ core: Core; golden: Golden }} input
+ * @param {{ core: Core; golden: Golden; fetch: Fetch }} input the built core, the golden cases, `turnout/fetch`
  * @returns {Promise<string>}
  */
-export async function acceptance({ core, golden }) {
+export async function acceptance({ core, golden, fetch }) {
   // Every fault a router reports (a code generation failure included) lands here, and must not happen anywhere.
   /** @type {string[]} */
   const faults = [];
@@ -175,10 +241,13 @@ export async function acceptance({ core, golden }) {
   const logger = { warn: note, error: note };
   const router = core.createRouter(/** @type {any} */ (APP_CONFIG), { logger });
   const generic = core.createRouter(/** @type {any} */ (APP_CONFIG), { logger, codegen: false });
+  const fetchRouter = core.createRouter(/** @type {any} */ (APP_CONFIG), { logger });
   const result = {
     golden: replayGolden(core, golden, logger),
     app: await exchange(coreApp(router), router, core),
     generic: await exchange(coreApp(generic), generic, core),
+    turnoutFetch: await exchange(turnoutApp(fetch, fetchRouter, BEFORE_SUNSET, logger), fetchRouter, core),
+    turnoutFetchOnly: await turnoutAnswers(fetch, core, logger),
     faults,
   };
   return JSON.stringify(result, null, 1);

@@ -86,7 +86,7 @@ async function inWorkerd(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "turnout-workerd-"));
   let child: ChildProcess | undefined;
   try {
-    const modules = reachable("index.js").map((file) => {
+    const modules = [...new Set([...reachable("index.js"), ...reachable("fetch.js")])].map((file) => {
       copyFileSync(join(DIST, file), join(dir, file));
       return `(name = "${file}", esModule = embed "${file}")`;
     });
@@ -244,7 +244,14 @@ describe("the acceptance script in every runtime", () => {
 
   it("node (the reference) replays every golden case and the app's scenario as specified", () => {
     expect(reference.environment).toEqual({ runtime: `node ${process.versions.node}`, codegen: true, requestCookies: true });
-    const result = JSON.parse(reference.result) as { golden: { cases: number; mismatches: string[] }; app: Exchange[]; generic: Exchange[]; faults: string[] };
+    const result = JSON.parse(reference.result) as {
+      golden: { cases: number; mismatches: string[] };
+      app: Exchange[];
+      generic: Exchange[];
+      turnoutFetch: Exchange[];
+      turnoutFetchOnly: Exchange[];
+      faults: string[];
+    };
     const golden = JSON.parse(readFileSync(join(ROOT, "test", "cases", "bucketing.json"), "utf8")) as { cases: unknown[] };
     expect(result.golden.cases).toBe(golden.cases.length);
     expect(result.golden.mismatches).toEqual([]);
@@ -277,6 +284,32 @@ describe("the acceptance script in every runtime", () => {
     expect(seen("pin: after the weight change, with the pin")).toMatchObject({ version: "v2", reason: "pinned" });
     expect(seen("pin: after the weight change, without the pin")).toMatchObject({ version: "v1", reason: "weighted_routing" });
     expect(seen("pin: garbled")).toMatchObject({ version: "v1", pinIgnored: "invalid" });
+
+    // turnout/fetch routes the scenario as the core's decide does; a version that is not live is its 404.
+    const routed = (log: Exchange[]) =>
+      log.map((exchange) => {
+        const body = JSON.parse(exchange.body) as { decision?: { version: string; reason: string; pin: string } };
+        return [exchange.label, exchange.status, body.decision?.version, body.decision?.reason, body.decision?.pin];
+      });
+    const expected = routed(result.app).map((row) => (row[0] === "explicit unknown" ? [row[0], 404, undefined, undefined, undefined] : row));
+    expect(routed(result.turnoutFetch)).toEqual(expected);
+    const fetched = new Map(result.turnoutFetchOnly.map((exchange) => [exchange.label, exchange]));
+    const answer = (label: string) => {
+      const exchange = fetched.get(label);
+      if (exchange === undefined) throw new Error(`no exchange "${label}"`);
+      return { status: exchange.status, header: (name: string) => exchange.headers.find(([n]) => n === name)?.[1], body: exchange.body };
+    };
+    expect(answer("immutable headers").status).toBe(302);
+    expect(answer("immutable headers").header("location")).toBe("https://v3.example.com/elsewhere");
+    expect(answer("immutable headers").header("x-api-version")).toBe("v3");
+    expect(answer("immutable headers").header("sunset")).toBe("Sun, 30 Jun 2030 00:00:00 GMT");
+    expect(answer("valid body").status).toBe(200);
+    expect(JSON.parse(answer("valid body").body)).toMatchObject({ served: "v2", body: '{"name":"Ada"}' });
+    expect(answer("invalid body").status).toBe(400);
+    expect(answer("body for a version without a validator").status).toBe(200);
+    expect(answer("unknown version").status).toBe(404);
+    expect(answer("after the sunset: gone").status).toBe(410);
+    expect(answer("after the sunset: the others still served").status).toBe(200);
   });
 
   it("bun answers byte for byte what node answers", async () => {

@@ -252,3 +252,50 @@ export async function acceptance({ core, golden, fetch }) {
   };
   return JSON.stringify(result, null, 1);
 }
+
+/**
+ * The `turnout/fetch` app a runtime's own HTTP server serves (Bun.serve, Deno.serve, a Worker), so that turnout
+ * meets the `Request` objects the runtime builds from the wire. `GET /__faults` answers what the routers logged.
+ *
+ * @param {Core} core
+ * @param {Fetch} fetchModule
+ * @returns {FetchHandler}
+ */
+export function servedApp(core, fetchModule) {
+  /** @type {string[]} */
+  const faults = [];
+  const note = (/** @type {unknown[]} */ ...args) => void faults.push(args.map(String).join(" "));
+  const logger = { warn: note, error: note };
+  const app = turnoutApp(fetchModule, core.createRouter(/** @type {any} */ (APP_CONFIG), { logger }), BEFORE_SUNSET, logger);
+  return async (request) => (new URL(request.url).pathname === "/__faults" ? new Response(JSON.stringify(faults)) : app(request));
+}
+
+/** @typedef {{ label: string; path: string; method?: string; headers?: Record<string, string>; body?: string }} HttpRequest */
+
+/** The requests sent to a served app, over HTTP, and to the same app in Node's own process. */
+export const HTTP_SCENARIO = /** @type {readonly HttpRequest[]} */ ([
+  ...["user-0", "user-37", "user-74", "user-111"].map((user) => ({ label: `sticky ${user}`, path: "/orders", headers: { "x-user-id": user } })),
+  { label: "sticky cookie", path: "/orders", headers: { cookie: "theme=dark; uid=user-37" } },
+  { label: "override", path: "/orders", headers: { "x-user-id": "user-0", "x-canary": "always" } },
+  { label: "explicit path", path: "/api/v3/orders" },
+  { label: "explicit query", path: "/orders?version=2&page=1" },
+  { label: "unknown version", path: "/orders", headers: { "x-api-version": "9" } },
+  { label: "immutable headers", path: "/api/v3/moved" },
+  { label: "valid body", path: "/api/v2/users", method: "POST", headers: { "content-type": "application/json" }, body: '{"name":"Ada"}' },
+  { label: "invalid body", path: "/api/v2/users", method: "POST", headers: { "content-type": "application/json" }, body: '{"name":42}' },
+  { label: "pin", path: "/checkout", headers: { "x-user-id": "user-0", "x-turnout-pin": "v2~1~1wcydah" } },
+]);
+Object.freeze(HTTP_SCENARIO);
+
+/** Headers a server adds on its own, different in every runtime: left out of the comparison. */
+const TRANSPORT_HEADERS = new Set(["date", "content-length", "connection", "keep-alive", "transfer-encoding", "server"]);
+
+/**
+ * A response as the comparison sees it: status, the headers turnout and the app set, the body.
+ *
+ * @param {string} label
+ * @param {Response} response
+ */
+export async function recordResponse(label, response) {
+  return { label, status: response.status, headers: [...response.headers].filter(([name]) => !TRANSPORT_HEADERS.has(name)), body: await response.text() };
+}

@@ -1,14 +1,16 @@
 // The core proven in the real runtimes: the acceptance script (acceptance.mjs) runs in Node, Bun, Deno, workerd and
 // a headless Chromium, and every runtime's answer must be byte-identical to Node's. A runtime that is missing or
 // cannot start fails its test: run `npm run test:runtimes`, which installs them (test/runtimes/package.json).
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { extname, join, normalize, sep } from "node:path";
+import { pathToFileURL } from "node:url";
 import { type BrowserContext, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HTTP_SCENARIO, recordResponse, servedApp } from "./acceptance.mjs";
 
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, "..", "..");
@@ -80,12 +82,70 @@ function reachable(entry: string): string[] {
   return files;
 }
 
-/** Runs the acceptance script in workerd: a Worker holding the core's modules, served on 127.0.0.1 (port 0). */
-async function inWorkerd(): Promise<string> {
-  const workerd = binary("workerd");
-  const dir = mkdtempSync(join(tmpdir(), "turnout-workerd-"));
-  let child: ChildProcess | undefined;
-  try {
+/** A runtime serving HTTP on 127.0.0.1: its origin, and how to stop it. */
+interface Serving {
+  readonly origin: string;
+  stop(): void;
+}
+
+/**
+ * Starts a server process and waits for the port it listens on, which `port` reads from `channel`'s output; a
+ * failure to start, an early exit or 30 s without a port rejects with the process's error output.
+ */
+function serve(command: string, args: readonly string[], options: { cwd: string; channel: 1 | 3; port: (line: string) => number | undefined }): Promise<Serving> {
+  const stdio: ("ignore" | "pipe")[] = options.channel === 3 ? ["ignore", "ignore", "pipe", "pipe"] : ["ignore", "pipe", "pipe"];
+  const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" }, stdio });
+  const stop = () => void child.kill("SIGKILL");
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  return new Promise<Serving>((resolve, reject) => {
+    const fail = (message: string) => {
+      clearTimeout(timer);
+      stop();
+      reject(new Error(`${message}:\n${stderr.slice(-4000)}`));
+    };
+    const timer = setTimeout(() => fail(`${command} did not listen within 30 s`), 30_000);
+    let output = "";
+    const channel = child.stdio[options.channel] as NodeJS.ReadableStream;
+    channel.setEncoding("utf8");
+    channel.on("data", (chunk: string) => {
+      output += chunk;
+      for (const line of output.split("\n")) {
+        const port = line.trim() === "" ? undefined : options.port(line);
+        if (port !== undefined) {
+          clearTimeout(timer);
+          resolve({ origin: `http://127.0.0.1:${port}`, stop });
+        }
+      }
+    });
+    child.on("error", (error) => fail(`${command} could not start: ${error.message}`));
+    child.on("exit", (code, signal) => fail(`${command} exited with ${code ?? signal}`));
+  });
+}
+
+/** The port in a `{"port": N}` line, as hosts/serve.mjs prints it. */
+const portLine = (line: string): number | undefined => {
+  const message = JSON.parse(line) as { port?: unknown };
+  return typeof message.port === "number" ? message.port : undefined;
+};
+
+/** workerd, serving one Worker that holds the built modules (see hosts/worker.mjs), started once for both tests. */
+class Workerd {
+  #started: Promise<Serving> | undefined;
+  readonly #dir = mkdtempSync(join(tmpdir(), "turnout-workerd-"));
+
+  origin(): Promise<string> {
+    return (this.#started ??= this.#start()).then((serving) => serving.origin);
+  }
+
+  async close(): Promise<void> {
+    (await this.#started?.catch(() => undefined))?.stop();
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+
+  #start(): Promise<Serving> {
+    const workerd = binary("workerd");
+    const dir = this.#dir;
     const modules = [...new Set([...reachable("index.js"), ...reachable("fetch.js")])].map((file) => {
       copyFileSync(join(DIST, file), join(dir, file));
       return `(name = "${file}", esModule = embed "${file}")`;
@@ -111,37 +171,43 @@ const worker :Workerd.Worker = (
 );
 `,
     );
-    const started = spawn(workerd, ["serve", join(dir, "config.capnp"), "--control-fd=3"], { cwd: dir, stdio: ["ignore", "ignore", "pipe", "pipe"] });
-    child = started;
-    let stderr = "";
-    started.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
     // workerd reports each socket's port on the control descriptor once it listens.
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`workerd did not listen within 30 s:\n${stderr}`)), 30_000);
-      let control = "";
-      const channel = started.stdio[3] as NodeJS.ReadableStream;
-      channel.setEncoding("utf8");
-      channel.on("data", (chunk: string) => {
-        control += chunk;
-        for (const line of control.split("\n")) {
-          const message = line.trim() === "" ? undefined : (JSON.parse(line) as { event?: string; socket?: string; port?: number });
-          if (message?.event === "listen" && message.socket === "http" && typeof message.port === "number") {
-            clearTimeout(timer);
-            resolve(message.port);
-          }
-        }
-      });
-      started.on("error", (error) => reject(new Error(`workerd could not start: ${error.message}`)));
-      started.on("exit", (code) => reject(new Error(`workerd exited with ${code}:\n${stderr}`)));
+    return serve(workerd, ["serve", join(dir, "config.capnp"), "--control-fd=3"], {
+      cwd: dir,
+      channel: 3,
+      port: (line) => {
+        const message = JSON.parse(line) as { event?: string; socket?: string; port?: unknown };
+        return message.event === "listen" && message.socket === "http" && typeof message.port === "number" ? message.port : undefined;
+      },
     });
-    const response = await fetch(`http://127.0.0.1:${port}/`);
-    const text = await response.text();
-    if (response.status !== 200) throw new Error(`workerd answered ${response.status}:\n${text.slice(0, 2000)}\n${stderr}`);
-    return text;
-  } finally {
-    child?.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Sends the HTTP scenario to a served app and answers what came back, with the faults its routers logged. */
+async function overHttp(origin: string): Promise<string> {
+  const log: unknown[] = [];
+  for (const request of HTTP_SCENARIO) {
+    const init: RequestInit = { method: request.method ?? "GET", headers: request.headers ?? {}, redirect: "manual" };
+    if (request.body !== undefined) init.body = request.body;
+    log.push(await recordResponse(request.label, await fetch(`${origin}${request.path}`, init)));
+  }
+  const faults = (await (await fetch(`${origin}/__faults`)).json()) as unknown;
+  return JSON.stringify({ log, faults }, null, 1);
+}
+
+/** The same scenario through the same app in this Node process, without a server: the reference. */
+async function inProcess(): Promise<string> {
+  const core = (await import(pathToFileURL(join(DIST, "index.js")).href)) as Parameters<typeof servedApp>[0];
+  const turnoutFetch = (await import(pathToFileURL(join(DIST, "fetch.js")).href)) as Parameters<typeof servedApp>[1];
+  const app = servedApp(core, turnoutFetch);
+  const log: unknown[] = [];
+  for (const request of HTTP_SCENARIO) {
+    const init: RequestInit = { method: request.method ?? "GET", headers: request.headers ?? {} };
+    if (request.body !== undefined) init.body = request.body;
+    log.push(await recordResponse(request.label, await app(new Request(`http://127.0.0.1${request.path}`, init))));
+  }
+  const faults = (await (await app(new Request("http://127.0.0.1/__faults"))).json()) as unknown;
+  return JSON.stringify({ log, faults }, null, 1);
 }
 
 const TYPES: Record<string, string> = { ".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json", ".html": "text/html" };
@@ -219,6 +285,9 @@ interface Exchange {
   readonly headers: readonly (readonly [string, string])[];
   readonly body: string;
 }
+
+const workerd = new Workerd();
+afterAll(() => workerd.close());
 
 describe("the acceptance script in every runtime", () => {
   let reference: Answer;
@@ -322,7 +391,10 @@ describe("the acceptance script in every runtime", () => {
   });
 
   it("workerd refuses new Function, and the router's generic decide answers byte for byte what node answers", async () => {
-    expectSameAsNode(parseAnswer(await inWorkerd(), "workerd"), /^workerd$/, false);
+    const response = await fetch(`${await workerd.origin()}/__acceptance`);
+    const text = await response.text();
+    expect(response.status, text.slice(0, 2000)).toBe(200);
+    expectSameAsNode(parseAnswer(text, "workerd"), /^workerd$/, false);
   });
 
   it("a headless chromium page answers byte for byte what node answers", async () => {
@@ -336,5 +408,49 @@ describe("the acceptance script in every runtime", () => {
     expectSameAsNode(answer, /^chromium \d/, false);
     // Many routers were created, but the runtime's refusal is remembered: one violation report, not one per router.
     expect(answer.environment.cspViolations).toEqual(["script-src eval"]);
+  });
+});
+
+describe("the turnout/fetch app served by each runtime's own HTTP server", () => {
+  let reference: string;
+  beforeAll(async () => {
+    reference = await inProcess();
+  });
+
+  it("node, calling the app in process (the reference), answers the scenario as specified", () => {
+    const { log, faults } = JSON.parse(reference) as { log: Exchange[]; faults: string[] };
+    expect(faults).toEqual([]);
+    const status = Object.fromEntries(log.map((exchange) => [exchange.label, exchange.status]));
+    expect(status).toMatchObject({ "unknown version": 404, "immutable headers": 302, "valid body": 200, "invalid body": 400, pin: 200 });
+    const served = (label: string) => (JSON.parse(log.find((exchange) => exchange.label === label)?.body ?? "{}") as { decision?: { version: string; reason: string } }).decision;
+    expect(served("sticky cookie")).toEqual(expect.objectContaining({ version: served("sticky user-37")?.version, reason: "weighted_routing" }));
+    expect(served("override")).toMatchObject({ version: "v2", reason: "header_match" });
+    expect(served("pin")).toMatchObject({ version: "v2", reason: "pinned" });
+    expect(served("explicit query")).toMatchObject({ version: "v2", reason: "explicit_version" });
+  });
+
+  /** Starts `serving`, sends the scenario over HTTP and checks the answers against the reference, byte for byte. */
+  async function expectServedAsNode(serving: Promise<Serving>): Promise<void> {
+    const server = await serving;
+    try {
+      const answer = await overHttp(server.origin);
+      expect(firstDifference(answer, reference)).toBeUndefined();
+      expect(answer === reference).toBe(true);
+    } finally {
+      server.stop();
+    }
+  }
+
+  it("Bun.serve serves it byte for byte as node runs it", async () => {
+    await expectServedAsNode(serve(binary("bun"), ["hosts/serve.mjs"], { cwd: HERE, channel: 1, port: portLine }));
+  });
+
+  it("Deno.serve serves it byte for byte as node runs it", async () => {
+    await expectServedAsNode(serve(binary("deno"), ["run", "--no-prompt", `--allow-read=${ROOT}`, "--allow-net=127.0.0.1", "hosts/serve.mjs"], { cwd: HERE, channel: 1, port: portLine }));
+  });
+
+  it("a workerd Worker serves it byte for byte as node runs it", async () => {
+    const answer = await overHttp(await workerd.origin());
+    expect(firstDifference(answer, reference)).toBeUndefined();
   });
 });

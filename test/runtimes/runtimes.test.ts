@@ -452,5 +452,6 @@ describe("the turnout/fetch app served by each runtime's own HTTP server", () =>
   it("a workerd Worker serves it byte for byte as node runs it", async () => {
     const answer = await overHttp(await workerd.origin());
     expect(firstDifference(answer, reference)).toBeUndefined();
+    expect(answer === reference).toBe(true);
   });
 });

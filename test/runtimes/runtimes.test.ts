@@ -1,6 +1,7 @@
-// The core proven in the real runtimes: the acceptance script (acceptance.mjs) runs in Node, Bun, Deno, workerd and
-// a headless Chromium, and every runtime's answer must be byte-identical to Node's. A runtime that is missing or
-// cannot start fails its test: run `npm run test:runtimes`, which installs them (test/runtimes/package.json).
+// The core and turnout/fetch proven in the real runtimes: the acceptance script (acceptance.mjs) runs in Node, Bun,
+// Deno, workerd and a headless Chromium, and its turnout/fetch app is served by Bun.serve, Deno.serve and a workerd
+// Worker; every answer must be byte-identical to Node's. A runtime that is missing or cannot start fails its test:
+// run `npm run test:runtimes`, which installs them (test/runtimes/package.json).
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -75,7 +76,8 @@ function reachable(entry: string): string[] {
     const file = queue.pop() as string;
     if (files.includes(file)) continue;
     files.push(file);
-    for (const [, specifier] of readFileSync(join(DIST, file), "utf8").matchAll(/\bfrom\s*["']\.\/([^"']+)["']|\bimport\s*\(?\s*["']\.\/([^"']+)["']/g)) {
+    for (const [, from, bare] of readFileSync(join(DIST, file), "utf8").matchAll(/\bfrom\s*["']\.\/([^"']+)["']|\bimport\s*\(?\s*["']\.\/([^"']+)["']/g)) {
+      const specifier = from ?? bare;
       if (specifier !== undefined) queue.push(specifier);
     }
   }
@@ -110,8 +112,9 @@ function serve(command: string, args: readonly string[], options: { cwd: string;
     channel.setEncoding("utf8");
     channel.on("data", (chunk: string) => {
       output += chunk;
-      for (const line of output.split("\n")) {
-        const port = line.trim() === "" ? undefined : options.port(line);
+      // Complete lines only: a chunk may end inside one.
+      for (const line of output.split("\n").slice(0, -1)) {
+        const port = line.trim().startsWith("{") ? options.port(line) : undefined;
         if (port !== undefined) {
           clearTimeout(timer);
           resolve({ origin: `http://127.0.0.1:${port}`, stop });

@@ -141,7 +141,7 @@ async function exchange(app, router, core) {
 
   // A pin carried across a weight change: a canary user keeps v2 with its pin after the canary shrinks to 1 %,
   // and without the pin follows the new weights.
-  const canaryUser = users.find((user) => router.decide({ headers: { "x-user-id": user } }).version === "v2" && bucketUnder(core, user, 100));
+  const canaryUser = users.find((user) => router.decide({ headers: { "x-user-id": user } }).version === "v2" && bucketAtLeast(core, user, 100));
   if (canaryUser === undefined) throw new Error("no user of the scenario is on the canary");
   const first = await send("pin: first request", "/checkout", { "x-user-id": canaryUser });
   const pin = first.headers.find(([name]) => name === "x-turnout-pin")?.[1] ?? "";
@@ -223,7 +223,7 @@ async function turnoutAnswers(fetchModule, core, logger) {
 }
 
 /** True when `user`'s bucket under the app's salt is at or above `floor` (so a 1 % canary no longer takes it). */
-function bucketUnder(/** @type {Core} */ core, /** @type {string} */ user, /** @type {number} */ floor) {
+function bucketAtLeast(/** @type {Core} */ core, /** @type {string} */ user, /** @type {number} */ floor) {
   return core.bucketOf(user, core.seedOf(APP_CONFIG.salt)) >= floor;
 }
 

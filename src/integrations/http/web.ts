@@ -26,7 +26,8 @@ export function targetOf(url: string): string {
   return hash === -1 ? url.slice(slash) : url.slice(slash, hash);
 }
 
-function addPairs(headers: Headers, pairs: readonly HeaderPair[]): void {
+/** Adds turnout's headers to `headers`: `Set-Cookie` and `Link` are appended, the others replaced. */
+export function addPairs(headers: Headers, pairs: readonly HeaderPair[]): void {
   for (const [name, value] of pairs) {
     // Set-Cookie and Link add to what the application set (Headers joins Link values with ", ").
     if (name === "set-cookie" || name === "link") headers.append(name, value);

@@ -14,7 +14,7 @@
 /** What the running JavaScript is and whether it compiles code from strings. Not compared between runtimes. */
 export function environment() {
   const g = /** @type {Record<string, any>} */ (globalThis);
-  const agent = typeof navigator === "object" && navigator !== null ? String(navigator.userAgent) : "";
+  const agent = typeof g["navigator"] === "object" && g["navigator"] !== null ? String(g["navigator"].userAgent) : "";
   const runtime =
     g["Bun"] !== undefined
       ? `bun ${g["Bun"].version}`

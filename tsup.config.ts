@@ -11,6 +11,9 @@ const entries: Record<string, string> = {
   node: "src/integrations/node.ts",
   prometheus: "src/integrations/prometheus.ts",
   redis: "src/integrations/redis.ts",
+  fetch: "src/integrations/fetch.ts",
+  hono: "src/integrations/hono.ts",
+  fastify: "src/integrations/fastify.ts",
 };
 
 export default defineConfig([
@@ -24,7 +27,7 @@ export default defineConfig([
     platform: "neutral",
     splitting: true,
     treeshake: true,
-    external: ["express", "koa", "prom-client", "redis"],
+    external: ["express", "koa", "prom-client", "redis", "hono", "fastify"],
   },
   ...(existsSync("src/cli/main.ts")
     ? [

@@ -1,8 +1,10 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The runtime suite needs Bun, Deno, workerd and Chromium: its own run, `npm run test:runtimes`.
+    exclude: [...configDefaults.exclude, "test/runtimes/**"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",

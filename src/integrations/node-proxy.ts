@@ -5,25 +5,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Router } from "../types.js";
 import { createEngine } from "./http/engine.js";
 import { exchange } from "./http/exchange.js";
-import { forwardedHeaders } from "./http/forward.js";
-import { type MirrorCounters, startMirror, throttledWarn } from "./http/mirror.js";
-import { PROXY_FIELDS, type ProxyOptions, type ProxySettings, buildUpstreams, resolveProxyOptions } from "./http/proxy-options.js";
+import { buildUpstreams, forwardedHeaders } from "./http/forward.js";
+import { startMirror, throttledWarn } from "./http/mirror.js";
+import { PROXY_FIELDS, type ProxyOptions, type ProxySettings, resolveProxyOptions } from "./http/proxy-options.js";
 import { splitTarget } from "./http/request.js";
 import { applyHeaders, upstreamAnswer, writeJson } from "./http/respond.js";
-import type { HttpCounters } from "./http/types.js";
+import { type ProxyCounters, UpstreamError } from "./http/proxy-shared.js";
 
-/**
- * The proxy's live counters.
- *
- * @example
- * ```ts
- * const { mirrored, mirrorDropped, mirrorErrors, mismatches, upstreamErrors } = proxy.counters;
- * ```
- */
-export interface ProxyCounters extends HttpCounters, Readonly<MirrorCounters> {
-  /** Primary exchanges that failed: answered 502/504, or cut mid-response. */
-  readonly upstreamErrors: number;
-}
+export type { ProxyCounters };
 
 /**
  * A request listener for `http.createServer`, with counters and `close()`.
@@ -40,13 +29,6 @@ export interface TurnoutProxy {
   readonly counters: ProxyCounters;
   /** Closes the upstream keep-alive connections (call after closing the server). */
   close(): void;
-}
-
-class UpstreamError extends Error {
-  constructor(readonly status: number, cause: unknown) {
-    super(status === 504 ? "upstream timeout" : "upstream unavailable", { cause });
-    this.name = "UpstreamError";
-  }
 }
 
 /**

@@ -66,6 +66,11 @@ export interface Engine<Req> {
   prepare(request: RequestLike, target: string | undefined, req: Req): Prepared;
   /** Records the outcome in the stats when `response` finishes or the client goes away; never throws. */
   watch(response: ResponseLike, prepared: Prepared, thrown?: () => unknown): void;
+  /**
+   * Records the outcome of a response whose end the adapter observed itself (a fetch `Response`, a Fastify
+   * `onResponse`): `status` undefined means the client went away (499). Never throws.
+   */
+  record(prepared: Prepared, status: number | undefined, error?: unknown): void;
   /** Reports a fault caught inside turnout: logged and counted. */
   fault(message: string, error: unknown): void;
 }
@@ -314,32 +319,42 @@ export function createEngine<Req>(
     }
   };
 
-  const watch = (response: ResponseLike, prepared: Prepared, thrown?: () => unknown): void => {
+  const record = (prepared: Prepared, status: number | undefined, error?: unknown): void => {
     const stats = options.stats;
     // A request for a version that does not exist was served by no version: it is not the stable version's traffic.
     if (stats === undefined || (prepared.decision.reason === DecisionReason.UnknownVersion && prepared.answer !== undefined)) return;
-    let done = false;
-    const record = (aborted: boolean): void => {
-      if (done) return;
-      done = true;
-      try {
-        // A client that went away before the response finished is a 499 (as nginx and Envoy log it): its
-        // duration still counts toward latency, but not as the version's failure.
-        const error = thrown?.();
-        const status = aborted ? (error === undefined ? 499 : statusOf(error)) : response.statusCode;
-        stats.recordOutcome(prepared.decision, {
-          status,
-          durationMs: performance.now() - prepared.startedAt,
-          ...(error !== undefined && status >= 500 ? { error } : {}),
-          ...(prepared.client !== undefined ? { client: prepared.client } : {}),
-        });
-      } catch (error) {
-        fault("recording the outcome failed", error);
-      }
-    };
-    response.once("finish", () => record(false));
-    response.once("close", () => record(response.writableFinished !== true));
+    try {
+      // A client that went away before the response finished is a 499 (as nginx and Envoy log it): its
+      // duration still counts toward latency, but not as the version's failure.
+      const final = status ?? (error === undefined ? 499 : statusOf(error));
+      stats.recordOutcome(prepared.decision, {
+        status: final,
+        durationMs: performance.now() - prepared.startedAt,
+        ...(error !== undefined && final >= 500 ? { error } : {}),
+        ...(prepared.client !== undefined ? { client: prepared.client } : {}),
+      });
+    } catch (error) {
+      fault("recording the outcome failed", error);
+    }
   };
 
-  return { counters: counters as MutableHttpCounters & HttpCounters, logger, prepare, watch, fault };
+  const watch = (response: ResponseLike, prepared: Prepared, thrown?: () => unknown): void => {
+    if (options.stats === undefined) return;
+    let done = false;
+    const finish = (aborted: boolean): void => {
+      if (done) return;
+      done = true;
+      let error: unknown;
+      try {
+        error = thrown?.();
+      } catch (failure) {
+        fault("reading the thrown error failed", failure);
+      }
+      record(prepared, aborted ? undefined : response.statusCode, error);
+    };
+    response.once("finish", () => finish(false));
+    response.once("close", () => finish(response.writableFinished !== true));
+  };
+
+  return { counters: counters as MutableHttpCounters & HttpCounters, logger, prepare, watch, record, fault };
 }

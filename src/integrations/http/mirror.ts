@@ -72,7 +72,7 @@ export interface MirrorHandle {
   primaryAnswered(status: number | undefined): void;
 }
 
-class MirrorTimeout extends Error {
+export class MirrorTimeout extends Error {
   constructor(ms: number) {
     super(`the mirror did not finish within ${ms} ms`);
     this.name = "MirrorTimeout";
@@ -107,6 +107,120 @@ export function throttledWarn(logger: Logger, intervalMs: number): (message: str
   };
 }
 
+/** What a copy is, for its result and its stats. */
+export interface CopyInfo {
+  readonly version: string;
+  readonly primaryVersion: string;
+  readonly method: string;
+  readonly path: string;
+}
+
+/** The bookkeeping of one copy in flight, the same for the node:http and the fetch proxies. */
+export interface CopyLedger extends MirrorHandle {
+  /** Whether the copy has ended (settled or dropped). */
+  readonly ended: boolean;
+  /** The mirror's response status arrived. */
+  answered(status: number | undefined): void;
+  /** The copy ended: with `failure` it failed (counted, logged); `dropped` counts it as dropped instead. */
+  settle(failure?: unknown, dropped?: boolean): void;
+}
+
+/**
+ * Opens the ledger of one copy: counts it in flight, and when it settles counts the outcome, records it in
+ * `settings.stats`, compares its status with the primary's and calls `settings.onResult` once both are known.
+ *
+ * @example
+ * ```ts
+ * const ledger = openCopy({ version: "v2", primaryVersion: "v1", method: "GET", path: "/users" }, settings, counters, warn);
+ * ledger.answered(200); ledger.settle();
+ * ```
+ */
+export function openCopy(
+  info: CopyInfo,
+  settings: MirrorSettings,
+  counters: MirrorCounters,
+  warn: (message: string, details: Record<string, unknown>) => void,
+): CopyLedger {
+  const startedAt = performance.now();
+  counters.mirrorInFlight++;
+  counters.mirrored++;
+  let ended = false;
+  let dropped = false;
+  let status: number | undefined;
+  let primaryStatus: number | undefined;
+  let primaryKnown = false;
+  let error: unknown;
+
+  const report = (): void => {
+    const match = settings.compare && status !== undefined && primaryStatus !== undefined ? status === primaryStatus : undefined;
+    if (match !== undefined) {
+      counters.compared++;
+      if (!match) counters.mismatches++;
+    }
+    if (settings.onResult === undefined) return;
+    try {
+      settings.onResult({
+        ...info, durationMs: performance.now() - startedAt,
+        ...(status !== undefined ? { status } : {}),
+        ...(primaryStatus !== undefined ? { primaryStatus } : {}),
+        ...(match !== undefined ? { match } : {}),
+        ...(error !== undefined ? { error } : {}),
+      });
+    } catch (failure) {
+      warn("mirror.onResult threw", { error: failure });
+    }
+  };
+
+  return {
+    get ended() {
+      return ended;
+    },
+    answered(answer) {
+      status = answer;
+    },
+    settle(failure, drop = false) {
+      if (ended) return;
+      ended = true;
+      dropped = drop;
+      counters.mirrorInFlight--;
+      if (dropped) {
+        counters.mirrorDropped++;
+        return;
+      }
+      if (failure !== undefined) {
+        error = failure;
+        counters.mirrorErrors++;
+        warn("a mirror request failed", { version: info.version, error: failure });
+      }
+      try {
+        settings.stats?.recordOutcome({ version: info.version }, { durationMs: performance.now() - startedAt, ...(status !== undefined ? { status } : {}), ...(error !== undefined ? { error } : {}) });
+      } catch (failure2) {
+        warn("recording a mirror outcome failed", { error: failure2 });
+      }
+      if (primaryKnown) report();
+    },
+    primaryAnswered(answered) {
+      if (primaryKnown) return;
+      primaryKnown = true;
+      primaryStatus = answered;
+      if (ended && !dropped) report();
+    },
+  };
+}
+
+/**
+ * Whether a copy of a `method` request with a declared body length of `declared` bytes may start: counts the
+ * copy as dropped when a bound is reached; `false` without counting when the method is not mirrored.
+ */
+export function mayCopy(method: string, declared: number, settings: MirrorSettings, counters: MirrorCounters): boolean {
+  if (settings.maxInFlight === 0 || (settings.methods !== undefined && !settings.methods.has(method))) return false;
+  if (counters.mirrorInFlight >= settings.maxInFlight || declared > settings.maxBodyBytes) {
+    counters.mirrorDropped++;
+    return false;
+  }
+  return true;
+}
+
 /**
  * Starts a shadow copy of `req`, or drops it (counted) when a bound is reached. Must be called in the same tick as
  * the primary starts reading `req`, so that both see every chunk.
@@ -129,13 +243,7 @@ export function startMirror(
   warn: (message: string, details: Record<string, unknown>) => void,
 ): MirrorHandle | undefined {
   const method = req.method ?? "GET";
-  if (settings.maxInFlight === 0 || (settings.methods !== undefined && !settings.methods.has(method))) return undefined;
-  const declared = Number(req.headers["content-length"]);
-  if (counters.mirrorInFlight >= settings.maxInFlight || declared > settings.maxBodyBytes) {
-    counters.mirrorDropped++;
-    return undefined;
-  }
-  const startedAt = performance.now();
+  if (!mayCopy(method, Number(req.headers["content-length"]), settings, counters)) return undefined;
   const copyHeaders: OutgoingHttpHeaders = settings.header === undefined ? headers : { ...headers, [settings.header]: "1" };
   let copy: ClientRequest;
   try {
@@ -145,44 +253,18 @@ export function startMirror(
     warn("a mirror request could not be sent", { version, error: failure });
     return undefined;
   }
-  counters.mirrorInFlight++;
-  counters.mirrored++;
-  let settled = false;
-  let dropped = false;
+  const ledger = openCopy({ version, primaryVersion, method, path }, settings, counters, warn);
   let status: number | undefined;
-  let primaryStatus: number | undefined;
-  let primaryKnown = false;
-  let error: unknown;
   let bytes = 0;
 
-  const report = (): void => {
-    const match = settings.compare && status !== undefined && primaryStatus !== undefined ? status === primaryStatus : undefined;
-    if (match !== undefined) {
-      counters.compared++;
-      if (!match) counters.mismatches++;
-    }
-    if (settings.onResult === undefined) return;
-    try {
-      settings.onResult({
-        version, primaryVersion, method, path, durationMs: performance.now() - startedAt,
-        ...(status !== undefined ? { status } : {}),
-        ...(primaryStatus !== undefined ? { primaryStatus } : {}),
-        ...(match !== undefined ? { match } : {}),
-        ...(error !== undefined ? { error } : {}),
-      });
-    } catch (failure) {
-      warn("mirror.onResult threw", { error: failure });
-    }
-  };
-
   const onData = (chunk: Buffer): void => {
-    if (settled || dropped) return;
+    if (ledger.ended) return;
     bytes += chunk.length;
     if (bytes > settings.maxBodyBytes) return drop();
     copy.write(chunk);
   };
   const onEnd = (): void => {
-    if (!settled && !dropped) copy.end();
+    if (!ledger.ended) copy.end();
   };
   const onClose = (): void => {
     if (!req.complete) drop(); // the client went away mid-body: the copy would be a truncated request
@@ -192,35 +274,18 @@ export function startMirror(
     req.off("end", onEnd);
     req.off("close", onClose);
   };
-  function drop(): void {
-    if (settled || dropped) return;
-    dropped = true;
-    counters.mirrorDropped++;
-    copy.destroy();
-    settle();
-  }
-  const settle = (failure?: unknown): void => {
-    if (settled) return;
-    settled = true;
+  const finish = (failure: unknown, dropped: boolean): void => {
+    if (ledger.ended) return;
     clearTimeout(timer);
     detach();
     // Answered (or failed) before the whole body was sent: the connection cannot carry another request.
-    if (!copy.writableEnded) copy.destroy();
-    counters.mirrorInFlight--;
-    if (failure !== undefined && !dropped) {
-      error = failure;
-      counters.mirrorErrors++;
-      warn("a mirror request failed", { version, error: failure });
-    }
-    if (!dropped) {
-      try {
-        settings.stats?.recordOutcome({ version }, { durationMs: performance.now() - startedAt, ...(status !== undefined ? { status } : {}), ...(error !== undefined ? { error } : {}) });
-      } catch (failure2) {
-        warn("recording a mirror outcome failed", { error: failure2 });
-      }
-      if (primaryKnown) report();
-    }
+    if (dropped || !copy.writableEnded) copy.destroy();
+    ledger.settle(failure, dropped);
   };
+  function drop(): void {
+    finish(undefined, true);
+  }
+  const settle = (failure?: unknown): void => finish(failure, false);
 
   const timer = setTimeout(() => {
     const failure = new MirrorTimeout(settings.timeoutMs);
@@ -232,6 +297,7 @@ export function startMirror(
   copy.on("close", () => settle(status === undefined ? new Error("the mirror closed the connection without answering") : undefined));
   copy.on("response", (response) => {
     status = response.statusCode;
+    ledger.answered(status);
     response.on("error", (failure) => settle(failure));
     response.on("end", () => settle());
     response.resume(); // the mirror's answer is discarded
@@ -241,12 +307,5 @@ export function startMirror(
   req.on("close", onClose);
   if (req.readableEnded) onEnd();
 
-  return {
-    primaryAnswered(answered) {
-      if (primaryKnown) return;
-      primaryKnown = true;
-      primaryStatus = answered;
-      if (settled && !dropped) report();
-    },
-  };
+  return ledger;
 }

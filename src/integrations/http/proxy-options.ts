@@ -5,16 +5,16 @@ import type { IncomingMessage } from "node:http";
 import { ProblemCode } from "../../errors.js";
 import { parseDuration, type Duration } from "../../internal/duration.js";
 import { FORBIDDEN_KEYS, Problems, checkFields, child, isRecord } from "../../internal/problems.js";
-import type { Decision, OutcomeRecorder, Router } from "../../types.js";
-import { type AgentSettings, createUpstream, type Upstream } from "./forward.js";
-import type { MirrorResult, MirrorSettings } from "./mirror.js";
-import type { TurnoutHttpOptions } from "./types.js";
+import type { OutcomeRecorder, Router } from "../../types.js";
+import type { AgentSettings } from "./forward.js";
+import type { MirrorSettings } from "./mirror.js";
+import type { SharedProxyOptions } from "./proxy-shared.js";
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 
 /**
- * Options of `createProxy`. The shared HTTP options (key, stats, pin, headers, sunset …) apply as in the
- * middleware; the functions receive Node's `IncomingMessage`.
+ * Options of `createProxy`: the {@link SharedProxyOptions} with Node's `IncomingMessage`, plus time limits,
+ * keep-alive agents and TLS.
  *
  * @example
  * ```ts
@@ -26,9 +26,7 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
  * };
  * ```
  */
-export interface ProxyOptions extends TurnoutHttpOptions<IncomingMessage> {
-  /** One base URL per version (`http:` or `https:`); its path is prefixed to every request path. */
-  readonly upstreams: Readonly<Record<string, string | URL>>;
+export interface ProxyOptions extends SharedProxyOptions<IncomingMessage> {
   /** Time limits; a limit reached before the upstream's response headers gives `504`. */
   readonly timeouts?: {
     /** To establish the TCP (and TLS) connection. Default `"5s"`. */
@@ -37,25 +35,6 @@ export interface ProxyOptions extends TurnoutHttpOptions<IncomingMessage> {
     readonly response?: Duration;
     /** Socket inactivity at any point; after the headers it cuts the response. Default `"60s"`. */
     readonly idle?: Duration;
-  };
-  /** Shadow traffic for decisions that carry `mirror`. */
-  readonly mirror?: {
-    /** Copies in flight at most; more are dropped and counted. Default 64 (0 turns mirroring off). */
-    readonly maxInFlight?: number;
-    /** Body bytes copied at most; a longer body drops the copy. Default 1 MiB. */
-    readonly maxBodyBytes?: number;
-    /** Time limit of a copy, response included. Default `"10s"`. */
-    readonly timeout?: Duration;
-    /** Compare the mirror's status with the primary's and count mismatches. Default `false`. */
-    readonly compare?: boolean;
-    /** Only these methods are mirrored, e.g. `["GET", "HEAD"]`. Default: all. */
-    readonly methods?: readonly string[];
-    /** Header added to copies so the mirror can tell them apart (and skip side effects). Default `"x-turnout-shadow"`; `false` adds none. */
-    readonly header?: string | false;
-    /** Records the copies' outcomes (use a separate stats instance: shadow traffic is not real traffic). */
-    readonly stats?: OutcomeRecorder;
-    /** Called once per copy with what happened. */
-    readonly onResult?: (result: MirrorResult) => void;
   };
   /** Keep-alive agent limits per upstream. */
   readonly agent?: {
@@ -70,10 +49,6 @@ export interface ProxyOptions extends TurnoutHttpOptions<IncomingMessage> {
    * certificate. `rejectUnauthorized: false` accepts any certificate: for experiments only, never in production.
    */
   readonly tls?: UpstreamTls;
-  /** Trust `X-Forwarded-*` from the client (behind another proxy) and extend them. Default `false`: replace them. */
-  readonly trustProxy?: boolean;
-  /** Changes the path sent to an upstream, e.g. strips `/v2`: `(path, version) => path.replace(/^\/v\d+/, "")`. */
-  readonly rewritePath?: (path: string, version: string, decision: Decision) => string;
 }
 
 /** PEM text or its bytes; a list for several certificates. */
@@ -137,7 +112,12 @@ function count(problems: Problems, value: unknown, fallback: number, path: strin
  * const settings = resolveProxyOptions(router, { upstreams: { v1: "http://127.0.0.1:3001" } }, problems);
  * ```
  */
-export function resolveProxyOptions(router: Router, options: ProxyOptions, problems: Problems): ProxySettings {
+export function resolveProxyOptions(
+  router: Router,
+  options: object,
+  problems: Problems,
+  timeoutFields: readonly string[] = ["connect", "response", "idle"],
+): ProxySettings {
   const o: Record<string, unknown> = isRecord(options) ? options : {};
   const upstreamUrls = new Map<string, URL>();
   if (!isRecord(o.upstreams) || Object.keys(o.upstreams).length === 0) {
@@ -165,7 +145,7 @@ export function resolveProxyOptions(router: Router, options: ProxyOptions, probl
   }
   const timeouts: Record<string, unknown> = isRecord(o.timeouts) ? o.timeouts : {};
   if (o.timeouts !== undefined && !isRecord(o.timeouts)) problems.add(ProblemCode.Type, "timeouts", "expected an object");
-  checkFields(problems, timeouts, "timeouts", ["connect", "response", "idle"]);
+  checkFields(problems, timeouts, "timeouts", timeoutFields);
   const m: Record<string, unknown> = isRecord(o.mirror) ? o.mirror : {};
   if (o.mirror !== undefined && !isRecord(o.mirror)) problems.add(ProblemCode.Type, "mirror", "expected an object");
   checkFields(problems, m, "mirror", ["maxInFlight", "maxBodyBytes", "timeout", "compare", "methods", "header", "stats", "onResult"]);
@@ -239,24 +219,4 @@ function resolveTls(value: unknown, problems: Problems): UpstreamTls | undefined
     else problems.add(ProblemCode.Type, "tls.rejectUnauthorized", "expected a boolean");
   }
   return Object.freeze(copy) as UpstreamTls;
-}
-
-/**
- * The upstreams of the primary traffic and of the copies: separate keep-alive agents, so that a hanging mirror
- * never holds a socket the primary needs.
- *
- * @example
- * ```ts
- * const { primary, mirror } = buildUpstreams(settings);
- * ```
- */
-export function buildUpstreams(settings: ProxySettings): { primary: Map<string, Upstream>; mirror: Map<string, Upstream> } {
-  const primary = new Map<string, Upstream>();
-  const mirror = new Map<string, Upstream>();
-  const copies = Math.max(1, settings.mirror.maxInFlight);
-  for (const [version, url] of settings.upstreamUrls) {
-    primary.set(version, createUpstream(url, settings.agent));
-    mirror.set(version, createUpstream(url, { ...settings.agent, maxSockets: copies, maxFreeSockets: Math.min(settings.agent.maxFreeSockets, copies) }));
-  }
-  return { primary, mirror };
 }

@@ -42,19 +42,20 @@ export function joinTarget(target: { readonly path: string; readonly query: stri
   return target.query === "" ? target.path : `${target.path}?${target.query}`;
 }
 
+/** Request headers as Node gives them (lower-case names) or as a Web `Headers` object. */
+export type HeadersInput = Readonly<Record<string, string | readonly string[] | undefined>> | { get(name: string): string | null };
+
 /**
- * The first value of a header, or `undefined` when it is missing, empty or absurdly long.
+ * The first value of a header, or `undefined` when it is missing, empty or absurdly long. `name` is lower case.
  *
  * @example
  * ```ts
  * headerValue({ "x-turnout-pin": ["a", "b"] }, "x-turnout-pin"); // "a"
+ * headerValue(new Headers({ "X-Turnout-Pin": "a" }), "x-turnout-pin"); // "a"
  * ```
  */
-export function headerValue(
-  headers: Readonly<Record<string, string | readonly string[] | undefined>>,
-  name: string,
-): string | undefined {
-  const raw = headers[name];
+export function headerValue(headers: HeadersInput, name: string): string | undefined {
+  const raw = typeof headers.get === "function" ? (headers as { get(name: string): string | null }).get(name) : (headers as Record<string, unknown>)[name];
   const value = typeof raw === "string" ? raw : Array.isArray(raw) ? (raw[0] as unknown) : undefined;
   return typeof value === "string" && value.length > 0 && value.length <= MAX_HEADER_LENGTH ? value : undefined;
 }

@@ -19,8 +19,8 @@ export interface RequestLike {
   readonly method?: string | undefined;
   /** Path and query, e.g. `/api/v2/users?page=2` (Express: `originalUrl`). */
   readonly url?: string | undefined;
-  /** Request headers with lower-case names, as Node gives them. */
-  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /** Request headers with lower-case names, as Node gives them, or a Web `Headers` object. */
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>> | { get(name: string): string | null };
 }
 
 /**

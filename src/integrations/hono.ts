@@ -1,0 +1,135 @@
+/**
+ * `turnout/hono`: middleware for Hono 4, on any runtime Hono runs on. Only types are imported from Hono, so
+ * loading this module never loads the framework.
+ */
+import type { Context, Handler, MiddlewareHandler } from "hono";
+import type { Decision, Router } from "../types.js";
+import { createEngine } from "./http/engine.js";
+import { type VersionedOptions, checkVersioned, pickHandler } from "./http/dispatch.js";
+import type { HttpCounters, TurnoutHttpOptions, Validators } from "./http/types.js";
+import { checkValidators } from "./http/validate.js";
+import { addPairs, checkInput, jsonResponse, targetOf } from "./http/web.js";
+
+/**
+ * The Hono environment the middleware provides: `c.get("turnout")` (and `c.var.turnout`) is the decision. Merge it
+ * with your own: `new Hono<TurnoutEnv & { Bindings: Env }>()`, or let `app.use(turnout(router))` infer it.
+ *
+ * @example
+ * ```ts
+ * const app = new Hono<TurnoutEnv>();
+ * app.get("/users", (c) => c.json({ servedBy: c.var.turnout.version }));
+ * ```
+ */
+export type TurnoutEnv = { Variables: { turnout: Decision } };
+
+/**
+ * Options of the Hono middleware; the functions receive Hono's `Context`.
+ *
+ * @example
+ * ```ts
+ * const options: TurnoutHonoOptions = { key: (c) => c.req.header("x-user-id"), stats };
+ * ```
+ */
+export type TurnoutHonoOptions = TurnoutHttpOptions<Context>;
+
+/**
+ * The middleware, with its live counters.
+ *
+ * @example
+ * ```ts
+ * const mw: TurnoutHonoMiddleware = turnout(router); mw.counters.requests;
+ * ```
+ */
+export type TurnoutHonoMiddleware = MiddlewareHandler<TurnoutEnv> & { readonly counters: HttpCounters };
+
+/**
+ * Decides the version of every request: sets `c.var.turnout` and turnout's headers (also on the answers of
+ * Hono's error handler), answers 410 after a version's sunset and 404 for an unknown version, and records the
+ * outcome in `stats` once the response is ready (a thrown error is a failure). Throws `TurnoutConfigError` for
+ * bad options; never throws on the request path.
+ *
+ * @example
+ * ```ts
+ * const app = new Hono().use(turnout(router, { key: (c) => c.req.header("x-user-id"), stats }));
+ * app.get("/users", (c) => c.json({ servedBy: c.var.turnout.version }));
+ * ```
+ */
+export function turnout(router: Router, options: TurnoutHonoOptions = {}): TurnoutHonoMiddleware {
+  const engine = createEngine<Context>(router, options);
+  const middleware: MiddlewareHandler<TurnoutEnv> = async (c, next) => {
+    if (c.get("turnout") !== undefined) return next(); // mounted twice: decide once
+    const prepared = engine.prepare(c.req.raw, targetOf(c.req.url), c);
+    c.set("turnout", prepared.decision);
+    if (prepared.answer !== undefined) {
+      engine.record(prepared, prepared.answer.status);
+      return jsonResponse(prepared.answer, prepared.headers);
+    }
+    await next(); // Hono's compose hands a throw to onError and keeps it in c.error
+    engine.record(prepared, c.res.status, c.error);
+    try {
+      addPairs(c.res.headers, prepared.headers);
+    } catch {
+      // Immutable headers (a response from fetch): Hono's `res` setter copies the response into a mutable one.
+      try {
+        c.res = new Response(c.res.body, c.res);
+        addPairs(c.res.headers, prepared.headers);
+      } catch (error) {
+        engine.fault("setting the response headers failed", error);
+      }
+    }
+  };
+  return Object.assign(middleware, { counters: engine.counters });
+}
+
+/**
+ * Validates the request body with the decided version's validator (a function or a Standard Schema such as zod
+ * or valibot): a JSON body is parsed, a form gives its fields, other bodies their text. Invalid requests get `400`
+ * with every problem listed; the handler can still read the body. Mount it after `turnout()`.
+ *
+ * @example
+ * ```ts
+ * app.post("/users", validate({ v1: UserV1, v2: UserV2 }), createUser);
+ * ```
+ */
+export function validate<E extends TurnoutEnv>(validators: Validators<Context>): MiddlewareHandler<E> {
+  checkValidators(validators, "validate");
+  return async (c, next) => {
+    const decision = c.get("turnout") as Decision | undefined;
+    if (decision === undefined) throw new Error("turnout: validate() needs the turnout() middleware before it");
+    const invalid = await checkInput(validators, decision, c.req.raw, c as Context);
+    if (invalid !== undefined) return jsonResponse(invalid, []);
+    await next();
+  };
+}
+
+/**
+ * A Hono handler that dispatches to the handler of the decided version. With no handler for it, the `fallback`
+ * handler runs, else the request goes on (`next()`; Hono answers 404 when nothing else does). With `validate`, the
+ * body is checked first: a JSON body is parsed, a form gives its fields; invalid requests get `400` with every
+ * problem listed.
+ *
+ * @example
+ * ```ts
+ * app.get("/users", versioned({ v1: (c) => c.json(listV1()), v2: (c) => c.json(listV2()) }));
+ * ```
+ */
+export function versioned<E extends TurnoutEnv>(handlers: Readonly<Record<string, Handler<E>>>, options: VersionedOptions<Context> = {}): MiddlewareHandler<E> {
+  checkVersioned(handlers, options);
+  const validators = options.validate;
+  return async (c, next) => {
+    const decision = c.get("turnout") as Decision | undefined;
+    const handler = pickHandler(handlers, decision, options.fallback);
+    if (handler === undefined) {
+      if (decision === undefined) throw new Error("turnout: versioned() needs the turnout() middleware before it");
+      return next();
+    }
+    if (validators !== undefined && decision !== undefined) {
+      const invalid = await checkInput(validators, decision, c.req.raw, c as Context);
+      if (invalid !== undefined) return jsonResponse(invalid, []);
+    }
+    return (await handler(c, next)) as Response | undefined;
+  };
+}
+
+export type { HttpCounters, TurnoutHttpOptions, Validators, Validator, ValidatorFunction, ValidationProblem, ValidationContext, StandardSchemaLike, PinCookieOptions, ResponseHeaderNames } from "./http/types.js";
+export type { VersionedOptions } from "./http/dispatch.js";

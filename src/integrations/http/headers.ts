@@ -1,0 +1,105 @@
+/**
+ * Reverse-proxy header rules shared by the node:http and the fetch proxies: hop-by-hop removal (RFC 9110 §7.6.1)
+ * and `X-Forwarded-*`. No Node module is imported, so the fetch proxy runs in any runtime.
+ */
+
+/** Headers with lower-case names; a value may be a list (Node's `set-cookie`). */
+export type HeaderRecord = Record<string, string | string[] | undefined>;
+
+/** Who sent the request, as the server in front of the proxy saw it. */
+export interface ForwardFrom {
+  /** The client's IP address (`""` when the runtime does not say). */
+  readonly address: string;
+  /** The scheme the client used. */
+  readonly proto: "http" | "https";
+  /** Trust (and extend) the forwarded headers the client sent. */
+  readonly trustProxy: boolean;
+}
+
+/** Headers that describe one connection, never forwarded (plus those named in `Connection`). */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/**
+ * A copy of `headers` without hop-by-hop headers, including every header that `Connection` names.
+ *
+ * @example
+ * ```ts
+ * withoutHopByHop({ connection: "close, x-secret", "x-secret": "1", accept: "*\/*" }); // { accept: "*\/*" }
+ * ```
+ */
+export function withoutHopByHop(headers: HeaderRecord): HeaderRecord {
+  const out: HeaderRecord = {};
+  let named: Set<string> | undefined;
+  const connection = headers.connection;
+  if (typeof connection === "string" && connection !== "") {
+    named = new Set(connection.toLowerCase().split(",").map((token) => token.trim()).filter((token) => token !== ""));
+  }
+  for (const name of Object.keys(headers)) {
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    const value = headers[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Headers through which a client could claim another address, port, scheme or path prefix to an upstream that
+ * trusts them (Spring's ForwardedHeaderFilter, Tomcat's RemoteIpValve, …). Without `trustProxy` they are dropped.
+ */
+const CLIENT_ADDRESS_HEADERS = [
+  "forwarded",
+  "x-real-ip",
+  "x-forwarded-port",
+  "x-forwarded-prefix",
+  "x-forwarded-server",
+  "x-forwarded-ssl",
+  "x-client-ip",
+  "true-client-ip",
+] as const;
+
+/**
+ * The headers sent upstream: the client's minus hop-by-hop, `Host` and `Expect` (the client's host is kept in
+ * `X-Forwarded-Host`; the caller sets the upstream's), and `X-Forwarded-For/Proto/Host`. Without `trustProxy`, forwarded headers from the
+ * client are replaced, not extended, and the other address headers (`Forwarded`, `X-Real-IP`, `X-Forwarded-Port`,
+ * `X-Forwarded-Prefix`, …) are dropped: a client cannot forge its address. With it, `Forwarded` is extended too.
+ *
+ * @example
+ * ```ts
+ * forwardHeaders(req.headers, { address: "203.0.113.7", proto: "http", trustProxy: false })["x-forwarded-for"]; // "203.0.113.7"
+ * ```
+ */
+export function forwardHeaders(client: HeaderRecord, from: ForwardFrom): HeaderRecord {
+  const { address, proto, trustProxy } = from;
+  const headers = withoutHopByHop(client);
+  if (!trustProxy) for (const name of CLIENT_ADDRESS_HEADERS) delete headers[name];
+  const prior = client["x-forwarded-for"];
+  const priorList = Array.isArray(prior) ? prior.join(", ") : prior;
+  const chain = trustProxy && priorList ? (address === "" ? priorList : `${priorList}, ${address}`) : address;
+  // A runtime that does not say who the client is (a bare fetch handler) forwards no address rather than a blank one.
+  if (chain !== "") headers["x-forwarded-for"] = chain;
+  else delete headers["x-forwarded-for"];
+  const priorProto = client["x-forwarded-proto"];
+  headers["x-forwarded-proto"] = trustProxy && typeof priorProto === "string" && priorProto !== "" ? priorProto : proto;
+  const priorHost = client["x-forwarded-host"];
+  const host = trustProxy && typeof priorHost === "string" && priorHost !== "" ? priorHost : client.host;
+  if (host !== undefined) headers["x-forwarded-host"] = host;
+  else delete headers["x-forwarded-host"];
+  if (trustProxy && client.forwarded !== undefined) {
+    // RFC 7239: a proxy that trusts the chain appends its own element.
+    const node = address === "" ? "unknown" : address.includes(":") ? `"[${address}]"` : address;
+    headers.forwarded = `${String(client.forwarded)}, for=${node};proto=${proto}`;
+  }
+  delete headers.host; // the caller sets the upstream's
+  delete headers.expect; // the server in front already answered "100 Continue" to the client
+  return headers;
+}

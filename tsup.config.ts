@@ -22,7 +22,7 @@ export default defineConfig([
     platform: "neutral",
     splitting: true,
     treeshake: true,
-    external: ["express", "koa", "prom-client", "redis"],
+    external: ["express", "koa", "prom-client", "redis", "ioredis"],
   },
   ...(existsSync("src/cli/main.ts")
     ? [

@@ -1,6 +1,7 @@
 /**
- * The fleet, for real: 4 worker processes (router + stats, synced through Redis) and 2 controller processes against
- * one redis-server (append-only file, fsync on every write). After every config change all workers decide alike for
+ * The fleet, for real, once per supported client (node-redis 5 and 6, ioredis 6 and 5): 4 worker processes (router +
+ * stats, synced through Redis) and 2 controller processes against one redis-server (append-only file, fsync on every
+ * write). After every config change all workers decide alike for
  * 10,000 keys; over whole (compressed-time) rollouts every step is taken exactly once — also when the active
  * controller is killed mid-step, and when Redis itself is killed and restarted mid-rollout.
  */
@@ -14,6 +15,7 @@ import { createRouter } from "../../src/router/index.js";
 import type { RolloutEvent, RolloutPlan, RolloutState } from "../../src/rollout/types.js";
 import type { RouterConfig } from "../../src/types.js";
 import { until } from "./helpers.js";
+import { CLIENTS, type ClientKind } from "./redis/clients.js";
 import { FLEET_KEYS, type FromController, type FromWorker } from "./redis/protocol.js";
 import { type RedisServer, redisAvailable, startRedis } from "./redis/server.js";
 
@@ -55,7 +57,7 @@ function digestOf(config: RouterConfig, revision: number): string {
   return hash.digest("hex");
 }
 
-describe.skipIf(!available)("a fleet of processes sharing one Redis", () => {
+describe.skipIf(!available).each(CLIENTS)("a fleet of processes sharing one Redis through %s", (kind: ClientKind) => {
   let server: RedisServer;
   let client: ReturnType<typeof createClient>;
   let store: RedisStore;
@@ -70,10 +72,10 @@ describe.skipIf(!available)("a fleet of processes sharing one Redis", () => {
     store = createRedisStore(client, { namespace: NAMESPACE });
     await store.writeConfig({ versions: ["v1", "v2"], stable: "v1", canary: "v2", split: { v1: 100, v2: 0 }, stickiness: ["key"] }, { expectedRevision: 0 });
     for (let i = 0; i < WORKERS; i++) {
-      workers.push(spawnChild<FromWorker>("worker.ts", `w${i}`, { TURNOUT_WORKER_ID: `w${i}`, TURNOUT_REDIS_URL: server.url, TURNOUT_NAMESPACE: NAMESPACE }));
+      workers.push(spawnChild<FromWorker>("worker.ts", `w${i}`, { TURNOUT_WORKER_ID: `w${i}`, TURNOUT_REDIS_URL: server.url, TURNOUT_REDIS_CLIENT: kind, TURNOUT_NAMESPACE: NAMESPACE }));
     }
-    await until(() => workers.every((w) => w.messages.some((m) => m.type === "ready")), 30_000, "workers ready");
-  }, 60_000);
+    await until(() => workers.every((w) => w.messages.some((m) => m.type === "ready")), 90_000, "workers ready");
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all([...controllers, ...workers].map((c) => stopChild(c as Child<unknown>)));
@@ -111,6 +113,7 @@ describe.skipIf(!available)("a fleet of processes sharing one Redis", () => {
       spawnChild<FromController>("controller.ts", `${rollout}-${id}`, {
         TURNOUT_CONTROLLER_ID: `${rollout}-${id}`,
         TURNOUT_REDIS_URL: server.url,
+        TURNOUT_REDIS_CLIENT: kind,
         TURNOUT_NAMESPACE: NAMESPACE,
         TURNOUT_ROLLOUT: rollout,
         TURNOUT_PLAN: JSON.stringify(plan),

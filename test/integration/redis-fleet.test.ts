@@ -51,12 +51,12 @@ describe.skipIf(!available).each(CLIENTS)("a fleet of processes sharing one Redi
       digests.add(digest);
     }
     expect(digests.size).toBeGreaterThanOrEqual(4); // the changes really moved keys
-  }, 90_000);
+  }, 180_000);
 
   it("two controllers drive a whole rollout: every step exactly once, the fleet follows every weight", async () => {
     const plan: RolloutPlan = { steps: [{ weight: 5, pause: 400 }, { weight: 20, pause: 400 }, { weight: 50, pause: 400 }, { weight: 80, pause: 400 }], analysis };
     const pair = fleet.startControllers("whole", plan);
-    await until(() => pair.every((c) => c.messages.some((m) => m.type === "ready")), 30_000, "controllers ready");
+    await until(() => pair.every((c) => c.messages.some((m) => m.type === "ready")), 90_000, "controllers ready");
     const marks = fleet.workers.map((w) => w.messages.length);
     pair[1]?.proc.send({ type: "start" });
     await until(() => eventsOf(pair).some((e) => e.event.type === "promoted"), 60_000, "promoted");
@@ -72,12 +72,12 @@ describe.skipIf(!available).each(CLIENTS)("a fleet of processes sharing one Redi
     expect(verdicts).toContain("pass");
     expect(verdicts).not.toContain("fail");
     await Promise.all(pair.map((c) => stopChild(c as Child<unknown>)));
-  }, 90_000);
+  }, 180_000);
 
   it("the active controller is killed mid-step: the other takes over and finishes from the stored state", async () => {
     const plan: RolloutPlan = { steps: [{ weight: 10, pause: 400 }, { weight: 30, pause: 2500 }, { weight: 60, pause: 400 }], analysis };
     const pair = fleet.startControllers("killed", plan);
-    await until(() => pair.every((c) => c.messages.some((m) => m.type === "ready")), 30_000, "controllers ready");
+    await until(() => pair.every((c) => c.messages.some((m) => m.type === "ready")), 90_000, "controllers ready");
     pair[0]?.proc.send({ type: "start" });
     await until(() => eventsOf(pair).some((e) => e.event.type === "step" && e.event.stepIndex === 1), 30_000, "second step");
     const leader = eventsOf(pair).find((e) => e.event.type === "step" && e.event.stepIndex === 1)?.controller;
@@ -95,12 +95,12 @@ describe.skipIf(!available).each(CLIENTS)("a fleet of processes sharing one Redi
     expect(survivor.messages.some((m) => m.type === "leading" && m.leading)).toBe(true);
     await fleet.expectAgrees();
     await stopChild(survivor as Child<unknown>);
-  }, 90_000);
+  }, 180_000);
 
   it("Redis is killed and restarted mid-rollout: no step and no config is lost, and the fleet catches up", async () => {
     const plan: RolloutPlan = { steps: [{ weight: 10, pause: 400 }, { weight: 30, pause: 1500 }, { weight: 60, pause: 400 }], analysis };
     const pair = fleet.startControllers("restart", plan);
-    await until(() => pair.every((c) => c.messages.some((m) => m.type === "ready")), 30_000, "controllers ready");
+    await until(() => pair.every((c) => c.messages.some((m) => m.type === "ready")), 90_000, "controllers ready");
     pair[0]?.proc.send({ type: "start" });
     await until(() => eventsOf(pair).some((e) => e.event.type === "step" && e.event.stepIndex === 1), 30_000, "second step");
     const before = await fleet.store.readConfig();
@@ -119,5 +119,5 @@ describe.skipIf(!available).each(CLIENTS)("a fleet of processes sharing one Redi
     const { revision } = await fleet.expectAgrees();
     expect(revision).toBeGreaterThan(before?.revision ?? Infinity);
     await Promise.all(pair.map((c) => stopChild(c as Child<unknown>)));
-  }, 90_000);
+  }, 180_000);
 });

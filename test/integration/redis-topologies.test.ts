@@ -23,7 +23,7 @@ const plan: RolloutPlan = { steps: [{ weight: 10, pause: 400 }, { weight: 30, pa
 /** Starts a rollout, kills the primary holding the fleet's keys during the second step, and checks the outcome. */
 async function rolloutThroughFailover(fleet: Fleet, rollout: string, killPrimary: () => Promise<void>): Promise<void> {
   const pair = fleet.startControllers(rollout, plan);
-  await until(() => pair.every((c) => c.messages.some((m) => m.type === "ready")), 60_000, "controllers ready");
+  await until(() => pair.every((c) => c.messages.some((m) => m.type === "ready")), 90_000, "controllers ready");
   pair[0]?.proc.send({ type: "start" });
   await until(() => eventsOf(pair).some((e) => e.event.type === "step" && e.event.stepIndex === 1), 60_000, "second step");
   await killPrimary();

@@ -11,6 +11,7 @@ import { createRouter } from "../../src/router/index.js";
 import { createStats } from "../../src/stats/index.js";
 import { splitConfig as config } from "./fixtures.js";
 import { memoryLogger, until } from "./helpers.js";
+import { CLIENTS, connectClient } from "./redis/clients.js";
 import { type RedisServer, redisAvailable, startRedis } from "./redis/server.js";
 
 const available = redisAvailable();
@@ -71,17 +72,15 @@ describe.skipIf(!available)("turnout/redis regressions", () => {
     }
   }, 30_000);
 
-  it("watchConfig then close() and the client's close() leave no socket open (20 runs, closing at every moment of the subscriber's connect)", async () => {
+  it.each(CLIENTS)("%s: watchConfig then close() and the client's close leave no socket open (12 runs, closing at every moment of the subscriber's connect)", async (kind) => {
     const before = openSockets();
-    for (let run = 0; run < 20; run++) {
-      const client = createClient({ url: server.url });
-      client.on("error", () => undefined);
-      await client.connect();
+    for (let run = 0; run < 12; run++) {
+      const { client, close } = await connectClient(kind, { type: "single", url: server.url });
       const sync = createRedisStore(client, { namespace: `close-${++ns}`, logger: memoryLogger() }).watchConfig(createRouter(config(0)), { pollMs: 0 });
-      // Close while the subscriber's connect is still in flight (run 0), or a little later.
+      // Close while the subscriber's connect is still in flight (every fourth run), or a little later.
       if (run % 4 !== 0) await new Promise((r) => setTimeout(r, run % 4));
       await sync.close();
-      await client.close();
+      await close();
       await until(() => openSockets() <= before, 2000, `no socket left open (run ${run}: ${process.getActiveResourcesInfo().join(", ")})`);
     }
   }, 60_000);

@@ -27,7 +27,7 @@ export default defineConfig([
     platform: "neutral",
     splitting: true,
     treeshake: true,
-    external: ["express", "koa", "prom-client", "redis", "hono", "fastify"],
+    external: ["express", "koa", "prom-client", "redis", "ioredis", "hono", "fastify"],
   },
   ...(existsSync("src/cli/main.ts")
     ? [

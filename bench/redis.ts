@@ -1,11 +1,13 @@
-// Benchmarks of turnout/redis (issue 8). Timings are printed, never asserted.
+// Benchmarks of turnout/redis. Timings are printed, never asserted.
 //
 //   node --import tsx bench/redis.ts                 # everything (needs redis-server on PATH; .ci/redis.sh installs it)
 //   node --import tsx bench/redis.ts --only=propagation|decide
 //   node --import tsx bench/redis.ts --traffic       # the workers also serve synthetic traffic while changes propagate
+//   node --import tsx bench/redis.ts --only=propagation --matrix=single:ioredis@6,cluster:node-redis@6
 //
-// (1) Propagation: 4 worker processes (router + watchConfig + publishStats, as in the fleet test) against one local
-//     redis-server. 100 config changes, one after the other; for each, the time from just before writeConfig is
+// (1) Propagation, per client library and topology (one server; a cluster of 3 primaries + 3 replicas; a primary +
+//     replica under 3 Sentinels — all local): 4 worker processes (router + watchConfig + publishStats, as in the
+//     fleet test). 100 config changes, one after the other; for each, the time from just before writeConfig is
 //     called to the moment the last worker has the new revision in force (each worker stamps its apply with
 //     Date.now(); one machine, one clock). p50/p99/max. Then 20 changes with the subscription off: the poll alone.
 // (2) decide() on a router kept in sync by the store (subscribed, polling every 50 ms, pushing stats every 100 ms)
@@ -17,6 +19,8 @@ import { join } from "node:path";
 import { setImmediate as turn } from "node:timers/promises";
 import { bench, do_not_optimize, group, run, summary } from "mitata";
 import { createClient } from "redis";
+import { type ClientKind, type Target, connectClient } from "../test/integration/redis/clients.js";
+import { startCluster, startSentinels } from "../test/integration/redis/topology.js";
 import { createRedisStore } from "../src/integrations/redis.js";
 import { createRouter } from "../src/router/index.js";
 import { createStats } from "../src/stats/index.js";
@@ -39,21 +43,39 @@ function quantile(sorted: readonly number[], q: number): number {
 function summarise(label: string, ms: number[]): void {
   const s = [...ms].sort((a, b) => a - b);
   const f = (x: number) => `${x.toFixed(2)} ms`;
-  console.log(`${label.padEnd(44)} n=${s.length}  p50 ${f(quantile(s, 0.5))}  p90 ${f(quantile(s, 0.9))}  p99 ${f(quantile(s, 0.99))}  max ${f(s.at(-1) ?? NaN)}`);
+  console.log(`${label.padEnd(72)} n=${s.length}  p50 ${f(quantile(s, 0.5))}  p90 ${f(quantile(s, 0.9))}  p99 ${f(quantile(s, 0.99))}  max ${f(s.at(-1) ?? NaN)}`);
 }
 
+type Topology = "single" | "cluster" | "sentinel";
+const DEFAULT_MATRIX = "single:node-redis@5,single:node-redis@6,single:ioredis@6,single:ioredis@5,cluster:node-redis@6,cluster:ioredis@6,sentinel:ioredis@6";
+const matrix = (process.argv.find((a) => a.startsWith("--matrix="))?.slice(9) ?? DEFAULT_MATRIX).split(",").map((cell) => cell.split(":") as [Topology, ClientKind]);
+
 async function propagation(): Promise<void> {
-  const server = await startRedis();
-  const client = createClient({ url: server.url });
-  client.on("error", () => undefined);
-  await client.connect();
+  for (const topology of ["single", "cluster", "sentinel"] as const) {
+    const kinds = matrix.filter(([t]) => t === topology).map(([, k]) => k);
+    if (kinds.length === 0) continue;
+    const started =
+      topology === "single" ? await startRedis() : topology === "cluster" ? await startCluster() : await startSentinels();
+    const target: Target =
+      "url" in started ? { type: "single", url: started.url } : "primaryFor" in started ? { type: "cluster", ports: started.ports } : { type: "sentinel", name: started.name, ports: started.sentinels.map((x) => x.port) };
+    try {
+      for (const kind of kinds) {
+        const runs: [string, boolean, number, number][] = [[`${topology}, ${kind}: pub/sub + poll 250 ms`, true, 100, 250]];
+        if (topology === "single" && kind === kinds[0]) runs.push([`${topology}, ${kind}: poll only (250 ms)`, false, 20, 250]);
+        for (const run of runs) await propagate(kind, target, ...run);
+      }
+    } finally {
+      await started.dispose();
+    }
+  }
+}
+
+async function propagate(kind: ClientKind, target: Target, label: string, subscribe: boolean, changes: number, pollMs: number): Promise<void> {
+  const { client, close } = await connectClient(kind, target);
   const workers: { proc: ChildProcess; applied: Map<number, number> }[] = [];
   try {
-    for (const [label, subscribe, changes, pollMs] of [
-      ["pub/sub + poll 250 ms", true, 100, 250],
-      ["poll only (every 250 ms), no pub/sub", false, 20, 250],
-    ] as const) {
-      const namespace = `bench-${label.length}-${subscribe}`;
+    {
+      const namespace = `bench-${label.replace(/\W+/g, "-")}`;
       const store = createRedisStore(client, { namespace });
       let revision = (await store.writeConfig(base, { expectedRevision: 0 })).revision;
       for (let i = 0; i < 4; i++) {
@@ -62,7 +84,8 @@ async function propagation(): Promise<void> {
           env: {
             ...process.env,
             TURNOUT_WORKER_ID: `w${i}`,
-            TURNOUT_REDIS_URL: server.url,
+            TURNOUT_REDIS_CLIENT: kind,
+            TURNOUT_REDIS_TARGET: JSON.stringify(target),
             TURNOUT_NAMESPACE: namespace,
             TURNOUT_TRAFFIC: traffic ? "1" : "0",
             TURNOUT_SUBSCRIBE: subscribe ? "1" : "0",
@@ -99,14 +122,12 @@ async function propagation(): Promise<void> {
         await new Promise((r) => setTimeout(r, 10 + Math.random() * 20)); // unaligned with the poll
       }
       summarise(`write → last of 4 workers (${label})`, lastWorker);
-      summarise(`write → each worker (${label})`, eachWorker);
       for (const w of fleet) w.proc.send({ type: "stop" });
       await Promise.all(fleet.map((w) => new Promise((r) => (w.proc.exitCode !== null ? r(undefined) : w.proc.once("exit", r)))));
     }
   } finally {
     for (const w of workers) if (w.proc.exitCode === null) w.proc.kill("SIGKILL");
-    await client.close().catch(() => undefined);
-    await server.dispose();
+    await close();
   }
 }
 

@@ -1,6 +1,7 @@
 // turnout/redis — a fleet of instances sharing one configuration, one rollout and one stats view through Redis.
-// node-redis is never imported: the client is used through its shape (`RedisClientLike`), so `redis` is an optional
-// peer dependency and only the user's own client talks to the network. Nothing here runs on the request path.
+// No Redis library is imported: a client (node-redis 5/6 or ioredis 5/6) is used through its shape (`RedisClientLike`),
+// so `redis` and `ioredis` are optional peer dependencies and only the user's own client talks to the network.
+// Nothing here runs on the request path.
 
 /**
  * A fleet of instances sharing one configuration, one rollout and one stats view through Redis
@@ -11,6 +12,7 @@
 
 import { ProblemCode } from "../errors.js";
 import { Problems, checkFields, isRecord } from "../internal/problems.js";
+import { type Connection, connectionFor, isIORedis, isNodeRedis } from "./redis/client.js";
 import { readConfig, updateConfig, watchConfig, writeConfig, type StoreContext } from "./redis/config.js";
 import { Keys, Link, validNamespace } from "./redis/link.js";
 import { controlRollout } from "./redis/rollout.js";
@@ -32,6 +34,9 @@ export type {
   FleetRollout,
   FleetStats,
   PublishStatsOptions,
+  IORedisLike,
+  NodeRedisClientLike,
+  NodeRedisClusterLike,
   RedisClientLike,
   RedisStore,
   RedisStoreOptions,
@@ -44,8 +49,8 @@ export type {
 
 function checkOptions(client: unknown, options: unknown): void {
   const problems = new Problems();
-  if (!isRecord(client) || typeof client.sendCommand !== "function" || typeof client.duplicate !== "function") {
-    problems.add(ProblemCode.Type, "client", "expected a node-redis client (createClient() from the redis package)");
+  if (!isIORedis(client) && !isNodeRedis(client)) {
+    problems.add(ProblemCode.Type, "client", "expected a Redis client: node-redis (createClient, createCluster) or ioredis (new Redis, new Cluster)");
   }
   if (options !== undefined && !isRecord(options)) problems.add(ProblemCode.Type, "options", "expected an options object");
   const o: Record<string, unknown> = isRecord(options) ? options : {};
@@ -64,10 +69,12 @@ function checkOptions(client: unknown, options: unknown): void {
 }
 
 /**
- * The fleet's shared store on one node-redis client: a versioned configuration document (compare-and-set writes,
+ * The fleet's shared store on one Redis client: a versioned configuration document (compare-and-set writes,
  * pub/sub announcements, a poll as backstop), a rollout state advanced by compare-and-set under a lease, and the
- * instances' stats snapshots with a TTL. Pass a client you created and connected (with an `error` listener, as
- * node-redis requires); turnout opens one `duplicate()` of it per config watch for the subscription, and closes it.
+ * instances' stats snapshots with a TTL. Pass a client you created and connected — node-redis 5 or 6 (`createClient`,
+ * `createCluster`, with an `error` listener as node-redis requires) or ioredis 5 or 6 (`new Redis`,
+ * Sentinel-backed or not, `new Cluster`); turnout opens one `duplicate()` of it per config watch for the
+ * subscription, and closes it.
  * Throws `TurnoutConfigError` for bad options.
  *
  * @example
@@ -91,8 +98,9 @@ function checkOptions(client: unknown, options: unknown): void {
 export function createRedisStore(client: RedisClientLike, options: RedisStoreOptions = {}): RedisStore {
   checkOptions(client, options);
   const keys = new Keys(options.namespace ?? "turnout");
+  const timeoutMs = options.commandTimeoutMs ?? 2000;
   const ctx: StoreContext = {
-    link: new Link(client, options.commandTimeoutMs ?? 2000),
+    link: new Link(connectionFor(client, timeoutMs) as Connection, timeoutMs),
     keys,
     logger: options.logger ?? console,
     clock: options.clock ?? Date.now,

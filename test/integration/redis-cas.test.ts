@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isTurnoutConfigError } from "../../src/errors.js";
 import { type RedisStore, type WriteResult, createRedisStore } from "../../src/integrations/redis.js";
 import { Keys, Link } from "../../src/integrations/redis/link.js";
+import { type Connection, connectionFor } from "../../src/integrations/redis/client.js";
 import { ROLLOUT_CAS } from "../../src/integrations/redis/scripts.js";
 import { compilePlan, initialState, transition } from "../../src/rollout/index.js";
 import type { Health, RolloutCommand, RolloutEvent, RolloutPlan, RolloutState } from "../../src/rollout/types.js";
@@ -207,7 +208,7 @@ describe.skipIf(!available)("compare-and-set against redis-server", () => {
     const namespace = `fence-${++counter}`;
     const keys = new Keys(namespace);
     const rollout = keys.rollout("default");
-    const link = new Link(c, 2000);
+    const link = new Link(connectionFor(c, 2000) as Connection, 2000);
     const state = JSON.stringify({ revision: 1 });
     const cas = (token: string, expected: number, revision: number) =>
       link.eval(ROLLOUT_CAS, [rollout.state, rollout.lease, keys.config, rollout.events], [token, String(expected), state, String(revision), "nonce", "", "", keys.configChannel, "", "10", "test"]);

@@ -11,7 +11,8 @@ import { ProblemCode } from "../../errors.js";
 import { Problems, checkFields, isRecord } from "../../internal/problems.js";
 import { createRouter } from "../../router/index.js";
 import type { Logger, Router, RouterConfig } from "../../types.js";
-import { FailureLog, type Keys, type Link, TurnoutRedisError, guarded, int, list, message, text } from "./link.js";
+import type { Subscription } from "./client.js";
+import { FailureLog, type Keys, type Link, TurnoutRedisError, guarded, int, list, text } from "./link.js";
 import { CONFIG_CAS } from "./scripts.js";
 import {
   type ConfigApplied,
@@ -19,7 +20,6 @@ import {
   type ConfigSyncFailure,
   type ConfigSyncStatus,
   RedisFailure,
-  type RedisClientLike,
   type StoredConfig,
   type WatchRedisConfigOptions,
   type WriteConfigOptions,
@@ -128,14 +128,6 @@ function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (isRecord(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v));
 }
 
-/** Closes a connection turnout opened itself, at once (a subscription has no reply worth waiting for). */
-async function closeClient(client: RedisClientLike): Promise<void> {
-  if (typeof client.destroy === "function") client.destroy();
-  else if (typeof client.disconnect === "function") await client.disconnect();
-  else if (typeof client.close === "function") await client.close();
-  else if (typeof client.quit === "function") await client.quit();
-}
-
 /** Keeps `router` in step with the stored configuration. */
 export function watchConfig(ctx: StoreContext, router: Router, options: WatchRedisConfigOptions = {}): ConfigSync {
   checkWatch(options);
@@ -160,6 +152,13 @@ export function watchConfig(ctx: StoreContext, router: Router, options: WatchRed
   let lastContactAt: number | null = null;
   let appliedAt: number | null = null;
   let subscribed = false;
+  // Whether the router may be missing a change it cannot know about: the last read failed, or (announcements being the
+  // only source without a poll) the subscription is down or has not been followed by a read since it came back.
+  let lastReadFailed = false;
+  let subscriptions = 0;
+  let readAfterSubscription = 0;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let retryMs = 0;
   const now = (): number => {
     try {
       const t = clock();
@@ -215,11 +214,18 @@ export function watchConfig(ctx: StoreContext, router: Router, options: WatchRed
 
   const load = async (via: ConfigApplied["via"], hint?: { revision: number; sha: string }): Promise<boolean> => {
     if (hint !== undefined && same(applied, hint.revision, hint.sha)) return false;
+    const epoch = subscriptions;
+    const reached = (): void => {
+      lastReadFailed = false;
+      readAfterSubscription = epoch;
+      retryMs = 0;
+    };
     try {
       if (via === "poll" && applied !== null) {
         // The cheap question first: has anything changed?
         const reply = list(await ctx.link.send(["HMGET", ctx.keys.config, "revision", "sha"]), "HMGET config");
         lastContactAt = now();
+        reached();
         const revision = text(reply[0]);
         if (revision !== null) {
           const r = int(revision, "config revision");
@@ -233,6 +239,7 @@ export function watchConfig(ctx: StoreContext, router: Router, options: WatchRed
       }
       const raw = await readRaw(ctx);
       lastContactAt = now();
+      reached();
       if (closed) return false;
       if (raw === null) {
         failingRevision = undefined;
@@ -244,6 +251,10 @@ export function watchConfig(ctx: StoreContext, router: Router, options: WatchRed
       failingRevision = undefined;
       const stage = error instanceof TurnoutRedisError && error.reason === RedisFailure.Offline ? "connection" : error instanceof SyntaxError ? "parse" : "read";
       reads.fail(stage, error, now());
+      if (stage !== "parse") {
+        lastReadFailed = true;
+        retrySoon();
+      }
       return false;
     }
   };
@@ -262,44 +273,40 @@ export function watchConfig(ctx: StoreContext, router: Router, options: WatchRed
     return next;
   };
 
-  let subscriber: RedisClientLike | undefined;
+  // Without a poll nothing else would read again: a failed read is retried (100 ms, doubling up to 2 s) until one
+  // succeeds, so a change announced while the client was offline, or lost across a reconnect, still arrives.
+  const retrySoon = (): void => {
+    if (closed || pollMs > 0 || retry !== undefined) return;
+    retryMs = Math.min(2000, retryMs === 0 ? 100 : retryMs * 2);
+    retry = setTimeout(() => {
+      retry = undefined;
+      void refresh("reconnect");
+    }, retryMs);
+    retry.unref?.();
+  };
+
+  let subscriber: Subscription | undefined;
   if (options.subscribe !== false) {
+    const onMessage = (payload: string): void => {
+      const match = /^(\d{1,16}):([0-9a-f]{40})$/.exec(payload);
+      void refresh("message", match === null ? undefined : { revision: Number(match[1]), sha: match[2] as string });
+    };
     try {
-      const sub = ctx.link.client.duplicate();
-      subscriber = sub;
-      let first = true;
-      sub.on("error", (error: unknown) => {
-        subscribed = false;
-        subscription.fail("connection", error, now());
-      });
-      sub.on("end", () => {
-        subscribed = false;
-      });
-      sub.on("ready", () => {
-        if (closed) return;
-        subscribed = true;
-        subscription.ok();
-        // After a reconnect, whatever was announced meanwhile is lost: read the document now.
-        if (!first) void refresh("reconnect");
-        first = false;
-      });
-      const onMessage = (payload: string): void => {
-        const match = /^(\d{1,16}):([0-9a-f]{40})$/.exec(payload);
-        void refresh("message", match === null ? undefined : { revision: Number(match[1]), sha: match[2] as string });
-      };
-      sub
-        .connect()
-        .then(() => (closed ? undefined : sub.subscribe(ctx.keys.configChannel, onMessage)))
-        .then(() => {
+      subscriber = ctx.link.connection.subscribe(ctx.keys.configChannel, {
+        message: onMessage,
+        subscribed(again) {
           if (closed) return;
           subscribed = true;
-          // What was written between the first read and the subscription was announced to nobody: read again.
-          void refresh("initial");
-        })
-        .catch((error: unknown) => {
+          subscriptions++;
+          subscription.ok();
+          // What was announced while the subscription was down (or before it began) reached nobody: read now.
+          void refresh(again ? "reconnect" : "initial");
+        },
+        down(error) {
           subscribed = false;
-          if (!closed) subscription.fail("connection", error, now());
-        });
+          if (error !== undefined && !closed) subscription.fail("connection", error, now());
+        },
+      });
     } catch (error) {
       subscription.fail("connection", error, now());
     }
@@ -319,7 +326,12 @@ export function watchConfig(ctx: StoreContext, router: Router, options: WatchRed
       return {
         revision: applied?.revision ?? null,
         storeRevision,
-        upToDate: applied !== null && storeRevision === applied.revision && rejected === null,
+        upToDate:
+          applied !== null &&
+          storeRevision === applied.revision &&
+          rejected === null &&
+          !lastReadFailed &&
+          !(options.subscribe !== false && pollMs === 0 && (!subscribed || readAfterSubscription < subscriptions)),
         lastContactAt,
         appliedAt,
         lagMs,
@@ -336,15 +348,9 @@ export function watchConfig(ctx: StoreContext, router: Router, options: WatchRed
       }
       closed = true;
       clearInterval(poll);
+      clearTimeout(retry);
       subscribed = false;
-      if (subscriber !== undefined) {
-        try {
-          await closeClient(subscriber);
-        } catch (error) {
-          // Closing a client that never connected (Redis down) rejects; nothing is left open either way.
-          if (!/closed|not open/i.test(message(error))) guarded(logger, "logger", () => logger.warn("turnout/redis: closing the config subscription failed", { error }));
-        }
-      }
+      await subscriber?.close();
       await running;
     },
   };

@@ -6,7 +6,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { isTurnoutConfigError } from "../../errors.js";
 import type { Logger } from "../../types.js";
-import { RedisFailure, type RedisClientLike } from "./types.js";
+import type { Connection } from "./client.js";
+import { RedisFailure } from "./types.js";
 
 /**
  * A failure of `turnout/redis`, with a machine-readable reason.
@@ -70,20 +71,22 @@ export function script(source: string): Script {
 
 export class Link {
   constructor(
-    readonly client: RedisClientLike,
+    readonly connection: Connection,
     readonly timeoutMs: number,
   ) {}
 
-  /** Whether commands can be sent now (clients without `isReady` are assumed ready). */
+  /** Whether commands can be sent now. */
   get ready(): boolean {
-    return this.client.isReady !== false;
+    return this.connection.ready();
   }
 
   /** Sends a command; rejects with a `TurnoutRedisError` when offline, late or answered with an error. */
   async send(args: string[]): Promise<unknown> {
     if (!this.ready) throw new TurnoutRedisError(RedisFailure.Offline, "the Redis client is not connected");
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const reply = this.client.sendCommand(args);
+    // The first key routes the command on a cluster: EVAL/EVALSHA name it after the script and the key count.
+    const key = args[0] === "EVALSHA" || args[0] === "EVAL" ? args[3] : args[1];
+    const reply = this.connection.command(args, key);
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new TurnoutRedisError(RedisFailure.Timeout, `no reply from Redis within ${this.timeoutMs} ms (${args[0] ?? ""})`)), this.timeoutMs);
       timer.unref?.();

@@ -51,6 +51,7 @@ export function publishStats(ctx: StoreContext, stats: Pick<Stats, "snapshot">, 
   let lastPushAt: number | null = null;
   let closed = false;
   let inFlight: Promise<boolean> | undefined;
+  let queued: Promise<boolean> | undefined;
 
   const pushNow = async (): Promise<boolean> => {
     try {
@@ -64,13 +65,25 @@ export function publishStats(ctx: StoreContext, stats: Pick<Stats, "snapshot">, 
       return false;
     }
   };
-  // A push still under way (Redis slow) is not doubled: the next tick joins it.
+  const start = (): Promise<boolean> => {
+    const current = pushNow().finally(() => {
+      if (inFlight === current) inFlight = undefined;
+    });
+    inFlight = current;
+    return current;
+  };
+  // A push resolves once a snapshot taken after it was called is stored. While one is under way (Redis slow), the
+  // callers meanwhile share one more push that starts when it ends: never more than two, and nobody is told true for
+  // an older snapshot.
   const push = (): Promise<boolean> => {
     if (closed) return Promise.resolve(false);
-    inFlight ??= pushNow().finally(() => {
-      inFlight = undefined;
+    const current = inFlight;
+    if (current === undefined) return start();
+    queued ??= current.then(() => {
+      queued = undefined;
+      return closed ? false : start();
     });
-    return inFlight;
+    return queued;
   };
   const timer = setInterval(() => void push(), intervalMs);
   timer.unref?.();
@@ -84,6 +97,7 @@ export function publishStats(ctx: StoreContext, stats: Pick<Stats, "snapshot">, 
       if (closed) return;
       closed = true;
       clearInterval(timer);
+      await queued;
       await inFlight;
       if (closeOptions?.remove === true) {
         try {

@@ -9,39 +9,102 @@ import type { CompiledPlan, ControlResult, RolloutCommand, RolloutEvent, Rollout
 import type { SnapshotReader, Stats, StatsSnapshot } from "../../stats/types.js";
 
 /**
- * The part of a node-redis client (v4 or v5, `createClient()`) that turnout uses. Commands go through
- * `sendCommand`; pub/sub uses a `duplicate()` of the client that turnout connects and closes itself.
+ * The part of a node-redis client (v5 or v6, `createClient()`) that turnout uses. Commands
+ * go through `sendCommand`; pub/sub uses a `duplicate()` of the client that turnout connects and closes itself.
  *
  * @example
  * ```ts
  * import { createClient } from "redis";
- * const client: RedisClientLike = createClient({ url: "redis://127.0.0.1:6379" });
+ * const client: NodeRedisClientLike = createClient({ url: "redis://127.0.0.1:6379" });
  * client.on("error", (error) => log.warn("redis", error)); // node-redis needs an error listener
  * await client.connect();
  * ```
  */
-export interface RedisClientLike {
+export interface NodeRedisClientLike {
   /** Sends one raw command, e.g. `["HGET", key, field]`. */
   sendCommand(args: string[]): Promise<unknown>;
   /** A new, unconnected client with the same options (turnout subscribes on it). */
-  duplicate(): RedisClientLike;
+  duplicate(): NodeRedisClientLike;
   /** Connects the client. */
   connect(): Promise<unknown>;
   /** Subscribes `listener` to `channel` (node-redis resubscribes by itself after a reconnect). */
   subscribe(channel: string, listener: (message: string, channel: string) => unknown): Promise<unknown>;
-  /** node-redis v5: closes the connection after pending replies. */
-  close?(): Promise<unknown>;
-  /** node-redis v4: the same as `close`. */
-  quit?(): Promise<unknown>;
-  /** node-redis v5: closes the connection at once (turnout uses it for the subscription it opened). */
+  /** Closes the connection at once (turnout uses it for the subscription it opened). */
   destroy?(): void;
-  /** node-redis v4: the same as `destroy`. */
-  disconnect?(): Promise<unknown>;
   /** Listens to `error`, `ready`, `end`, … */
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   /** True while the connection is up and usable; turnout sends nothing while it is false. */
   readonly isReady?: boolean;
 }
+
+/**
+ * The part of a node-redis cluster client (`createCluster()` of `redis` 5 or 6) that turnout uses. Every key of a
+ * namespace shares one hash slot, so each command and script goes to one shard.
+ *
+ * @example
+ * ```ts
+ * import { createCluster } from "redis";
+ * const cluster: NodeRedisClusterLike = createCluster({ rootNodes: [{ url: "redis://10.0.0.1:6379" }] });
+ * cluster.on("error", (error) => log.warn("redis", error));
+ * await cluster.connect();
+ * ```
+ */
+export interface NodeRedisClusterLike {
+  /** Sends one raw command to the shard of `firstKey`. */
+  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
+  /** The primaries (how a cluster client is told from a single-node one). */
+  readonly masters: readonly unknown[];
+  /** A new, unconnected cluster client with the same options (turnout subscribes on it). */
+  duplicate(): NodeRedisClusterLike;
+  /** Connects the client. */
+  connect(): Promise<unknown>;
+  /** Subscribes `listener` to `channel`. */
+  subscribe(channel: string, listener: (message: string, channel: string) => unknown): Promise<unknown>;
+  /** Closes every connection at once. */
+  destroy?(): void;
+  /** Listens to `error`, … */
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  /** True while the cluster client is open. */
+  readonly isOpen?: boolean;
+}
+
+/**
+ * The part of an ioredis client (v5 or v6: `new Redis()`, a Sentinel-backed `new Redis({ sentinels })`, or
+ * `new Cluster()`) that turnout uses. Commands go through `call`; pub/sub uses a `duplicate()`, which ioredis
+ * connects by itself and turnout disconnects.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis";
+ * const client: IORedisLike = new Redis("redis://127.0.0.1:6379");
+ * ```
+ */
+export interface IORedisLike {
+  /** Sends one raw command, e.g. `call("HGET", key, field)`. */
+  call(command: string, ...args: string[]): Promise<unknown>;
+  /** `"ready"` while commands can be sent; turnout sends nothing otherwise. */
+  readonly status: string;
+  /** A new client with the same options; it connects by itself. */
+  duplicate(): IORedisLike;
+  /** Subscribes this connection to `channel`; messages arrive as `message` events. */
+  subscribe(channel: string): Promise<unknown>;
+  /** Closes the connection at once and stops reconnecting. */
+  disconnect(): void;
+  /** Listens to `error`, `ready`, `close`, `message`, … */
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+/**
+ * A Redis client turnout can use: node-redis 5 or 6 (a client or a cluster) or ioredis 5 or 6
+ * (a client, Sentinel-backed or not, or a cluster). turnout imports none of them: each is recognised by its shape.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis";
+ * const store = createRedisStore(new Redis(process.env.REDIS_URL), { namespace: "checkout-api" });
+ * ```
+ */
+export type RedisClientLike = NodeRedisClientLike | NodeRedisClusterLike | IORedisLike;
 
 /**
  * Why a Redis operation did not happen.
@@ -303,7 +366,7 @@ export interface PublishStatsOptions {
 export interface StatsPublisher {
   /** The instance name used in Redis. */
   readonly instance: string;
-  /** Pushes a snapshot now; resolves to true when Redis stored it. Never rejects. */
+  /** Pushes a snapshot taken now (after a push still under way, if any); resolves to true once Redis stored it. Never rejects. */
   push(): Promise<boolean>;
   /** When the last push was stored (epoch ms, Redis's clock), or null. */
   lastPushAt(): number | null;

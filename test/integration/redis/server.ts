@@ -4,7 +4,7 @@
  * with `appendfsync always`, so a restart (even after SIGKILL) loses nothing that was acknowledged.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,7 +39,7 @@ export function redisAvailable(): boolean {
   return false;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -63,7 +63,16 @@ export interface RedisServer {
   dispose(): Promise<void>;
 }
 
-export async function startRedis(options: { persist?: boolean } = {}): Promise<RedisServer> {
+export interface StartOptions {
+  /** An append-only file with fsync on every write: a restart loses nothing acknowledged. */
+  readonly persist?: boolean;
+  /** More arguments (cluster mode, `--replicaof`, …). */
+  readonly args?: readonly string[];
+  /** Runs as a Sentinel with this configuration file text (the port and bind are added; Sentinel rewrites the file). */
+  readonly sentinel?: string;
+}
+
+export async function startRedis(options: StartOptions = {}): Promise<RedisServer> {
   const binary = redisServerPath();
   if (binary === undefined) throw new Error(REDIS_SKIP_MESSAGE);
   const dir = mkdtempSync(join(tmpdir(), "turnout-redis-"));
@@ -71,8 +80,16 @@ export async function startRedis(options: { persist?: boolean } = {}): Promise<R
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
-    const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--daemonize", "no", "--loglevel", "warning", "--enable-debug-command", "local"];
-    args.push(...(options.persist === true ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]));
+    const sentinelArgs: string[] = [];
+    if (options.sentinel !== undefined) {
+      const file = join(dir, "sentinel.conf");
+      if (!existsSync(file)) writeFileSync(file, options.sentinel);
+      sentinelArgs.push(file, "--sentinel");
+    }
+    const args = [...sentinelArgs, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--daemonize", "no", "--loglevel", "warning"];
+    if (options.sentinel === undefined) args.push("--save", "", "--enable-debug-command", "local");
+    if (options.sentinel === undefined) args.push(...(options.persist === true ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]));
+    args.push(...(options.args ?? []));
     const proc = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
     child = proc;
     let output = "";

@@ -5,8 +5,8 @@
  * TURNOUT_POLL_MS, TURNOUT_SUBSCRIBE tune it there).
  */
 import { createHash } from "node:crypto";
-import { createClient } from "redis";
 import { createRedisStore } from "../../../src/integrations/redis.js";
+import { type ClientKind, type Target, connectClient } from "./clients.js";
 import { createRouter } from "../../../src/router/index.js";
 import { createStats } from "../../../src/stats/index.js";
 import { FALLBACK, FLEET_KEYS, type FromWorker, type ToWorker } from "./protocol.js";
@@ -16,9 +16,9 @@ const send = (message: FromWorker): void => {
   process.send?.(message);
 };
 
-const client = createClient({ url: process.env.TURNOUT_REDIS_URL });
-client.on("error", () => undefined); // outages are expected in the restart scenario; the store reports them
-await client.connect();
+// Which client library (TURNOUT_REDIS_CLIENT, default node-redis@5) and where: TURNOUT_REDIS_TARGET (JSON), else TURNOUT_REDIS_URL.
+const target: Target = process.env.TURNOUT_REDIS_TARGET ? (JSON.parse(process.env.TURNOUT_REDIS_TARGET) as Target) : { type: "single", url: process.env.TURNOUT_REDIS_URL ?? "" };
+const { client, close: closeClient } = await connectClient((process.env.TURNOUT_REDIS_CLIENT ?? "node-redis@5") as ClientKind, target);
 const store = createRedisStore(client, { namespace: process.env.TURNOUT_NAMESPACE ?? "fleet", logger: { warn: () => undefined, error: () => undefined } });
 const router = createRouter(FALLBACK, { revision: 0 });
 const sync = store.watchConfig(router, {
@@ -50,7 +50,7 @@ process.on("message", (message: ToWorker) => {
   if (message.type === "stop") {
     clearInterval(traffic);
     void Promise.all([sync.close(), publisher.close({ remove: true })])
-      .then(() => client.close())
+      .then(() => closeClient())
       .finally(() => process.exit(0));
   }
 });

@@ -1,0 +1,163 @@
+/**
+ * The one interface turnout talks to Redis through, and an adapter per client library: node-redis 5 and 6
+ * (`createClient`, `createCluster`) and ioredis 5 and 6 (`new Redis`, `new Cluster`, Sentinel
+ * through `new Redis({ sentinels })`). No library is imported: each client is recognised by its shape, so every
+ * one of them is an optional peer dependency.
+ *
+ * Everything turnout sends is a raw command with its first key (a cluster routes by it); pub/sub uses a second
+ * connection that the adapter opens from the user's client and closes again, leaving nothing open.
+ */
+import type { NodeRedisClientLike, NodeRedisClusterLike, IORedisLike, RedisClientLike } from "./types.js";
+
+/** What a subscription tells its owner. */
+export interface SubscriptionEvents {
+  /** An announcement on the channel. */
+  message(payload: string): void;
+  /** Subscribed: `again` is true after a reconnect (what was announced meanwhile is lost). */
+  subscribed(again: boolean): void;
+  /** The subscription connection is down or failed; `error` when there is one to report. */
+  down(error?: unknown): void;
+}
+
+/** A subscription connection turnout opened; `close()` leaves no socket behind, also mid-connect. */
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+/** The commands turnout uses, whatever the library. */
+export interface Connection {
+  /** Which adapter (shown in errors and docs). */
+  readonly kind: "node-redis" | "node-redis-cluster" | "ioredis" | "ioredis-cluster";
+  /** True while commands can be sent (nothing is sent otherwise: a client would queue it for the reconnect). */
+  ready(): boolean;
+  /** One command; `key` routes it on a cluster (every key of a namespace shares one slot). */
+  command(args: readonly string[], key: string | undefined): Promise<unknown>;
+  /** Opens a subscription to `channel` on a new connection. */
+  subscribe(channel: string, events: SubscriptionEvents): Subscription;
+}
+
+const has = (value: unknown, name: string): boolean => typeof (value as Record<string, unknown> | null)?.[name] === "function";
+
+/** ioredis (`Redis` or `Cluster`): `call` and a `status` string. */
+export function isIORedis(client: unknown): client is IORedisLike {
+  return typeof client === "object" && client !== null && has(client, "call") && has(client, "duplicate") && typeof (client as { status?: unknown }).status === "string";
+}
+
+/** A node-redis cluster: `sendCommand(firstKey, isReadonly, args)` and its shards. */
+export function isNodeRedisCluster(client: unknown): client is NodeRedisClusterLike {
+  return typeof client === "object" && client !== null && has(client, "sendCommand") && "masters" in client && has(client, "duplicate");
+}
+
+/** A node-redis client: `sendCommand(args)`. */
+export function isNodeRedis(client: unknown): client is NodeRedisClientLike {
+  return typeof client === "object" && client !== null && has(client, "sendCommand") && has(client, "duplicate") && !isIORedis(client);
+}
+
+/** Settles after `promise` settles or `ms` passed, whichever comes first; never rejects. */
+function settled(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref?.();
+    promise.then(
+      () => (clearTimeout(timer), resolve()),
+      () => (clearTimeout(timer), resolve()),
+    );
+  });
+}
+
+/**
+ * node-redis (client or cluster). `connect()` on the duplicate must have settled before it is destroyed:
+ * destroying it mid-handshake leaves the socket open and the process alive.
+ */
+function nodeRedis(client: NodeRedisClientLike | NodeRedisClusterLike, cluster: boolean, timeoutMs: number): Connection {
+  return {
+    kind: cluster ? "node-redis-cluster" : "node-redis",
+    ready: () => (cluster ? (client as NodeRedisClusterLike).isOpen !== false : (client as NodeRedisClientLike).isReady !== false),
+    command: (args, key) => (cluster ? (client as NodeRedisClusterLike).sendCommand(key, false, [...args]) : (client as NodeRedisClientLike).sendCommand([...args])),
+    subscribe(channel, events) {
+      const sub = client.duplicate();
+      let closed = false;
+      let subscribedOnce = false;
+      sub.on("error", (error: unknown) => events.down(error));
+      sub.on("end", () => events.down());
+      // A node-redis client says "ready" after every reconnect (it resubscribes by itself); a cluster does not.
+      sub.on("ready", () => {
+        if (!closed && subscribedOnce) events.subscribed(true);
+      });
+      const onMessage = (payload: unknown): void => {
+        if (!closed) events.message(typeof payload === "string" ? payload : String(payload));
+      };
+      const connecting = Promise.resolve()
+        .then(() => sub.connect())
+        .then(() => (closed ? undefined : sub.subscribe(channel, onMessage)))
+        .then(() => {
+          if (closed) return;
+          subscribedOnce = true;
+          events.subscribed(false);
+        });
+      connecting.catch((error: unknown) => {
+        if (!closed) events.down(error);
+      });
+      return {
+        async close() {
+          if (closed) return;
+          closed = true;
+          await settled(connecting, timeoutMs);
+          try {
+            sub.destroy?.();
+          } catch {
+            // A client that never connected (Redis down) refuses to close: nothing is open either way.
+          }
+        },
+      };
+    },
+  };
+}
+
+/** ioredis (`Redis`, Sentinel-backed `Redis`, or `Cluster`). It resubscribes and says "ready" after every reconnect. */
+function ioredis(client: IORedisLike): Connection {
+  const cluster = has(client, "nodes");
+  return {
+    kind: cluster ? "ioredis-cluster" : "ioredis",
+    ready: () => client.status === "ready",
+    command: (args) => client.call(args[0] as string, ...args.slice(1)),
+    subscribe(channel, events) {
+      let closed = false;
+      let subscribedOnce = false;
+      const sub = client.duplicate();
+      sub.on("error", (error: unknown) => events.down(error));
+      sub.on("close", () => events.down());
+      sub.on("ready", () => {
+        if (!closed && subscribedOnce) events.subscribed(true);
+      });
+      sub.on("message", (received: unknown, payload: unknown) => {
+        if (!closed && received === channel) events.message(String(payload));
+      });
+      sub.subscribe(channel).then(
+        () => {
+          if (closed) return;
+          subscribedOnce = true;
+          events.subscribed(false);
+        },
+        (error: unknown) => {
+          if (!closed) events.down(error);
+        },
+      );
+      return {
+        async close() {
+          if (closed) return;
+          closed = true;
+          sub.disconnect(); // stops reconnecting too; ioredis ends a socket that is still connecting
+        },
+      };
+    },
+  };
+}
+
+/** The adapter for `client`, or undefined when it is no client turnout knows. */
+export function connectionFor(client: RedisClientLike, timeoutMs: number): Connection | undefined {
+  if (isIORedis(client)) return ioredis(client);
+  if (isNodeRedisCluster(client)) return nodeRedis(client, true, timeoutMs);
+  if (isNodeRedis(client)) return nodeRedis(client, false, timeoutMs);
+  return undefined;
+}

@@ -1,0 +1,106 @@
+/**
+ * Regressions of turnout/redis against a real redis-server, each named after what broke:
+ * - with polling off, an instance stayed on the old config after a Redis restart while status() said upToDate;
+ * - watchConfig then close() and the client's close left a Redis socket open (the process never exited);
+ * - push() during another push resolved true while Redis kept the older snapshot.
+ */
+import { createClient } from "redis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRedisStore } from "../../src/integrations/redis.js";
+import { createRouter } from "../../src/router/index.js";
+import { createStats } from "../../src/stats/index.js";
+import { splitConfig as config } from "./fixtures.js";
+import { memoryLogger, until } from "./helpers.js";
+import { CLIENTS, connectClient } from "./redis/clients.js";
+import { type RedisServer, redisAvailable, startRedis } from "./redis/server.js";
+
+const available = redisAvailable();
+
+/** The TCP sockets this process holds open (node's own view of its event loop's resources). */
+function openSockets(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === "TCPSocketWrap" || r === "TCPWRAP" || r === "TCPConnectWrap").length;
+}
+
+describe.skipIf(!available)("turnout/redis regressions", () => {
+  let server: RedisServer;
+  let ns = 0;
+  beforeAll(async () => {
+    server = await startRedis({ persist: true });
+  });
+  afterAll(async () => {
+    await server?.dispose();
+  });
+
+  it("pollMs 0: after Redis restarts, an instance whose subscriber reconnects before its main client still catches up, and never claims to be up to date meanwhile", async () => {
+    const namespace = `restart-${++ns}`;
+    // The main client reconnects slowly, its duplicate (the subscriber) fast: the read after the subscriber's
+    // reconnect meets a main client that is still offline.
+    const main = createClient({ url: server.url, socket: { reconnectStrategy: () => 1500 } });
+    main.on("error", () => undefined);
+    await main.connect();
+    const fast = main.duplicate({ socket: { reconnectStrategy: () => 20 } });
+    const client = Object.assign(main, { duplicate: () => fast });
+    const store = createRedisStore(client, { namespace, logger: memoryLogger() });
+    await store.writeConfig(config(10), { expectedRevision: 0 });
+    const router = createRouter(config(0));
+    const sync = store.watchConfig(router, { pollMs: 0, staleAfterMs: 60_000 });
+    try {
+      await sync.ready;
+      await until(() => sync.status().subscribed && router.revision === 1, 5000, "subscribed at revision 1");
+      expect(sync.status().upToDate).toBe(true);
+
+      await server.stop("SIGKILL");
+      await until(() => !sync.status().subscribed, 5000, "subscription lost");
+      expect(sync.status().upToDate).toBe(false); // it cannot know what it misses while the announcements are off
+      await server.start();
+      const writer = createClient({ url: server.url });
+      writer.on("error", () => undefined);
+      await writer.connect();
+      await createRedisStore(writer, { namespace }).writeConfig(config(70), { expectedRevision: 1 });
+      await writer.close();
+
+      await until(() => sync.status().subscribed, 5000, "subscriber back");
+      // Until it has read the document, it does not claim to be up to date.
+      if (router.revision === 1) expect(sync.status().upToDate).toBe(false);
+      await until(() => router.revision === 2, 10_000, "caught up with the write made while it reconnected");
+      expect(router.canaryPercent).toBe(70);
+      await until(() => sync.status().upToDate, 5000, "up to date again");
+      expect(sync.status()).toMatchObject({ revision: 2, storeRevision: 2, upToDate: true });
+    } finally {
+      await sync.close();
+      await main.close().catch(() => undefined);
+    }
+  }, 30_000);
+
+  it.each(CLIENTS)("%s: watchConfig then close() and the client's close leave no socket open (12 runs, closing at every moment of the subscriber's connect)", async (kind) => {
+    const before = openSockets();
+    for (let run = 0; run < 12; run++) {
+      const { client, close } = await connectClient(kind, { type: "single", url: server.url });
+      const sync = createRedisStore(client, { namespace: `close-${++ns}`, logger: memoryLogger() }).watchConfig(createRouter(config(0)), { pollMs: 0 });
+      // Close while the subscriber's connect is still in flight (every fourth run), or a little later.
+      if (run % 4 !== 0) await new Promise((r) => setTimeout(r, run % 4));
+      await sync.close();
+      await close();
+      await until(() => openSockets() <= before, 2000, `no socket left open (run ${run}: ${process.getActiveResourcesInfo().join(", ")})`);
+    }
+  }, 60_000);
+
+  it("push() while another push is in flight resolves only once its own numbers are stored", async () => {
+    const client = createClient({ url: server.url });
+    client.on("error", () => undefined);
+    await client.connect();
+    try {
+      const store = createRedisStore(client, { namespace: `push-${++ns}`, logger: memoryLogger() });
+      const stats = createStats({ versions: ["v1", "v2"] });
+      const router = createRouter(config(0));
+      const publisher = store.publishStats(stats, { instance: "pod-1", intervalMs: 60_000 }); // its first push is in flight now
+      for (let i = 0; i < 10; i++) stats.recordOutcome(router.decide({ key: `k${i}` }), { status: 200, durationMs: 5 });
+      expect(await publisher.push()).toBe(true);
+      const fleet = await store.readFleetStats();
+      expect(fleet.snapshot.lifetime.totals.requests).toBe(10);
+      await publisher.close({ remove: true });
+    } finally {
+      await client.close();
+    }
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * Redis topologies for the tests, started from redis-server on 127.0.0.1 with free ports and temporary directories,
+ * and stopped by the tests: a cluster of three primaries with one replica each, and a primary with a replica watched
+ * by three Sentinels. Failover timings are short (node timeout / down-after 1 s) so a failover takes seconds.
+ */
+import { execFileSync } from "node:child_process";
+import { createConnection } from "node:net";
+import { type RedisServer, freePort, startRedis } from "./server.js";
+
+/** One command over a raw socket (RESP arrays in, the reply text out): the topology's own checks need no client. */
+export async function rawCommand(port: number, args: readonly string[], timeoutMs = 2000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ port, host: "127.0.0.1" });
+    let reply = "";
+    const timer = setTimeout(() => (socket.destroy(), reject(new Error(`no reply from 127.0.0.1:${port} to ${args[0]}`))), timeoutMs);
+    socket.once("error", (error) => (clearTimeout(timer), reject(error)));
+    socket.on("data", (chunk) => {
+      reply += chunk.toString();
+      // Enough for the replies read here: a status/integer/error line, or one bulk string.
+      const bulk = /^\$(-?\d+)\r\n/.exec(reply);
+      if ((bulk === null && reply.endsWith("\r\n")) || (bulk !== null && (Number(bulk[1]) < 0 || Buffer.byteLength(reply) >= bulk[0].length + Number(bulk[1]) + 2))) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(bulk === null ? reply.trim() : reply.slice(bulk[0].length).trimEnd());
+      }
+    });
+    socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`);
+  });
+}
+
+async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface RedisCluster {
+  readonly nodes: readonly RedisServer[];
+  /** The ports of every node (what a cluster client is given as root nodes). */
+  readonly ports: readonly number[];
+  /** The node that is primary for `key`'s slot now. */
+  primaryFor(key: string): Promise<RedisServer>;
+  dispose(): Promise<void>;
+}
+
+/** Three primaries and three replicas, formed with `redis-cli --cluster create`. */
+export async function startCluster(): Promise<RedisCluster> {
+  const nodes: RedisServer[] = [];
+  try {
+    for (let i = 0; i < 6; i++) {
+      // The cluster bus port is chosen free too (the default, port + 10000, may be taken or out of range).
+      const bus = await freePort();
+      nodes.push(
+        await startRedis({
+          persist: true,
+          args: ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000", "--cluster-port", String(bus), "--cluster-require-full-coverage", "no"],
+        }),
+      );
+    }
+    const cli = execFileSync("sh", ["-c", "command -v redis-cli"], { encoding: "utf8" }).trim();
+    execFileSync(cli, ["--cluster", "create", ...nodes.map((n) => `127.0.0.1:${n.port}`), "--cluster-replicas", "1", "--cluster-yes"], { stdio: "pipe", timeout: 60_000 });
+    await waitFor("the cluster to be ok on every node", 30_000, async () => {
+      const infos = await Promise.all(nodes.map((n) => rawCommand(n.port, ["CLUSTER", "INFO"])));
+      return infos.every((info) => /cluster_state:ok/.test(info) && /cluster_known_nodes:6/.test(info));
+    });
+  } catch (error) {
+    await Promise.all(nodes.map((n) => n.dispose()));
+    throw error;
+  }
+  return {
+    nodes,
+    ports: nodes.map((n) => n.port),
+    async primaryFor(key) {
+      const slot = Number(await rawCommand(nodes[0]!.port, ["CLUSTER", "KEYSLOT", key]).then((r) => r.replace(/^:/, "")));
+      for (const node of nodes) {
+        const lines = (await rawCommand(node.port, ["CLUSTER", "NODES"]).catch(() => "")).split("\n");
+        for (const line of lines) {
+          const [, address, flags, , , , , state, ...slots] = line.split(" ");
+          if (!flags?.split(",").includes("myself") || !flags.includes("master") || state !== "connected") continue;
+          const owns = slots.some((range) => {
+            const [from, to] = range.split("-").map(Number);
+            return from !== undefined && slot >= from && slot <= (to ?? from);
+          });
+          if (owns && address !== undefined) return node;
+        }
+      }
+      throw new Error(`no primary serves slot ${slot}`);
+    },
+    async dispose() {
+      await Promise.all(nodes.map((n) => n.dispose()));
+    },
+  };
+}
+
+export interface RedisSentinelSet {
+  readonly name: string;
+  readonly primary: RedisServer;
+  readonly replica: RedisServer;
+  readonly sentinels: readonly RedisServer[];
+  /** The port Sentinel reports for the primary now. */
+  primaryPort(): Promise<number>;
+  dispose(): Promise<void>;
+}
+
+/** A primary, one replica, three Sentinels (quorum 2). */
+export async function startSentinels(name = "turnout"): Promise<RedisSentinelSet> {
+  const primary = await startRedis({ persist: true });
+  const started: RedisServer[] = [primary];
+  try {
+    const replica = await startRedis({ persist: true, args: ["--replicaof", "127.0.0.1", String(primary.port)] });
+    started.push(replica);
+    await waitFor("the replica to sync", 20_000, async () => /master_link_status:up/.test(await rawCommand(replica.port, ["INFO", "replication"])));
+    const config = [
+      `sentinel monitor ${name} 127.0.0.1 ${primary.port} 2`,
+      `sentinel down-after-milliseconds ${name} 1000`,
+      `sentinel failover-timeout ${name} 4000`,
+      `sentinel parallel-syncs ${name} 1`,
+      "",
+    ].join("\n");
+    const sentinels: RedisServer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const s = await startRedis({ sentinel: config });
+      sentinels.push(s);
+      started.push(s);
+    }
+    const set: RedisSentinelSet = {
+      name,
+      primary,
+      replica,
+      sentinels,
+      async primaryPort() {
+        const reply = await rawCommand(sentinels[0]!.port, ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name]);
+        const port = /(\d+)$/.exec(reply)?.[1];
+        return Number(port);
+      },
+      async dispose() {
+        await Promise.all(started.map((s) => s.dispose()));
+      },
+    };
+    await waitFor("the Sentinels to see each other and the replica", 20_000, async () => {
+      const info = await rawCommand(sentinels[0]!.port, ["INFO", "sentinel"]);
+      return new RegExp(`name=${name},status=ok,address=127.0.0.1:${primary.port},slaves=1,sentinels=3`).test(info);
+    });
+    return set;
+  } catch (error) {
+    await Promise.all(started.map((s) => s.dispose()));
+    throw error;
+  }
+}

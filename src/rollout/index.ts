@@ -1,7 +1,9 @@
 // The rollout: plan format, pure machine, health analysis, runner and simulator. Re-exports only.
 
 export { checkPlan, compilePlan, resolveAnalysisSpec } from "./plan.js";
-export { evaluateHealth } from "./analysis.js";
+export { evaluateFigures, evaluateHealth } from "./analysis.js";
+export { PrometheusQueryError, prometheusProvider } from "./prometheus.js";
+export type { PrometheusProviderOptions } from "./prometheus.js";
 export { analysisRequest, checkState, initialState, isFinal, nextTickAt, statusOf, transition } from "./machine.js";
 export { createRollout } from "./runner.js";
 export { simulateRollout } from "./simulate.js";
@@ -19,7 +21,17 @@ export {
   SimulationOutcome,
 } from "./types.js";
 export type {
+  AnalysisProvider,
   AnalysisRequest,
+  CustomProviderSpec,
+  FetchLike,
+  PrometheusProviderSpec,
+  PrometheusQueries,
+  ProviderAnswer,
+  ProviderFigures,
+  ProviderRequest,
+  ProviderSpec,
+  ResolvedProvider,
   AnalysisSpec,
   CheckCounts,
   CompiledPlan,

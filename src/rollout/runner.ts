@@ -1,10 +1,13 @@
 import { Problems, isRecord, typeName } from "../internal/problems.js";
 import type { Logger, Router, StatsReader } from "../types.js";
-import { evaluateHealth } from "./analysis.js";
+import { evaluateFigures, evaluateHealth } from "./analysis.js";
 import { analysisRequest, checkState, initialState, nextTickAt, statusOf, transition } from "./machine.js";
 import { compilePlan, isCompiledPlan } from "./plan.js";
+import { prometheusProvider } from "./prometheus.js";
 import {
+  type AnalysisProvider,
   type AnalysisRequest,
+  HealthVerdict,
   type CompiledPlan,
   type ControlResult,
   RolloutEventReason,
@@ -95,11 +98,24 @@ function checkOptions(plan: CompiledPlan, options: unknown): RolloutOptions {
   if (o.retryMs !== undefined && (typeof o.retryMs !== "number" || !Number.isFinite(o.retryMs) || o.retryMs < 1 || o.retryMs > MAX_DELAY_MS)) {
     problems.add("out_of_range", "options.retryMs", "expected milliseconds from 1 to 2147483647");
   }
+  if (o.fetch !== undefined && typeof o.fetch !== "function") problems.add("type", "options.fetch", "expected a fetch function");
+  if (o.providers !== undefined && !isRecord(o.providers)) problems.add("type", "options.providers", "expected an object of provider functions by name");
+  const given = isRecord(o.providers) ? o.providers : {};
+  for (const [name, provider] of Object.entries(plan.providers)) {
+    const own = Object.hasOwn(given, name) ? given[name] : undefined;
+    if (own !== undefined && typeof own !== "function") problems.add("type", `options.providers.${name}`, "expected a function returning the figures");
+    else if (own === undefined && provider.type === "custom") {
+      problems.add("required", `options.providers.${name}`, `the plan's custom provider "${name}" needs its function in options.providers`);
+    }
+  }
   if (o.logger !== undefined && !hasFunctions(o.logger, ["warn", "error"])) problems.add("type", "options.logger", "expected an object with warn() and error() (console works)");
   if (o.state !== undefined) for (const problem of checkState(plan, o.state)) problems.list.push(problem);
   problems.throwIfAny("rollout options");
   return o as unknown as RolloutOptions;
 }
+
+/** What a provider handed back, before it is checked. */
+type ProviderAnswerLike = Parameters<typeof evaluateFigures>[0];
 
 /** A value now, or later. */
 type Maybe<T> = T | Promise<T>;
@@ -132,6 +148,7 @@ class Runner implements Rollout {
   private readonly commitHook: RolloutOptions["commit"];
   private readonly beforeCheck: RolloutOptions["beforeCheck"];
   private readonly retryMs: number;
+  private readonly providers = new Map<string, AnalysisProvider>();
   private readonly listeners = new Set<(event: RolloutEvent) => void>();
   private timer: unknown = undefined;
   private stopped = false;
@@ -157,6 +174,13 @@ class Runner implements Rollout {
     this.commitHook = options.commit;
     this.beforeCheck = options.beforeCheck;
     this.retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
+    for (const [name, spec] of Object.entries(plan.providers)) {
+      const own = options.providers !== undefined && Object.hasOwn(options.providers, name) ? options.providers[name] : undefined;
+      if (own !== undefined) this.providers.set(name, own);
+      else if (spec.type === "prometheus") {
+        this.providers.set(name, prometheusProvider({ ...spec, ...(options.fetch === undefined ? {} : { fetch: options.fetch }) }));
+      }
+    }
     if (options.onEvent !== undefined) this.listeners.add(options.onEvent);
     // A restored state is copied so that the caller's object can never change the rollout behind its back.
     this.current = options.state !== undefined ? copy(options.state) : initialState(plan);
@@ -379,7 +403,11 @@ class Runner implements Rollout {
   }
 
   private advance(command: RolloutCommand, now: number, due: AnalysisRequest | undefined): Maybe<ControlResult> {
-    const health = due === undefined ? undefined : this.measure(due);
+    if (due === undefined) return this.decide(command, now, undefined, undefined);
+    return then(this.measure(due), (health) => this.decide(command, now, due, health));
+  }
+
+  private decide(command: RolloutCommand, now: number, due: AnalysisRequest | undefined, health: Health | undefined): Maybe<ControlResult> {
     // A due check that could not be measured is retried after a pause instead of at once.
     const wait = due !== undefined && health === undefined ? Math.min(due.analysis.intervalMs, 60_000) : 0;
     const previous = this.current;
@@ -442,8 +470,14 @@ class Runner implements Rollout {
     );
   }
 
-  /** Reads the stats for a due check; undefined when the reader failed (the check is retried later, never guessed). */
-  private measure(due: AnalysisRequest): Health | undefined {
+  /**
+   * Measures a due check: from the analysis's provider when it names one, else from the stats. Undefined when the
+   * stats reader failed (the check is retried later, never guessed); a provider that fails gives an inconclusive
+   * verdict that says why.
+   */
+  private measure(due: AnalysisRequest): Maybe<Health | undefined> {
+    const name = due.analysis.provider;
+    if (name !== null) return this.consult(due, name);
     try {
       const summary = this.stats.window(due.query);
       this.checkSpan(due, summary.from);
@@ -456,6 +490,35 @@ class Runner implements Rollout {
       this.statsFailing = true;
       return undefined;
     }
+  }
+
+  /** Asks a provider for the figures of a due check. */
+  private consult(due: AnalysisRequest, name: string): Maybe<Health> {
+    const { now, windowMs, since } = due.query;
+    const from = Math.max(now - windowMs, since);
+    const weight = this.current.weight;
+    const failed = (error: unknown): Health => {
+      const why = `provider "${name}" failed: ${error instanceof Error ? error.message : String(error)}`;
+      this.logger?.warn("turnout rollout: an analysis provider failed; the check is inconclusive", { provider: name, error });
+      const empty = evaluateFigures({ canary: { requests: null }, stable: { requests: null } }, due.analysis, { weight, from, to: now });
+      return {
+        ...empty,
+        verdict: HealthVerdict.Inconclusive,
+        message: why,
+        checks: empty.checks.map((c) => (c.outcome === "skipped" ? c : { ...c, outcome: HealthVerdict.Inconclusive, message: why })),
+      };
+    };
+    const provider = this.providers.get(name);
+    if (provider === undefined) return failed(new Error("no implementation was given to the runner"));
+    const versions = this.versions();
+    let answer: unknown;
+    try {
+      answer = provider({ provider: name, ...versions, from, to: now, stepStartedAt: since, weight, analysis: due.analysis });
+    } catch (error) {
+      return failed(error);
+    }
+    const judged = (value: unknown): Health => evaluateFigures(value as ProviderAnswerLike, due.analysis, { weight, from, to: now });
+    return isThenable(answer) ? Promise.resolve(answer).then(judged, failed) : judged(answer);
   }
 
   /**

@@ -120,7 +120,202 @@ export interface AnalysisSpec {
   readonly failureLimit?: number;
   /** What to do when the hold is over and the last check was inconclusive. Default `"pause"`. */
   readonly onInconclusive?: InconclusivePolicy;
+  /**
+   * Where the figures come from: the name of one of the plan's `providers` (Prometheus, or a function you pass to
+   * the runner). Default: the runner's `stats`.
+   */
+  readonly provider?: string;
 }
+
+/**
+ * The PromQL queries of a Prometheus provider: one per figure the criteria read, each an instant query answered
+ * once per version. Placeholders: `{{version}}` (required), `{{stable}}`, `{{canary}}`, `{{window}}` (the span the
+ * check reads, as a Prometheus duration such as `"300s"`, never reaching before the step began), `{{stepStart}}`
+ * (the step's start, Unix seconds) and `{{now}}` (the check's instant, Unix seconds).
+ *
+ * @example
+ * ```ts
+ * const queries: PrometheusQueries = {
+ *   requests: 'sum(increase(http_requests_total{version="{{version}}"}[{{window}}]))',
+ *   errors: 'sum(increase(http_requests_total{version="{{version}}",code=~"5.."}[{{window}}])) or vector(0)',
+ *   p99Ms: 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{version="{{version}}"}[{{window}}]))) * 1000',
+ * };
+ * ```
+ */
+export interface PrometheusQueries {
+  /** Requests in the span (needed by every criterion, and by `minRequests`). */
+  readonly requests: string;
+  /** Failed requests in the span: needed by `maxErrorRate` and `maxErrorRateIncrease`. */
+  readonly errors?: string;
+  /** The p99 latency in milliseconds: needed by `maxP99Ms` and `maxP99Ratio`. */
+  readonly p99Ms?: string;
+}
+
+/**
+ * A provider whose figures are PromQL instant queries to a Prometheus server (or anything speaking its HTTP API:
+ * Thanos, Mimir, VictoriaMetrics).
+ *
+ * @example
+ * ```ts
+ * const provider: PrometheusProviderSpec = {
+ *   type: "prometheus",
+ *   url: "http://prometheus:9090",
+ *   queries: { requests: 'sum(increase(turnout_requests_total{version="{{version}}"}[{{window}}]))' },
+ *   timeout: "5s",
+ *   retries: 2,
+ * };
+ * ```
+ */
+export interface PrometheusProviderSpec {
+  /** `"prometheus"`. */
+  readonly type: "prometheus";
+  /** The server's base URL (`http://prometheus:9090`); queries go to `<url>/api/v1/query`. */
+  readonly url: string;
+  /** The queries. */
+  readonly queries: PrometheusQueries;
+  /** Time allowed for one attempt of one query. Default `"5s"`. */
+  readonly timeout?: Duration;
+  /** Attempts after the first when the server cannot be reached, times out or answers 5xx. Default 2. */
+  readonly retries?: number;
+}
+
+/**
+ * A provider implemented in code: the plan names it, and the runner gets the function in
+ * {@link RolloutOptions.providers} (Datadog, CloudWatch, your own store).
+ *
+ * @example
+ * ```ts
+ * const plan: RolloutPlan = { providers: { datadog: { type: "custom" } }, analysis: { provider: "datadog", maxErrorRate: 1 }, steps: [{ weight: 10 }] };
+ * ```
+ */
+export interface CustomProviderSpec {
+  /** `"custom"`. */
+  readonly type: "custom";
+}
+
+/**
+ * One entry of a plan's `providers`.
+ *
+ * @example
+ * ```ts
+ * const providers: Record<string, ProviderSpec> = { prom: { type: "prometheus", url: "http://prometheus:9090", queries: { requests: "…" } } };
+ * ```
+ */
+export type ProviderSpec = PrometheusProviderSpec | CustomProviderSpec;
+
+/**
+ * A provider with its defaults filled in and durations in milliseconds.
+ *
+ * @example
+ * ```ts
+ * compilePlan(plan).providers.prom; // { type: "prometheus", url: "http://prometheus:9090", queries: { … }, timeoutMs: 5000, retries: 2 }
+ * ```
+ */
+export type ResolvedProvider =
+  | {
+      readonly type: "prometheus";
+      readonly url: string;
+      readonly queries: PrometheusQueries;
+      readonly timeoutMs: number;
+      readonly retries: number;
+    }
+  | { readonly type: "custom" };
+
+/**
+ * What a provider is asked for one check: the span and the versions.
+ *
+ * @example
+ * ```ts
+ * const provider: AnalysisProvider = async ({ canary, stable, from, to }) => ({
+ *   canary: await myStore.figures(canary, from, to),
+ *   stable: await myStore.figures(stable, from, to),
+ * });
+ * ```
+ */
+export interface ProviderRequest {
+  /** The provider's name in the plan. */
+  readonly provider: string;
+  /** The stable version. */
+  readonly stable: string;
+  /** The canary. */
+  readonly canary: string;
+  /** Start of the span to read (epoch ms): the last `window`, never before the step began. */
+  readonly from: number;
+  /** End of the span: the check's instant (epoch ms). */
+  readonly to: number;
+  /** When the current step began (epoch ms). */
+  readonly stepStartedAt: number;
+  /** The canary's weight in percent. */
+  readonly weight: number;
+  /** The analysis settings of the check. */
+  readonly analysis: ResolvedAnalysis;
+}
+
+/**
+ * One version's figures from a provider. `null` (or a missing field) means the provider has no data for it: the
+ * criteria that need it are inconclusive, never failed.
+ *
+ * @example
+ * ```ts
+ * const figures: ProviderFigures = { requests: 1200, errors: 3, p99Ms: 180 };
+ * ```
+ */
+export interface ProviderFigures {
+  /** Requests in the span. */
+  readonly requests: number | null;
+  /** Failed requests in the span. */
+  readonly errors?: number | null;
+  /** p99 latency in ms. */
+  readonly p99Ms?: number | null;
+}
+
+/**
+ * A provider's answer: the figures of both versions over the asked span.
+ *
+ * @example
+ * ```ts
+ * const answer: ProviderAnswer = { canary: { requests: 300, errors: 1, p99Ms: 120 }, stable: { requests: 2700, errors: 9, p99Ms: 110 } };
+ * ```
+ */
+export interface ProviderAnswer {
+  /** The canary's figures. */
+  readonly canary: ProviderFigures;
+  /** The stable version's figures. */
+  readonly stable: ProviderFigures;
+}
+
+/**
+ * A source of figures for the health analysis. It may answer synchronously or with a promise; a throw or a
+ * rejection makes the check inconclusive with the error's message (never failed).
+ *
+ * @example
+ * ```ts
+ * const fromMyStore: AnalysisProvider = ({ canary, stable, from, to }) => ({
+ *   canary: { requests: 1000, errors: 2, p99Ms: 150 },
+ *   stable: { requests: 9000, errors: 20, p99Ms: 140 },
+ * });
+ * createRollout(plan, { router, stats, providers: { mine: fromMyStore } });
+ * ```
+ */
+export type AnalysisProvider = (request: ProviderRequest) => ProviderAnswer | Promise<ProviderAnswer>;
+
+/**
+ * The part of the Fetch API the Prometheus provider and the webhooks use (`globalThis.fetch` fits).
+ *
+ * @example
+ * ```ts
+ * const fetchLike: FetchLike = (url, init) => fetch(url, init);
+ * ```
+ */
+export type FetchLike = (
+  url: string,
+  init: {
+    readonly method: string;
+    readonly headers: Readonly<Record<string, string>>;
+    readonly body?: string;
+    readonly signal?: unknown;
+  },
+) => Promise<{ readonly status: number; text(): Promise<string> }>;
 
 /**
  * One step of a plan. `weight` sets the canary's share (percent) on entering the step; `pause` then holds it for
@@ -188,6 +383,8 @@ export interface RolloutPlan {
   readonly canary?: string;
   /** A label for events and charts. */
   readonly name?: string;
+  /** Named sources of figures that analyses refer to with `provider` (see {@link ProviderSpec}). */
+  readonly providers?: Readonly<Record<string, ProviderSpec>>;
 }
 
 /**
@@ -217,6 +414,8 @@ export interface ResolvedAnalysis {
   readonly failureLimit: number;
   /** What an inconclusive end of hold does. */
   readonly onInconclusive: InconclusivePolicy;
+  /** The provider the figures come from, or null for the runner's `stats`. */
+  readonly provider: string | null;
 }
 
 /**
@@ -270,6 +469,8 @@ export interface CompiledPlan {
   readonly finish: RolloutFinish;
   /** A short hash of the plan: a saved state only restores against the same plan. */
   readonly fingerprint: string;
+  /** The plan's providers, resolved. */
+  readonly providers: Readonly<Record<string, ResolvedProvider>>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -725,6 +926,13 @@ export interface RolloutOptions {
   readonly state?: RolloutState;
   /** Where faults in listeners, the stats or the router are reported. */
   readonly logger?: Logger;
+  /**
+   * The implementations of the plan's `custom` providers, by name (and, by the same name, a replacement for a
+   * `prometheus` one: a test double, or the same server behind your own client).
+   */
+  readonly providers?: Readonly<Record<string, AnalysisProvider>>;
+  /** The `fetch` the Prometheus providers use. Default `globalThis.fetch`. */
+  readonly fetch?: FetchLike;
   /**
    * Stores a change before it takes effect: a compare-and-set on a shared store, a write that may fail. Called for
    * every accepted transition that changes the state (`kind: "transition"`) and for every reconcile that would put

@@ -91,6 +91,7 @@ export {
   simulateRollout,
   statusOf,
   transition,
+  WebhookType,
 } from "./rollout/index.js";
 export type {
   AnalysisProvider,
@@ -98,6 +99,7 @@ export type {
   AnalysisSpec,
   CustomProviderSpec,
   FetchLike,
+  GateHold,
   PrometheusProviderOptions,
   PrometheusProviderSpec,
   PrometheusQueries,
@@ -106,6 +108,9 @@ export type {
   ProviderRequest,
   ProviderSpec,
   ResolvedProvider,
+  ResolvedWebhook,
+  WebhookPayload,
+  WebhookSpec,
   CheckCounts,
   CompiledPlan,
   ControlResult,

@@ -7,6 +7,8 @@ import {
   type CompiledPlan,
   type PrometheusQueries,
   type ResolvedProvider,
+  type ResolvedWebhook,
+  WebhookType,
   InconclusivePolicy,
   type ResolvedAnalysis,
   type ResolvedStep,
@@ -28,6 +30,7 @@ const PLAN_FIELDS = [
   "canary",
   "name",
   "providers",
+  "webhooks",
 ] as const;
 const STEP_FIELDS = ["weight", "pause", "analysis", "name"] as const;
 const ANALYSIS_FIELDS = [
@@ -313,7 +316,7 @@ function checkProviders(problems: Problems, value: unknown): Record<string, Reso
       out[name] = Object.freeze({ type: "custom" });
     } else if (type === "prometheus") {
       checkFields(problems, spec, path, PROMETHEUS_FIELDS);
-      const url = checkUrl(problems, spec, path);
+      const url = checkUrl(problems, spec, path, "a Prometheus provider needs the server's url (http://prometheus:9090)");
       const timeoutMs = durationField(problems, spec, "timeout", path, { allowZero: false }) ?? DEFAULT_PROVIDER_TIMEOUT_MS;
       const retries = numberField(problems, spec, "retries", path, { min: 0, max: 10, integer: true }) ?? DEFAULT_PROVIDER_RETRIES;
       const queriesPath = child(path, "queries");
@@ -330,17 +333,68 @@ function checkProviders(problems: Problems, value: unknown): Record<string, Reso
         }
       }
       if (url !== undefined && queries.requests !== undefined) {
-        out[name] = Object.freeze({ type: "prometheus", url, queries: Object.freeze(queries as PrometheusQueries), timeoutMs, retries });
+        out[name] = Object.freeze({ type: "prometheus", url: url.replace(/\/+$/, ""), queries: Object.freeze(queries as PrometheusQueries), timeoutMs, retries });
       }
     }
   }
   return out;
 }
 
-function checkUrl(problems: Problems, spec: Record<string, unknown>, path: string): string | undefined {
+const WEBHOOK_TYPES: readonly string[] = Object.values(WebhookType);
+const WEBHOOK_FIELDS = ["name", "type", "url", "timeout", "retries", "metadata"] as const;
+const MAX_WEBHOOKS = 50;
+
+function checkWebhooks(problems: Problems, value: unknown): ResolvedWebhook[] {
+  const out: ResolvedWebhook[] = [];
+  if (!Array.isArray(value)) {
+    problems.add("type", "webhooks", `expected an array of webhooks, got ${typeName(value)}`);
+    return out;
+  }
+  if (value.length > MAX_WEBHOOKS) {
+    problems.add("too_long", "webhooks", `at most ${MAX_WEBHOOKS} webhooks, got ${value.length}`);
+    return out;
+  }
+  const names = new Set<string>();
+  value.forEach((raw: unknown, index: number) => {
+    const path = child("webhooks", index);
+    if (!isRecord(raw)) {
+      problems.add("type", path, `expected { name, type, url }, got ${typeName(raw)}`);
+      return;
+    }
+    checkFields(problems, raw, path, WEBHOOK_FIELDS);
+    const name = nameField(problems, raw, "name", path);
+    if (!Object.hasOwn(raw, "name")) problems.add("required", child(path, "name"), "a webhook needs a name");
+    else if (name !== undefined && names.has(name)) problems.add("duplicate", child(path, "name"), `another webhook is named "${name.slice(0, 40)}"`);
+    if (name !== undefined) names.add(name);
+    const type = enumField(problems, raw, "type", path, WEBHOOK_TYPES) as WebhookType | undefined;
+    if (!Object.hasOwn(raw, "type")) problems.add("required", child(path, "type"), `a webhook needs a type (${list(WEBHOOK_TYPES)})`);
+    const url = checkUrl(problems, raw, path, "a webhook needs a url", true);
+    const timeoutMs = durationField(problems, raw, "timeout", path, { allowZero: false }) ?? DEFAULT_PROVIDER_TIMEOUT_MS;
+    const retries = numberField(problems, raw, "retries", path, { min: 0, max: 10, integer: true }) ?? DEFAULT_PROVIDER_RETRIES;
+    const metadata: Record<string, string> = {};
+    if (Object.hasOwn(raw, "metadata")) {
+      const m = raw.metadata;
+      if (!isRecord(m)) problems.add("type", child(path, "metadata"), `expected an object of strings, got ${typeName(m)}`);
+      else {
+        for (const key of Object.keys(m)) {
+          if (FORBIDDEN_KEYS.has(key)) problems.add("forbidden_key", child(child(path, "metadata"), key), `"${key}" is not allowed as a key`);
+          else if (typeof m[key] !== "string") problems.add("type", child(child(path, "metadata"), key), `expected a string, got ${typeName(m[key])}`);
+          else metadata[key] = m[key] as string;
+        }
+      }
+    }
+    if (name !== undefined && type !== undefined && url !== undefined) {
+      out.push(Object.freeze({ name, type, url, timeoutMs, retries, metadata: Object.freeze(metadata) }));
+    }
+  });
+  return out;
+}
+
+/** An http(s) URL; a webhook's may carry a query string, a Prometheus base URL may not (paths are appended to it). */
+function checkUrl(problems: Problems, spec: Record<string, unknown>, path: string, missing: string, allowQuery = false): string | undefined {
   const at = child(path, "url");
   if (!Object.hasOwn(spec, "url")) {
-    problems.add("required", at, "a Prometheus provider needs the server's url (http://prometheus:9090)");
+    problems.add("required", at, missing);
     return undefined;
   }
   const value = spec.url;
@@ -348,11 +402,12 @@ function checkUrl(problems: Problems, spec: Record<string, unknown>, path: strin
     problems.add("type", at, `expected a URL, got ${typeName(value)}`);
     return undefined;
   }
-  if (!/^https?:\/\/[^\s/?#]+(?:\/[^\s?#]*)?$/.test(value)) {
-    problems.add("invalid_url", at, `"${value.slice(0, 80)}" is not an http(s) URL without query or fragment`);
+  const shape = allowQuery ? /^https?:\/\/[^\s/?#]+(?:[/?][^\s#]*)?$/ : /^https?:\/\/[^\s/?#]+(?:\/[^\s?#]*)?$/;
+  if (!shape.test(value)) {
+    problems.add("invalid_url", at, `"${value.slice(0, 80)}" is not an http(s) URL${allowQuery ? "" : " without query or fragment"}`);
     return undefined;
   }
-  return value.replace(/\/+$/, "");
+  return value;
 }
 
 /** Every analysis names a provider the plan has, and a Prometheus provider has a query for each criterion used. */
@@ -522,6 +577,7 @@ function check(input: unknown): Checked {
   });
   if (windowAnalysis !== null) analyses.push({ analysis: windowAnalysis, path: "analysis" });
   checkProviderUse(problems, providers, analyses);
+  const webhooks = Object.hasOwn(input, "webhooks") ? checkWebhooks(problems, input.webhooks) : [];
 
   if (problems.size > 0) return { problems };
   const source = frozenCopy(input) as unknown as RolloutPlan;
@@ -537,6 +593,7 @@ function check(input: unknown): Checked {
     finish,
     fingerprint,
     providers: Object.freeze(providers),
+    webhooks: Object.freeze(webhooks),
   });
   return { problems, plan };
 }

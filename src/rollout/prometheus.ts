@@ -1,16 +1,8 @@
 // The Prometheus analysis provider: PromQL instant queries over the HTTP API, through an injectable `fetch`. Part of
 // the core (no Node modules): it runs wherever `fetch` does.
 
+import { exchange, globalFetch } from "./http.js";
 import type { AnalysisProvider, FetchLike, PrometheusQueries, ProviderFigures, ProviderRequest } from "./types.js";
-
-interface GlobalFetch {
-  fetch?: FetchLike;
-  AbortController?: new () => { readonly signal: unknown; abort(): void };
-  setTimeout?: (callback: () => void, ms: number) => unknown;
-  clearTimeout?: (handle: unknown) => void;
-}
-
-const g = globalThis as unknown as GlobalFetch;
 
 /** A query that failed: the expanded query and what the server (or the network) said. */
 export class PrometheusQueryError extends Error {
@@ -54,32 +46,6 @@ export function expandQuery(template: string, request: ProviderRequest, version:
   return template.replace(/\{\{\s*([A-Za-z]+)\s*\}\}/g, (whole, name: string) => values[name] ?? whole);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    if (typeof g.setTimeout === "function") g.setTimeout(resolve, ms);
-    else resolve();
-  });
-}
-
-/** Races `work` against a timer; aborts the request through `abort` when the timer wins. */
-function withTimeout<T>(work: Promise<T>, ms: number, abort: () => void): Promise<T> {
-  if (typeof g.setTimeout !== "function") return work;
-  let handle: unknown;
-  const timer = new Promise<never>((_resolve, reject) => {
-    handle = g.setTimeout?.(() => {
-      abort();
-      reject(new TimeoutError(ms));
-    }, ms);
-  });
-  return Promise.race([work, timer]).finally(() => g.clearTimeout?.(handle));
-}
-
-class TimeoutError extends Error {
-  constructor(ms: number) {
-    super(`no answer within ${ms} ms`);
-  }
-}
-
 /** One series' value, or the scalar; sums several series (counts), or takes the largest (latency). */
 function valueOf(body: unknown, combine: "sum" | "max"): number | null {
   const data = (body as { data?: { resultType?: unknown; result?: unknown } } | null)?.data;
@@ -115,7 +81,8 @@ function parseBody(text: string): ApiBody | null {
 }
 
 /**
- * Runs one instant query (`GET /api/v1/query?query=…&time=…`), retrying network errors, time-outs and 5xx answers.
+ * Runs one instant query (`GET /api/v1/query?query=…&time=…`), retrying network errors, time-outs and 5xx answers
+ * (a 4xx is the query's fault: asking again gives the same answer).
  * Resolves with the value, or null when the result is empty (no data); rejects with a {@link PrometheusQueryError}
  * holding the query and the server's message.
  */
@@ -127,33 +94,12 @@ export async function instantQuery(
 ): Promise<number | null> {
   const params = `query=${encodeURIComponent(query)}&time=${(atMs / 1000).toFixed(3)}&timeout=${Math.max(1, Math.floor(options.timeoutMs / 1000))}s`;
   const target = `${url}/api/v1/query?${params}`;
-  let last = "";
-  for (let attempt = 0; attempt <= options.retries; attempt += 1) {
-    if (attempt > 0) await sleep(Math.min(1000, 100 * 2 ** attempt));
-    const controller = typeof g.AbortController === "function" ? new g.AbortController() : undefined;
-    let status: number;
-    let text: string;
-    try {
-      const init = { method: "GET", headers: { accept: "application/json" }, ...(controller ? { signal: controller.signal } : {}) };
-      const response = await withTimeout(
-        options.fetch(target, init).then(async (r) => ({ status: r.status, text: await r.text() })),
-        options.timeoutMs,
-        () => controller?.abort(),
-      );
-      status = response.status;
-      text = response.text;
-    } catch (error) {
-      last = error instanceof TimeoutError ? `Prometheus did not answer within ${options.timeoutMs} ms` : `Prometheus unreachable: ${error instanceof Error ? error.message : String(error)}`;
-      continue;
-    }
-    const body = parseBody(text);
-    if (status >= 200 && status < 300 && body?.status === "success") return valueOf(body, options.combine ?? "sum");
-    const said = typeof body?.error === "string" ? `${typeof body.errorType === "string" ? `${body.errorType}: ` : ""}${body.error}` : text.slice(0, 200).trim();
-    last = `Prometheus answered ${status}${said === "" ? "" : `: ${said}`}`;
-    // 4xx: the query itself is wrong; asking again gives the same answer.
-    if (status >= 400 && status < 500) throw new PrometheusQueryError(last, query, status);
-  }
-  throw new PrometheusQueryError(last, query);
+  const answer = await exchange(options.fetch, target, { method: "GET", headers: { accept: "application/json" } }, options);
+  if (!answer.answered) throw new PrometheusQueryError(`Prometheus ${answer.reason}`, query);
+  const body = parseBody(answer.text);
+  if (answer.status >= 200 && answer.status < 300 && body?.status === "success") return valueOf(body, options.combine ?? "sum");
+  const said = typeof body?.error === "string" ? `${typeof body.errorType === "string" ? `${body.errorType}: ` : ""}${body.error}` : answer.text.slice(0, 200).trim();
+  throw new PrometheusQueryError(`Prometheus answered ${answer.status}${said === "" ? "" : `: ${said}`}`, query, answer.status);
 }
 
 /**
@@ -171,7 +117,7 @@ export async function instantQuery(
  * ```
  */
 export function prometheusProvider(options: PrometheusProviderOptions): AnalysisProvider {
-  const fetch = options.fetch ?? g.fetch;
+  const fetch = options.fetch ?? globalFetch();
   const settings = { timeoutMs: options.timeoutMs ?? 5_000, retries: options.retries ?? 2 };
   const url = options.url.replace(/\/+$/, "");
   return async (request) => {

@@ -385,6 +385,148 @@ export interface RolloutPlan {
   readonly name?: string;
   /** Named sources of figures that analyses refer to with `provider` (see {@link ProviderSpec}). */
   readonly providers?: Readonly<Record<string, ProviderSpec>>;
+  /** HTTP gates the rollout asks before it moves, and notifications it sends (see {@link WebhookSpec}). */
+  readonly webhooks?: readonly WebhookSpec[];
+}
+
+/**
+ * When a webhook is called. Gates (`confirmRollout`, `preStep`, `confirmPromotion`) are asked before the rollout
+ * moves, and hold it until they answer 2xx; notifications (`postRollout`, `rollback`, `event`) are told after, and
+ * never hold anything.
+ *
+ * @example
+ * ```ts
+ * const hook: WebhookSpec = { name: "change-freeze", type: WebhookType.ConfirmRollout, url: "http://gate.internal/freeze" };
+ * ```
+ */
+export const WebhookType = {
+  /** Gate: before `start` (and `retry`) route any traffic to the canary. */
+  ConfirmRollout: "confirmRollout",
+  /** Gate: before each step is entered (the first one with `start` included). */
+  PreStep: "preStep",
+  /** Gate: before the canary gets 100 %. */
+  ConfirmPromotion: "confirmPromotion",
+  /** Notification: the rollout was promoted or completed. */
+  PostRollout: "postRollout",
+  /** Notification: the rollout was aborted (the canary is going back to 0 %). */
+  Rollback: "rollback",
+  /** Notification: every event. */
+  Event: "event",
+} as const;
+/** One of the {@link WebhookType} values. */
+export type WebhookType = (typeof WebhookType)[keyof typeof WebhookType];
+
+/**
+ * A webhook: a URL that gets a JSON {@link WebhookPayload} by POST. A gate says yes with any 2xx answer; any other
+ * answer (or none within `timeout`, after `retries`) says no and holds the rollout where it is, asked again every
+ * `retryMs` of the runner. Operator commands (`promote`, `promoteFull`, `resume`, `abort`) are not gated.
+ *
+ * @example
+ * ```ts
+ * const webhooks: WebhookSpec[] = [
+ *   { name: "qa-signoff", type: "confirmPromotion", url: "http://qa.internal/approve", timeout: "5s", retries: 1 },
+ *   { name: "slack", type: "rollback", url: "http://notifier.internal/rollback", metadata: { channel: "#deploys" } },
+ * ];
+ * ```
+ */
+export interface WebhookSpec {
+  /** A name for messages and the payload; unique in the plan. */
+  readonly name: string;
+  /** When it is called. */
+  readonly type: WebhookType;
+  /** An http(s) URL. */
+  readonly url: string;
+  /** Time allowed for one attempt. Default `"5s"`. */
+  readonly timeout?: Duration;
+  /** Attempts after the first when there is no answer or a 5xx. Default 2. */
+  readonly retries?: number;
+  /** Strings passed along in the payload's `metadata`. */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A webhook with its defaults filled in.
+ *
+ * @example
+ * ```ts
+ * compilePlan(plan).webhooks[0]; // { name: "qa-signoff", type: "confirmPromotion", url: "…", timeoutMs: 5000, retries: 1, metadata: {} }
+ * ```
+ */
+export interface ResolvedWebhook {
+  /** Its name. */
+  readonly name: string;
+  /** When it is called. */
+  readonly type: WebhookType;
+  /** Where. */
+  readonly url: string;
+  /** Time allowed for one attempt, in ms. */
+  readonly timeoutMs: number;
+  /** Attempts after the first. */
+  readonly retries: number;
+  /** Passed along in the payload. */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/**
+ * What a webhook receives (POST, `content-type: application/json`).
+ *
+ * @example
+ * ```ts
+ * { rollout: "checkout v2", webhook: "qa-signoff", type: "confirmPromotion", phase: "analysing", step: 2, stepCount: 3,
+ *   weight: 50, stable: "v1", canary: "v2", next: { phase: "promoted", step: 3, weight: 100 },
+ *   lastVerdict: "pass", lastMessage: "healthy: …", at: 1767225600000, metadata: {} }
+ * ```
+ */
+export interface WebhookPayload {
+  /** The plan's `name`, or null. */
+  readonly rollout: string | null;
+  /** The webhook's name. */
+  readonly webhook: string;
+  /** The webhook's type. */
+  readonly type: WebhookType;
+  /** The phase now (for a gate: before the move it is asked about). */
+  readonly phase: RolloutPhase;
+  /** The step now (0-based). */
+  readonly step: number;
+  /** Steps in the plan. */
+  readonly stepCount: number;
+  /** The canary's weight now, in percent. */
+  readonly weight: number;
+  /** The stable version. */
+  readonly stable: string;
+  /** The canary. */
+  readonly canary: string;
+  /** Gates: where the rollout would go on a yes. */
+  readonly next?: { readonly phase: RolloutPhase; readonly step: number; readonly weight: number };
+  /** Notifications: the event that triggered it. */
+  readonly event?: RolloutEvent;
+  /** The last health verdict, or null. */
+  readonly lastVerdict: HealthVerdict | null;
+  /** The last verdict's message, or null. */
+  readonly lastMessage: string | null;
+  /** When (epoch ms). */
+  readonly at: number;
+  /** The webhook's `metadata`. */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/**
+ * A gate that said no: the rollout holds where it is until the gate says yes.
+ *
+ * @example
+ * ```ts
+ * rollout.status().held; // { webhook: "qa-signoff", type: "confirmPromotion", message: "…answered 403: not yet", since: 1767225600000 }
+ * ```
+ */
+export interface GateHold {
+  /** The gate's name. */
+  readonly webhook: string;
+  /** Its type. */
+  readonly type: WebhookType;
+  /** Why, in words (its status and body, or that it did not answer). */
+  readonly message: string;
+  /** Since when the rollout has been held. */
+  readonly since: number;
 }
 
 /**
@@ -471,6 +613,8 @@ export interface CompiledPlan {
   readonly fingerprint: string;
   /** The plan's providers, resolved. */
   readonly providers: Readonly<Record<string, ResolvedProvider>>;
+  /** The plan's webhooks, resolved. */
+  readonly webhooks: readonly ResolvedWebhook[];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -778,6 +922,8 @@ export const RolloutEventType = {
   WeightRestored: "weightRestored",
   /** The runner could not apply an effect (the router refused the weight). */
   EffectFailed: "effectFailed",
+  /** A webhook gate said no (or did not answer): the rollout holds where it is. */
+  Held: "held",
 } as const;
 /** One of the {@link RolloutEventType} values. */
 export type RolloutEventType = (typeof RolloutEventType)[keyof typeof RolloutEventType];
@@ -809,6 +955,8 @@ export const RolloutEventReason = {
   Schedule: "schedule",
   /** The runner reconciled the router. */
   Reconcile: "reconcile",
+  /** A webhook gate. */
+  Gate: "gate",
 } as const;
 /** One of the {@link RolloutEventReason} values. */
 export type RolloutEventReason = (typeof RolloutEventReason)[keyof typeof RolloutEventReason];
@@ -1069,6 +1217,8 @@ export interface RolloutStatus {
   readonly rollbackWindowRemainingMs: number | null;
   /** The state's revision. */
   readonly revision: number;
+  /** While a webhook gate holds the rollout: which, and why. Absent otherwise. */
+  readonly held?: GateHold;
 }
 
 /**

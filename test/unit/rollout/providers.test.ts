@@ -209,3 +209,35 @@ describe("the simulator on a plan with a provider", () => {
     expect(failing.outcome).toBe("aborted");
   });
 });
+
+describe("plan webhooks", () => {
+  it("resolves webhooks with their defaults", () => {
+    const plan = compilePlan({ steps: [{ weight: 10 }], webhooks: [{ name: "qa", type: "confirmPromotion", url: "http://qa/ok?x=1" }] });
+    expect(plan.webhooks).toEqual([{ name: "qa", type: "confirmPromotion", url: "http://qa/ok?x=1", timeoutMs: 5000, retries: 2, metadata: {} }]);
+    expect(compilePlan({ steps: [{ weight: 10 }] }).webhooks).toEqual([]);
+  });
+
+  it("lists every problem of webhooks with codes and paths", () => {
+    expect(
+      codes({
+        steps: [{ weight: 10 }],
+        webhooks: [
+          { name: "qa", type: "confirm-promotion", url: "qa.internal" },
+          { name: "qa", type: "rollback", url: "http://x", timeout: "soon", metadata: { a: 1 } },
+          { type: "event", url: "http://x", retries: 11, extra: true },
+          "http://x",
+        ],
+      }),
+    ).toEqual([
+      "invalid_value webhooks[0].type",
+      "invalid_url webhooks[0].url",
+      "duplicate webhooks[1].name",
+      "invalid_duration webhooks[1].timeout",
+      "type webhooks[1].metadata.a",
+      "unknown_field webhooks[2].extra",
+      "required webhooks[2].name",
+      "out_of_range webhooks[2].retries",
+      "type webhooks[3]",
+    ]);
+  });
+});

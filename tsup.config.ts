@@ -9,6 +9,7 @@ const entries: Record<string, string> = {
   node: "src/integrations/node.ts",
   prometheus: "src/integrations/prometheus.ts",
   redis: "src/integrations/redis.ts",
+  otel: "src/integrations/otel.ts",
 };
 
 export default defineConfig([
@@ -22,7 +23,7 @@ export default defineConfig([
     platform: "neutral",
     splitting: true,
     treeshake: true,
-    external: ["express", "koa", "prom-client", "redis"],
+    external: ["express", "koa", "prom-client", "redis", "@opentelemetry/api"],
   },
   ...(existsSync("src/cli/main.ts")
     ? [

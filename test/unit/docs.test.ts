@@ -7,7 +7,7 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
 const root = join(import.meta.dirname, "..", "..");
-const entries = ["src/index.ts", ...["express", "koa", "node", "prometheus", "redis"].map((name) => `src/integrations/${name}.ts`)].filter((file) =>
+const entries = ["src/index.ts", ...["express", "koa", "node", "prometheus", "redis", "otel", "openfeature"].map((name) => `src/integrations/${name}.ts`)].filter((file) =>
   existsSync(join(root, file)),
 );
 

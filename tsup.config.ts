@@ -10,6 +10,7 @@ const entries: Record<string, string> = {
   prometheus: "src/integrations/prometheus.ts",
   redis: "src/integrations/redis.ts",
   otel: "src/integrations/otel.ts",
+  openfeature: "src/integrations/openfeature.ts",
 };
 
 export default defineConfig([
@@ -23,7 +24,7 @@ export default defineConfig([
     platform: "neutral",
     splitting: true,
     treeshake: true,
-    external: ["express", "koa", "prom-client", "redis", "@opentelemetry/api"],
+    external: ["express", "koa", "prom-client", "redis", "@opentelemetry/api", "@openfeature/server-sdk"],
   },
   ...(existsSync("src/cli/main.ts")
     ? [

@@ -414,6 +414,7 @@ function checkUrl(problems: Problems, spec: Record<string, unknown>, path: strin
 function checkProviderUse(
   problems: Problems,
   providers: Readonly<Record<string, ResolvedProvider>>,
+  declared: readonly string[],
   analyses: readonly { readonly analysis: ResolvedAnalysis; readonly path: string }[],
 ): void {
   const reported = new Set<string>();
@@ -428,7 +429,8 @@ function checkProviderUse(
     if (name === null) continue;
     const provider = Object.hasOwn(providers, name) ? providers[name] : undefined;
     if (provider === undefined) {
-      once("required", child(path, "provider"), `no provider "${name.slice(0, 40)}" in the plan's providers`);
+      // A provider declared with problems of its own has them reported already.
+      if (!declared.includes(name)) once("required", child(path, "provider"), `no provider "${name.slice(0, 40)}" in the plan's providers`);
       continue;
     }
     if (provider.type !== "prometheus") continue;
@@ -576,7 +578,8 @@ function check(input: unknown): Checked {
     }
   });
   if (windowAnalysis !== null) analyses.push({ analysis: windowAnalysis, path: "analysis" });
-  checkProviderUse(problems, providers, analyses);
+  const declared = isRecord(input.providers) ? Object.keys(input.providers) : [];
+  checkProviderUse(problems, providers, declared, analyses);
   const webhooks = Object.hasOwn(input, "webhooks") ? checkWebhooks(problems, input.webhooks) : [];
 
   if (problems.size > 0) return { problems };

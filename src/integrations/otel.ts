@@ -129,7 +129,7 @@ class Bounded {
  * import { metrics } from "@opentelemetry/api";
  * import { createOtelMetrics } from "turnout/otel";
  * const otel = createOtelMetrics({ meter: metrics.getMeter("checkout"), router, rollout, forward: stats });
- * app.use(turnout({ router, stats: otel }));
+ * app.use(turnout(router, { stats: otel }));
  * ```
  */
 export function createOtelMetrics(options: OtelMetricsOptions): OtelMetrics {

@@ -14,6 +14,8 @@ const entries: Record<string, string> = {
   fetch: "src/integrations/fetch.ts",
   hono: "src/integrations/hono.ts",
   fastify: "src/integrations/fastify.ts",
+  otel: "src/integrations/otel.ts",
+  openfeature: "src/integrations/openfeature.ts",
 };
 
 export default defineConfig([
@@ -27,7 +29,7 @@ export default defineConfig([
     platform: "neutral",
     splitting: true,
     treeshake: true,
-    external: ["express", "koa", "prom-client", "redis", "ioredis", "hono", "fastify"],
+    external: ["express", "koa", "prom-client", "redis", "ioredis", "hono", "fastify", "@opentelemetry/api", "@openfeature/server-sdk"],
   },
   ...(existsSync("src/cli/main.ts")
     ? [

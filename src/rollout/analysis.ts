@@ -5,6 +5,8 @@ import {
   HealthCriterion,
   type CriterionResult,
   type Health,
+  type ProviderAnswer,
+  type ProviderFigures,
   type ResolvedAnalysis,
   HealthVerdict,
   type VersionFigures,
@@ -74,11 +76,83 @@ export function evaluateHealth(
   const all = summary !== null && typeof summary === "object" && summary.versions !== null && typeof summary.versions === "object" ? summary.versions : {};
   const canary = figuresOf(Object.hasOwn(all, versions.canary) ? all[versions.canary] : undefined);
   const stable = figuresOf(Object.hasOwn(all, versions.stable) ? all[versions.stable] : undefined);
+  const from = typeof summary?.from === "number" && Number.isFinite(summary.from) ? summary.from : 0;
+  const to = typeof summary?.to === "number" && Number.isFinite(summary.to) ? summary.to : from;
+  return judge({ canary, stable, from, to, missing: NOTHING_MISSING }, settings, options.weight ?? 0);
+}
+
+/** Which figures a provider had no data for: the criteria that need them are inconclusive. */
+interface Missing {
+  readonly canaryErrors: boolean;
+  readonly stableErrors: boolean;
+}
+const NOTHING_MISSING: Missing = { canaryErrors: false, stableErrors: false };
+
+function provided(value: unknown): number | null {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : null;
+}
+
+/**
+ * Judges the canary's health from figures a provider measured (Prometheus, or your own function), with the same
+ * rules as {@link evaluateHealth}. A figure that is `null` or missing has no data: the criteria that need it are
+ * inconclusive, never failed.
+ *
+ * @example
+ * ```ts
+ * const health = evaluateFigures(
+ *   { canary: { requests: 500, errors: 40, p99Ms: 180 }, stable: { requests: 4500, errors: 45, p99Ms: 170 } },
+ *   { maxErrorRate: 5 },
+ *   { from: Date.now() - 300_000, to: Date.now() },
+ * );
+ * health.verdict; // "fail": 8 % of the canary's requests failed
+ * ```
+ */
+export function evaluateFigures(
+  answer: ProviderAnswer,
+  analysis: AnalysisSpec | ResolvedAnalysis,
+  options: { readonly weight?: number; readonly from?: number; readonly to?: number } = {},
+): Health {
+  const settings = isResolved(analysis) ? analysis : resolveAnalysisSpec(analysis);
+  const read = (figures: ProviderFigures | undefined): { figures: VersionFigures; errorsMissing: boolean } => {
+    const f = isFigures(figures) ? figures : { requests: null };
+    const requests = provided(f.requests) ?? 0;
+    const errors = provided(f.errors);
+    const counted = errors === null ? 0 : Math.min(errors, requests);
+    return {
+      figures: { requests, errors: counted, errorPercent: requests > 0 ? (counted * 100) / requests : 0, p99Ms: provided(f.p99Ms) },
+      errorsMissing: errors === null,
+    };
+  };
+  const canary = read(isFigures(answer) ? answer.canary : undefined);
+  const stable = read(isFigures(answer) ? answer.stable : undefined);
+  const to = typeof options.to === "number" && Number.isFinite(options.to) ? options.to : 0;
+  const from = typeof options.from === "number" && Number.isFinite(options.from) ? options.from : to;
+  return judge(
+    { canary: canary.figures, stable: stable.figures, from, to, missing: { canaryErrors: canary.errorsMissing, stableErrors: stable.errorsMissing } },
+    settings,
+    options.weight ?? 0,
+  );
+}
+
+function isFigures<T>(value: T | undefined): value is T {
+  return value !== null && typeof value === "object";
+}
+
+interface Measured {
+  readonly canary: VersionFigures;
+  readonly stable: VersionFigures;
+  readonly from: number;
+  readonly to: number;
+  readonly missing: Missing;
+}
+
+function judge(measured: Measured, settings: ResolvedAnalysis, weight: number): Health {
+  const { canary, stable, from, to, missing } = measured;
   // At least one request, whatever minRequests says: a check on no traffic must never pass.
   const min = Math.max(1, settings.minRequests);
   const canaryShort = canary.requests < min;
   const stableShort = stable.requests < min;
-  const noBaseline = (options.weight ?? 0) >= 100;
+  const noBaseline = weight >= 100;
   const checks: CriterionResult[] = [];
 
   const tooFew = (who: string, figures: VersionFigures): string => `${who} has ${figures.requests} of the ${min} requests needed`;
@@ -96,6 +170,7 @@ export function evaluateHealth(
   if (settings.maxErrorRate !== null) {
     const limit = settings.maxErrorRate;
     if (canaryShort) unjudged(HealthCriterion.MaxErrorRate, HealthVerdict.Inconclusive, limit, tooFew("canary", canary));
+    else if (missing.canaryErrors) unjudged(HealthCriterion.MaxErrorRate, HealthVerdict.Inconclusive, limit, "no data for the canary's errors");
     else {
       judged(HealthCriterion.MaxErrorRate, canary.errorPercent, limit, (ok) =>
         `canary error rate ${fmt(canary.errorPercent)}% ${ok ? "within" : "exceeds"} the maximum ${fmt(limit)}% (${canary.errors}/${canary.requests})`,
@@ -107,7 +182,9 @@ export function evaluateHealth(
     const limit = settings.maxErrorRateIncrease;
     if (noBaseline) unjudged(HealthCriterion.MaxErrorRateIncrease, "skipped", limit, "no stable baseline at 100 %");
     else if (canaryShort || stableShort) unjudged(HealthCriterion.MaxErrorRateIncrease, HealthVerdict.Inconclusive, limit, shortOf());
-    else {
+    else if (missing.canaryErrors || missing.stableErrors) {
+      unjudged(HealthCriterion.MaxErrorRateIncrease, HealthVerdict.Inconclusive, limit, `no data for the ${missing.canaryErrors ? "canary" : "stable"}'s errors`);
+    } else {
       const actual = canary.errorPercent - stable.errorPercent;
       judged(HealthCriterion.MaxErrorRateIncrease, actual, limit, () =>
         `canary error rate ${fmt(canary.errorPercent)}% is ${fmt(actual)} points ${actual < 0 ? "(below)" : "above"} stable ${fmt(stable.errorPercent)}% (max ${fmt(limit)})`,
@@ -150,7 +227,5 @@ export function evaluateHealth(
   const passed = checks.filter((c) => c.outcome === HealthVerdict.Pass).map((c) => c.message);
   const message =
     failed?.message ?? inconclusive?.message ?? (passed.length > 0 ? `healthy: ${passed.join("; ")}` : "no criterion applies at 100 %");
-  const from = typeof summary?.from === "number" && Number.isFinite(summary.from) ? summary.from : 0;
-  const to = typeof summary?.to === "number" && Number.isFinite(summary.to) ? summary.to : from;
   return { verdict, message, from, to, canary, stable, checks };
 }

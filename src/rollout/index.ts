@@ -1,7 +1,9 @@
 // The rollout: plan format, pure machine, health analysis, runner and simulator. Re-exports only.
 
 export { checkPlan, compilePlan, resolveAnalysisSpec } from "./plan.js";
-export { evaluateHealth } from "./analysis.js";
+export { evaluateFigures, evaluateHealth } from "./analysis.js";
+export { PrometheusQueryError, prometheusProvider } from "./prometheus.js";
+export type { PrometheusProviderOptions } from "./prometheus.js";
 export { analysisRequest, checkState, initialState, isFinal, nextTickAt, statusOf, transition } from "./machine.js";
 export { createRollout } from "./runner.js";
 export { simulateRollout } from "./simulate.js";
@@ -17,9 +19,24 @@ export {
   RolloutPhase,
   RolloutStrategy,
   SimulationOutcome,
+  WebhookType,
 } from "./types.js";
 export type {
+  AnalysisProvider,
   AnalysisRequest,
+  CustomProviderSpec,
+  FetchLike,
+  GateHold,
+  PrometheusProviderSpec,
+  PrometheusQueries,
+  ProviderAnswer,
+  ProviderFigures,
+  ProviderRequest,
+  ProviderSpec,
+  ResolvedProvider,
+  ResolvedWebhook,
+  WebhookPayload,
+  WebhookSpec,
   AnalysisSpec,
   CheckCounts,
   CompiledPlan,

@@ -1,10 +1,14 @@
 import type { ConfigProblem } from "../errors.js";
 import { parseDuration } from "../internal/duration.js";
-import { Problems, checkFields, child, isRecord, typeName } from "../internal/problems.js";
+import { FORBIDDEN_KEYS, Problems, checkFields, child, isRecord, typeName } from "../internal/problems.js";
 import { murmur3 } from "../router/hash.js";
 import {
   type AnalysisSpec,
   type CompiledPlan,
+  type PrometheusQueries,
+  type ResolvedProvider,
+  type ResolvedWebhook,
+  WebhookType,
   InconclusivePolicy,
   type ResolvedAnalysis,
   type ResolvedStep,
@@ -25,6 +29,8 @@ const PLAN_FIELDS = [
   "stable",
   "canary",
   "name",
+  "providers",
+  "webhooks",
 ] as const;
 const STEP_FIELDS = ["weight", "pause", "analysis", "name"] as const;
 const ANALYSIS_FIELDS = [
@@ -37,6 +43,7 @@ const ANALYSIS_FIELDS = [
   "maxP99Ratio",
   "failureLimit",
   "onInconclusive",
+  "provider",
 ] as const;
 const CRITERIA = ["maxErrorRate", "maxErrorRateIncrease", "maxP99Ms", "maxP99Ratio"] as const;
 
@@ -184,6 +191,7 @@ interface AnalysisParts {
   maxP99Ratio?: number;
   failureLimit?: number;
   onInconclusive?: InconclusivePolicy;
+  provider?: string;
 }
 
 function checkAnalysis(problems: Problems, value: unknown, path: string): AnalysisParts | undefined {
@@ -205,6 +213,7 @@ function checkAnalysis(problems: Problems, value: unknown, path: string): Analys
   set("maxP99Ratio", numberField(problems, value, "maxP99Ratio", path, { min: 0, max: 1e6, exclusiveMin: true }));
   set("failureLimit", numberField(problems, value, "failureLimit", path, { min: 1, max: MAX_FAILURE_LIMIT, integer: true }));
   set("onInconclusive", enumField(problems, value, "onInconclusive", path, POLICIES) as InconclusivePolicy | undefined);
+  set("provider", nameField(problems, value, "provider", path));
   return parts;
 }
 
@@ -220,6 +229,7 @@ function resolveAnalysis(base: AnalysisParts | undefined, own: AnalysisParts | u
     maxP99Ratio: merged.maxP99Ratio ?? null,
     failureLimit: merged.failureLimit ?? ANALYSIS_DEFAULTS.failureLimit,
     onInconclusive: merged.onInconclusive ?? ANALYSIS_DEFAULTS.onInconclusive,
+    provider: merged.provider ?? null,
   });
 }
 
@@ -246,6 +256,192 @@ function canonical(value: unknown): string {
     return `{${keys.map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`).join(",")}}`;
   }
   return JSON.stringify(value) ?? "null";
+}
+
+const PROVIDER_TYPES: readonly string[] = ["prometheus", "custom"];
+const PROMETHEUS_FIELDS = ["type", "url", "queries", "timeout", "retries"] as const;
+const QUERY_FIELDS = ["requests", "errors", "p99Ms"] as const;
+const PLACEHOLDERS: readonly string[] = ["version", "stable", "canary", "window", "stepStart", "now"];
+const DEFAULT_PROVIDER_TIMEOUT_MS = 5_000;
+const DEFAULT_PROVIDER_RETRIES = 2;
+const MAX_QUERY = 10_000;
+
+function checkQuery(problems: Problems, owner: Record<string, unknown>, key: string, path: string): string | undefined {
+  if (!Object.hasOwn(owner, key)) return undefined;
+  const value = owner[key];
+  const at = child(path, key);
+  if (typeof value !== "string" || value.trim() === "") {
+    problems.add(typeof value === "string" ? "empty" : "type", at, `expected a PromQL query, got ${typeName(value)}`);
+    return undefined;
+  }
+  if (value.length > MAX_QUERY) {
+    problems.add("too_long", at, `at most ${MAX_QUERY} characters, got ${value.length}`);
+    return undefined;
+  }
+  let ok = true;
+  for (const match of value.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
+    if (!PLACEHOLDERS.includes(match[1] as string)) {
+      problems.add("invalid_value", at, `unknown placeholder {{${(match[1] as string).slice(0, 40)}}} (known: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(", ")})`);
+      ok = false;
+    }
+  }
+  if (!/\{\{\s*version\s*\}\}/.test(value)) {
+    problems.add("required", at, "a query must select one version with {{version}}: it is asked once for the canary and once for the stable");
+    ok = false;
+  }
+  return ok ? value : undefined;
+}
+
+function checkProviders(problems: Problems, value: unknown): Record<string, ResolvedProvider> {
+  const out: Record<string, ResolvedProvider> = {};
+  if (!isRecord(value)) {
+    problems.add("type", "providers", `expected an object of named providers, got ${typeName(value)}`);
+    return out;
+  }
+  for (const name of Object.keys(value)) {
+    const path = child("providers", name);
+    if (FORBIDDEN_KEYS.has(name)) {
+      problems.add("forbidden_key", path, `"${name}" is not allowed as a name`);
+      continue;
+    }
+    const spec = value[name];
+    if (!isRecord(spec)) {
+      problems.add("type", path, `expected { type: "prometheus", … } or { type: "custom" }, got ${typeName(spec)}`);
+      continue;
+    }
+    const type = enumField(problems, spec, "type", path, PROVIDER_TYPES);
+    if (!Object.hasOwn(spec, "type")) problems.add("required", child(path, "type"), `a provider needs a type (${list(PROVIDER_TYPES)})`);
+    if (type === "custom") {
+      checkFields(problems, spec, path, ["type"]);
+      out[name] = Object.freeze({ type: "custom" });
+    } else if (type === "prometheus") {
+      checkFields(problems, spec, path, PROMETHEUS_FIELDS);
+      const url = checkUrl(problems, spec, path, "a Prometheus provider needs the server's url (http://prometheus:9090)");
+      const timeoutMs = durationField(problems, spec, "timeout", path, { allowZero: false }) ?? DEFAULT_PROVIDER_TIMEOUT_MS;
+      const retries = numberField(problems, spec, "retries", path, { min: 0, max: 10, integer: true }) ?? DEFAULT_PROVIDER_RETRIES;
+      const queriesPath = child(path, "queries");
+      const raw = spec.queries;
+      const queries: { requests?: string; errors?: string; p99Ms?: string } = {};
+      if (!Object.hasOwn(spec, "queries")) problems.add("required", queriesPath, "a Prometheus provider needs queries ({ requests, errors, p99Ms })");
+      else if (!isRecord(raw)) problems.add("type", queriesPath, `expected { requests, errors, p99Ms }, got ${typeName(raw)}`);
+      else {
+        checkFields(problems, raw, queriesPath, QUERY_FIELDS);
+        if (!Object.hasOwn(raw, "requests")) problems.add("required", child(queriesPath, "requests"), "the requests query is needed by every criterion");
+        for (const key of QUERY_FIELDS) {
+          const query = checkQuery(problems, raw, key, queriesPath);
+          if (query !== undefined) queries[key] = query;
+        }
+      }
+      if (url !== undefined && queries.requests !== undefined) {
+        out[name] = Object.freeze({ type: "prometheus", url: url.replace(/\/+$/, ""), queries: Object.freeze(queries as PrometheusQueries), timeoutMs, retries });
+      }
+    }
+  }
+  return out;
+}
+
+const WEBHOOK_TYPES: readonly string[] = Object.values(WebhookType);
+const WEBHOOK_FIELDS = ["name", "type", "url", "timeout", "retries", "metadata"] as const;
+const MAX_WEBHOOKS = 50;
+
+function checkWebhooks(problems: Problems, value: unknown): ResolvedWebhook[] {
+  const out: ResolvedWebhook[] = [];
+  if (!Array.isArray(value)) {
+    problems.add("type", "webhooks", `expected an array of webhooks, got ${typeName(value)}`);
+    return out;
+  }
+  if (value.length > MAX_WEBHOOKS) {
+    problems.add("too_long", "webhooks", `at most ${MAX_WEBHOOKS} webhooks, got ${value.length}`);
+    return out;
+  }
+  const names = new Set<string>();
+  value.forEach((raw: unknown, index: number) => {
+    const path = child("webhooks", index);
+    if (!isRecord(raw)) {
+      problems.add("type", path, `expected { name, type, url }, got ${typeName(raw)}`);
+      return;
+    }
+    checkFields(problems, raw, path, WEBHOOK_FIELDS);
+    const name = nameField(problems, raw, "name", path);
+    if (!Object.hasOwn(raw, "name")) problems.add("required", child(path, "name"), "a webhook needs a name");
+    else if (name !== undefined && names.has(name)) problems.add("duplicate", child(path, "name"), `another webhook is named "${name.slice(0, 40)}"`);
+    if (name !== undefined) names.add(name);
+    const type = enumField(problems, raw, "type", path, WEBHOOK_TYPES) as WebhookType | undefined;
+    if (!Object.hasOwn(raw, "type")) problems.add("required", child(path, "type"), `a webhook needs a type (${list(WEBHOOK_TYPES)})`);
+    const url = checkUrl(problems, raw, path, "a webhook needs a url", true);
+    const timeoutMs = durationField(problems, raw, "timeout", path, { allowZero: false }) ?? DEFAULT_PROVIDER_TIMEOUT_MS;
+    const retries = numberField(problems, raw, "retries", path, { min: 0, max: 10, integer: true }) ?? DEFAULT_PROVIDER_RETRIES;
+    const metadata: Record<string, string> = {};
+    if (Object.hasOwn(raw, "metadata")) {
+      const m = raw.metadata;
+      if (!isRecord(m)) problems.add("type", child(path, "metadata"), `expected an object of strings, got ${typeName(m)}`);
+      else {
+        for (const key of Object.keys(m)) {
+          if (FORBIDDEN_KEYS.has(key)) problems.add("forbidden_key", child(child(path, "metadata"), key), `"${key}" is not allowed as a key`);
+          else if (typeof m[key] !== "string") problems.add("type", child(child(path, "metadata"), key), `expected a string, got ${typeName(m[key])}`);
+          else metadata[key] = m[key] as string;
+        }
+      }
+    }
+    if (name !== undefined && type !== undefined && url !== undefined) {
+      out.push(Object.freeze({ name, type, url, timeoutMs, retries, metadata: Object.freeze(metadata) }));
+    }
+  });
+  return out;
+}
+
+/** An http(s) URL; a webhook's may carry a query string, a Prometheus base URL may not (paths are appended to it). */
+function checkUrl(problems: Problems, spec: Record<string, unknown>, path: string, missing: string, allowQuery = false): string | undefined {
+  const at = child(path, "url");
+  if (!Object.hasOwn(spec, "url")) {
+    problems.add("required", at, missing);
+    return undefined;
+  }
+  const value = spec.url;
+  if (typeof value !== "string") {
+    problems.add("type", at, `expected a URL, got ${typeName(value)}`);
+    return undefined;
+  }
+  const shape = allowQuery ? /^https?:\/\/[^\s/?#]+(?:[/?][^\s#]*)?$/ : /^https?:\/\/[^\s/?#]+(?:\/[^\s?#]*)?$/;
+  if (!shape.test(value)) {
+    problems.add("invalid_url", at, `"${value.slice(0, 80)}" is not an http(s) URL${allowQuery ? "" : " without query or fragment"}`);
+    return undefined;
+  }
+  return value;
+}
+
+/** Every analysis names a provider the plan has, and a Prometheus provider has a query for each criterion used. */
+function checkProviderUse(
+  problems: Problems,
+  providers: Readonly<Record<string, ResolvedProvider>>,
+  declared: readonly string[],
+  analyses: readonly { readonly analysis: ResolvedAnalysis; readonly path: string }[],
+): void {
+  const reported = new Set<string>();
+  const once = (code: "required", path: string, message: string): void => {
+    // Once per path, and not again for a query already reported as invalid.
+    if (reported.has(`${code} ${path}`) || problems.list.some((p) => p.path === path)) return;
+    reported.add(`${code} ${path}`);
+    problems.add(code, path, message);
+  };
+  for (const { analysis, path } of analyses) {
+    const name = analysis.provider;
+    if (name === null) continue;
+    const provider = Object.hasOwn(providers, name) ? providers[name] : undefined;
+    if (provider === undefined) {
+      // A provider declared with problems of its own has them reported already.
+      if (!declared.includes(name)) once("required", child(path, "provider"), `no provider "${name.slice(0, 40)}" in the plan's providers`);
+      continue;
+    }
+    if (provider.type !== "prometheus") continue;
+    const base = child(child("providers", name), "queries");
+    if ((analysis.maxErrorRate !== null || analysis.maxErrorRateIncrease !== null) && provider.queries.errors === undefined) {
+      once("required", child(base, "errors"), `the error-rate criteria of ${path} need an errors query`);
+    }
+    if ((analysis.maxP99Ms !== null || analysis.maxP99Ratio !== null) && provider.queries.p99Ms === undefined) {
+      once("required", child(base, "p99Ms"), `the latency criteria of ${path} need a p99Ms query`);
+    }
+  }
 }
 
 interface Checked {
@@ -373,6 +569,19 @@ function check(input: unknown): Checked {
     }
   }
 
+  const providers = Object.hasOwn(input, "providers") ? checkProviders(problems, input.providers) : {};
+  const analyses: { readonly analysis: ResolvedAnalysis; readonly path: string }[] = [];
+  steps.forEach((step) => {
+    if (step.analysis !== null) {
+      const own = Array.isArray(input.steps) && isRecord(input.steps[step.index]) && Object.hasOwn(input.steps[step.index] as object, "analysis");
+      analyses.push({ analysis: step.analysis, path: own ? child(child("steps", step.index), "analysis") : "analysis" });
+    }
+  });
+  if (windowAnalysis !== null) analyses.push({ analysis: windowAnalysis, path: "analysis" });
+  const declared = isRecord(input.providers) ? Object.keys(input.providers) : [];
+  checkProviderUse(problems, providers, declared, analyses);
+  const webhooks = Object.hasOwn(input, "webhooks") ? checkWebhooks(problems, input.webhooks) : [];
+
   if (problems.size > 0) return { problems };
   const source = frozenCopy(input) as unknown as RolloutPlan;
   const fingerprint = (murmur3(canonical(source), 0x7e57) >>> 0).toString(16).padStart(8, "0");
@@ -386,6 +595,8 @@ function check(input: unknown): Checked {
     rollbackWindowMs,
     finish,
     fingerprint,
+    providers: Object.freeze(providers),
+    webhooks: Object.freeze(webhooks),
   });
   return { problems, plan };
 }

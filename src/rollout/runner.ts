@@ -1,12 +1,19 @@
 import { Problems, isRecord, typeName } from "../internal/problems.js";
 import type { Logger, Router, StatsReader } from "../types.js";
-import { evaluateHealth } from "./analysis.js";
+import { evaluateFigures, evaluateHealth } from "./analysis.js";
 import { analysisRequest, checkState, initialState, nextTickAt, statusOf, transition } from "./machine.js";
 import { compilePlan, isCompiledPlan } from "./plan.js";
+import { globalFetch } from "./http.js";
+import { prometheusProvider } from "./prometheus.js";
+import { askGate, gatesFor, notificationsFor, payloadOf, tell } from "./webhooks.js";
 import {
+  type AnalysisProvider,
   type AnalysisRequest,
+  HealthVerdict,
   type CompiledPlan,
   type ControlResult,
+  type FetchLike,
+  type GateHold,
   RolloutEventReason,
   type Health,
   type Rollout,
@@ -19,6 +26,7 @@ import {
   type RolloutPlan,
   type RolloutState,
   type RolloutStatus,
+  type ResolvedWebhook,
   type Timers,
   type TransitionResult,
 } from "./types.js";
@@ -95,11 +103,27 @@ function checkOptions(plan: CompiledPlan, options: unknown): RolloutOptions {
   if (o.retryMs !== undefined && (typeof o.retryMs !== "number" || !Number.isFinite(o.retryMs) || o.retryMs < 1 || o.retryMs > MAX_DELAY_MS)) {
     problems.add("out_of_range", "options.retryMs", "expected milliseconds from 1 to 2147483647");
   }
+  if (o.fetch !== undefined && typeof o.fetch !== "function") problems.add("type", "options.fetch", "expected a fetch function");
+  else if (o.fetch === undefined && globalFetch() === undefined && plan.webhooks.length > 0) {
+    problems.add("required", "options.fetch", "this runtime has no fetch for the plan's webhooks: pass one");
+  }
+  if (o.providers !== undefined && !isRecord(o.providers)) problems.add("type", "options.providers", "expected an object of provider functions by name");
+  const given = isRecord(o.providers) ? o.providers : {};
+  for (const [name, provider] of Object.entries(plan.providers)) {
+    const own = Object.hasOwn(given, name) ? given[name] : undefined;
+    if (own !== undefined && typeof own !== "function") problems.add("type", `options.providers.${name}`, "expected a function returning the figures");
+    else if (own === undefined && provider.type === "custom") {
+      problems.add("required", `options.providers.${name}`, `the plan's custom provider "${name}" needs its function in options.providers`);
+    }
+  }
   if (o.logger !== undefined && !hasFunctions(o.logger, ["warn", "error"])) problems.add("type", "options.logger", "expected an object with warn() and error() (console works)");
   if (o.state !== undefined) for (const problem of checkState(plan, o.state)) problems.list.push(problem);
   problems.throwIfAny("rollout options");
   return o as unknown as RolloutOptions;
 }
+
+/** What a provider handed back, before it is checked. */
+type ProviderAnswerLike = Parameters<typeof evaluateFigures>[0];
 
 /** A value now, or later. */
 type Maybe<T> = T | Promise<T>;
@@ -132,6 +156,12 @@ class Runner implements Rollout {
   private readonly commitHook: RolloutOptions["commit"];
   private readonly beforeCheck: RolloutOptions["beforeCheck"];
   private readonly retryMs: number;
+  private readonly providers = new Map<string, AnalysisProvider>();
+  private readonly fetch: FetchLike | undefined;
+  /** The gate holding the rollout, if one is. */
+  private held: GateHold | undefined;
+  /** A `start`/`retry` a gate held: asked again every `retryMs` (ticks retry by themselves). */
+  private heldCommand: RolloutCommand | undefined;
   private readonly listeners = new Set<(event: RolloutEvent) => void>();
   private timer: unknown = undefined;
   private stopped = false;
@@ -157,6 +187,14 @@ class Runner implements Rollout {
     this.commitHook = options.commit;
     this.beforeCheck = options.beforeCheck;
     this.retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
+    this.fetch = options.fetch ?? globalFetch();
+    for (const [name, spec] of Object.entries(plan.providers)) {
+      const own = options.providers !== undefined && Object.hasOwn(options.providers, name) ? options.providers[name] : undefined;
+      if (own !== undefined) this.providers.set(name, own);
+      else if (spec.type === "prometheus") {
+        this.providers.set(name, prometheusProvider({ ...spec, ...(options.fetch === undefined ? {} : { fetch: options.fetch }) }));
+      }
+    }
     if (options.onEvent !== undefined) this.listeners.add(options.onEvent);
     // A restored state is copied so that the caller's object can never change the rollout behind its back.
     this.current = options.state !== undefined ? copy(options.state) : initialState(plan);
@@ -226,7 +264,8 @@ class Runner implements Rollout {
   }
 
   status(): RolloutStatus {
-    return statusOf(this.plan, this.current, this.now(), this.versions());
+    const status = statusOf(this.plan, this.current, this.now(), this.versions());
+    return this.held === undefined ? status : { ...status, held: this.held };
   }
 
   state(): RolloutState {
@@ -379,12 +418,78 @@ class Runner implements Rollout {
   }
 
   private advance(command: RolloutCommand, now: number, due: AnalysisRequest | undefined): Maybe<ControlResult> {
-    const health = due === undefined ? undefined : this.measure(due);
+    if (due === undefined) return this.decide(command, now, undefined, undefined);
+    return then(this.measure(due), (health) => this.decide(command, now, due, health));
+  }
+
+  private decide(command: RolloutCommand, now: number, due: AnalysisRequest | undefined, health: Health | undefined): Maybe<ControlResult> {
     // A due check that could not be measured is retried after a pause instead of at once.
     const wait = due !== undefined && health === undefined ? Math.min(due.analysis.intervalMs, 60_000) : 0;
     const previous = this.current;
     const result = transition(this.plan, previous, command, now, health);
     if (!result.accepted) return { accepted: false, rejection: result.rejection ?? "rejected", status: this.status() };
+    const gates = result.state === previous ? [] : gatesFor(this.plan, command, result);
+    if (gates.length === 0) return this.commitAndApply(command, now, previous, result, health, wait);
+    return then(this.confirm(gates, previous, result.state, now), (hold) => {
+      if (hold === undefined) return this.commitAndApply(command, now, previous, result, health, wait);
+      this.hold(command, hold, now);
+      return { accepted: false, rejection: `held: ${hold.message}`, status: this.status() };
+    });
+  }
+
+  /** Asks every gate (in parallel); resolves with the first refusal, or undefined when all said yes. */
+  private async confirm(gates: readonly ResolvedWebhook[], previous: RolloutState, next: RolloutState, now: number): Promise<GateHold | undefined> {
+    const fetch = this.fetch;
+    if (fetch === undefined) return { webhook: gates[0]?.name ?? "", type: gates[0]?.type ?? "preStep", message: "no fetch to ask the gates with", since: now };
+    const versions = this.versions();
+    const answers = await Promise.all(gates.map((gate) => askGate(fetch, gate, payloadOf(this.plan, gate, previous, versions, now, { next }))));
+    const index = answers.findIndex((a) => !a.yes);
+    const refused = answers[index];
+    const gate = gates[index];
+    if (refused === undefined || refused.yes || gate === undefined) return undefined;
+    return { webhook: gate.name, type: gate.type, message: refused.message, since: this.held?.webhook === gate.name ? this.held.since : now };
+  }
+
+  /** A gate said no: the rollout stays where it is, says why once, and asks again after `retryMs`. */
+  private hold(command: RolloutCommand, hold: GateHold, now: number): void {
+    const news = this.held?.message !== hold.message;
+    this.held = hold;
+    this.heldCommand = command.type === "start" || command.type === "retry" ? command : undefined;
+    if (news) {
+      const s = this.current;
+      this.emit({
+        type: RolloutEventType.Held,
+        reason: RolloutEventReason.Gate,
+        at: now,
+        phase: s.phase,
+        stepIndex: s.stepIndex,
+        weight: s.weight,
+        message: `held: ${hold.message}`,
+      });
+    }
+    this.schedule(this.retryMs);
+  }
+
+  /** Tells the notifications of an applied transition; never waits for them. */
+  private notify(previous: RolloutState, events: readonly RolloutEvent[]): void {
+    const fetch = this.fetch;
+    if (this.plan.webhooks.length === 0 || fetch === undefined) return;
+    const versions = this.versions();
+    for (const { webhook, event } of notificationsFor(this.plan, previous, events)) {
+      void tell(fetch, webhook, payloadOf(this.plan, webhook, this.current, versions, event.at, { event })).then((failure) => {
+        if (failure !== undefined) this.logger?.warn(`turnout rollout: ${failure}`, { webhook: webhook.name });
+      });
+    }
+  }
+
+  private commitAndApply(
+    command: RolloutCommand,
+    now: number,
+    previous: RolloutState,
+    result: TransitionResult,
+    health: Health | undefined,
+    wait: number,
+  ): Maybe<ControlResult> {
     if (result.state === previous || this.commitHook === undefined) return this.apply(command, now, result, wait);
     const change: RolloutChange = {
       kind: "transition",
@@ -405,8 +510,13 @@ class Runner implements Rollout {
 
   /** Takes an accepted (and stored) transition: state, router, reconcile, persistence, events, next timer. */
   private apply(command: RolloutCommand, now: number, result: TransitionResult, wait: number): Maybe<ControlResult> {
-    const changed = result.state !== this.current;
+    const previous = this.current;
+    const changed = result.state !== previous;
     this.current = result.state;
+    if (changed) {
+      this.held = undefined;
+      this.heldCommand = undefined;
+    }
     const applied: RolloutEvent[] = [];
     for (const effect of result.effects) {
       if (effect.type === "setWeight") {
@@ -420,6 +530,7 @@ class Runner implements Rollout {
       if (changed) this.persist();
       for (const event of result.events) this.emit(event);
       for (const event of applied) this.emit(event);
+      if (changed) this.notify(previous, result.events);
       this.schedule(wait);
       return { accepted: true, status: this.status() };
     });
@@ -442,8 +553,14 @@ class Runner implements Rollout {
     );
   }
 
-  /** Reads the stats for a due check; undefined when the reader failed (the check is retried later, never guessed). */
-  private measure(due: AnalysisRequest): Health | undefined {
+  /**
+   * Measures a due check: from the analysis's provider when it names one, else from the stats. Undefined when the
+   * stats reader failed (the check is retried later, never guessed); a provider that fails gives an inconclusive
+   * verdict that says why.
+   */
+  private measure(due: AnalysisRequest): Maybe<Health | undefined> {
+    const name = due.analysis.provider;
+    if (name !== null) return this.consult(due, name);
     try {
       const summary = this.stats.window(due.query);
       this.checkSpan(due, summary.from);
@@ -456,6 +573,35 @@ class Runner implements Rollout {
       this.statsFailing = true;
       return undefined;
     }
+  }
+
+  /** Asks a provider for the figures of a due check. */
+  private consult(due: AnalysisRequest, name: string): Maybe<Health> {
+    const { now, windowMs, since } = due.query;
+    const from = Math.max(now - windowMs, since);
+    const weight = this.current.weight;
+    const failed = (error: unknown): Health => {
+      const why = `provider "${name}" failed: ${error instanceof Error ? error.message : String(error)}`;
+      this.logger?.warn("turnout rollout: an analysis provider failed; the check is inconclusive", { provider: name, error });
+      const empty = evaluateFigures({ canary: { requests: null }, stable: { requests: null } }, due.analysis, { weight, from, to: now });
+      return {
+        ...empty,
+        verdict: HealthVerdict.Inconclusive,
+        message: why,
+        checks: empty.checks.map((c) => (c.outcome === "skipped" ? c : { ...c, outcome: HealthVerdict.Inconclusive, message: why })),
+      };
+    };
+    const provider = this.providers.get(name);
+    if (provider === undefined) return failed(new Error("no implementation was given to the runner"));
+    const versions = this.versions();
+    let answer: unknown;
+    try {
+      answer = provider({ provider: name, ...versions, from, to: now, stepStartedAt: since, weight, analysis: due.analysis });
+    } catch (error) {
+      return failed(error);
+    }
+    const judged = (value: unknown): Health => evaluateFigures(value as ProviderAnswerLike, due.analysis, { weight, from, to: now });
+    return isThenable(answer) ? Promise.resolve(answer).then(judged, failed) : judged(answer);
   }
 
   /**
@@ -563,6 +709,17 @@ class Runner implements Rollout {
   private schedule(wait: number): void {
     this.clearTimer();
     if (this.stopped) return;
+    const held = this.heldCommand;
+    if (held !== undefined) {
+      this.timer = this.timers.setTimeout(() => {
+        this.timer = undefined;
+        if (this.heldCommand !== held) return;
+        if (this.occupied()) return void this.enqueue(() => this.schedule(0), () => undefined);
+        const result = this.execute(held);
+        if (isThenable(result)) this.track(result, undefined);
+      }, Math.max(wait, 1));
+      return;
+    }
     const at = nextTickAt(this.plan, this.current);
     if (at === null) return;
     const now = this.now();

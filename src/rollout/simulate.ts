@@ -7,6 +7,7 @@ import { figuresOf } from "./analysis.js";
 import { compilePlan, isCompiledPlan, nominalDurationMs } from "./plan.js";
 import { createRollout } from "./runner.js";
 import {
+  type AnalysisProvider,
   type CompiledPlan,
   RolloutPauseReason,
   type RolloutEvent,
@@ -329,9 +330,16 @@ export function simulateRollout(plan: RolloutPlan | CompiledPlan, traffic: Traff
   const stats = createStats({ versions: [stable, canary], window: windowMs, resolution, clock: time.clock });
   const events: RolloutEvent[] = [];
   const timeline: TimelinePoint[] = [];
+  // The plan's providers are modelled by the simulated traffic itself: they see what the stats see.
+  const modelled: AnalysisProvider = ({ from, to }) => {
+    const span = stats.window({ windowMs: Math.max(1, to - from), since: from, now: to });
+    const read = (name: string): VersionFigures => figuresOf(Object.hasOwn(span.versions, name) ? span.versions[name] : undefined);
+    return { canary: read(canary), stable: read(stable) };
+  };
   const rollout = createRollout(compiled, {
     router,
     stats,
+    providers: Object.fromEntries(Object.keys(compiled.providers).map((name) => [name, modelled])),
     clock: time.clock,
     timers: time,
     onEvent: (event) => {

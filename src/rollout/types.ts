@@ -120,7 +120,202 @@ export interface AnalysisSpec {
   readonly failureLimit?: number;
   /** What to do when the hold is over and the last check was inconclusive. Default `"pause"`. */
   readonly onInconclusive?: InconclusivePolicy;
+  /**
+   * Where the figures come from: the name of one of the plan's `providers` (Prometheus, or a function you pass to
+   * the runner). Default: the runner's `stats`.
+   */
+  readonly provider?: string;
 }
+
+/**
+ * The PromQL queries of a Prometheus provider: one per figure the criteria read, each an instant query answered
+ * once per version. Placeholders: `{{version}}` (required), `{{stable}}`, `{{canary}}`, `{{window}}` (the span the
+ * check reads, as a Prometheus duration such as `"300s"`, never reaching before the step began), `{{stepStart}}`
+ * (the step's start, Unix seconds) and `{{now}}` (the check's instant, Unix seconds).
+ *
+ * @example
+ * ```ts
+ * const queries: PrometheusQueries = {
+ *   requests: 'sum(increase(http_requests_total{version="{{version}}"}[{{window}}]))',
+ *   errors: 'sum(increase(http_requests_total{version="{{version}}",code=~"5.."}[{{window}}])) or vector(0)',
+ *   p99Ms: 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{version="{{version}}"}[{{window}}]))) * 1000',
+ * };
+ * ```
+ */
+export interface PrometheusQueries {
+  /** Requests in the span (needed by every criterion, and by `minRequests`). */
+  readonly requests: string;
+  /** Failed requests in the span: needed by `maxErrorRate` and `maxErrorRateIncrease`. */
+  readonly errors?: string;
+  /** The p99 latency in milliseconds: needed by `maxP99Ms` and `maxP99Ratio`. */
+  readonly p99Ms?: string;
+}
+
+/**
+ * A provider whose figures are PromQL instant queries to a Prometheus server (or anything speaking its HTTP API:
+ * Thanos, Mimir, VictoriaMetrics).
+ *
+ * @example
+ * ```ts
+ * const provider: PrometheusProviderSpec = {
+ *   type: "prometheus",
+ *   url: "http://prometheus:9090",
+ *   queries: { requests: 'sum(increase(turnout_requests_total{version="{{version}}"}[{{window}}]))' },
+ *   timeout: "5s",
+ *   retries: 2,
+ * };
+ * ```
+ */
+export interface PrometheusProviderSpec {
+  /** `"prometheus"`. */
+  readonly type: "prometheus";
+  /** The server's base URL (`http://prometheus:9090`); queries go to `<url>/api/v1/query`. */
+  readonly url: string;
+  /** The queries. */
+  readonly queries: PrometheusQueries;
+  /** Time allowed for one attempt of one query. Default `"5s"`. */
+  readonly timeout?: Duration;
+  /** Attempts after the first when the server cannot be reached, times out or answers 5xx. Default 2. */
+  readonly retries?: number;
+}
+
+/**
+ * A provider implemented in code: the plan names it, and the runner gets the function in
+ * {@link RolloutOptions.providers} (Datadog, CloudWatch, your own store).
+ *
+ * @example
+ * ```ts
+ * const plan: RolloutPlan = { providers: { datadog: { type: "custom" } }, analysis: { provider: "datadog", maxErrorRate: 1 }, steps: [{ weight: 10 }] };
+ * ```
+ */
+export interface CustomProviderSpec {
+  /** `"custom"`. */
+  readonly type: "custom";
+}
+
+/**
+ * One entry of a plan's `providers`.
+ *
+ * @example
+ * ```ts
+ * const providers: Record<string, ProviderSpec> = { prom: { type: "prometheus", url: "http://prometheus:9090", queries: { requests: "…" } } };
+ * ```
+ */
+export type ProviderSpec = PrometheusProviderSpec | CustomProviderSpec;
+
+/**
+ * A provider with its defaults filled in and durations in milliseconds.
+ *
+ * @example
+ * ```ts
+ * compilePlan(plan).providers.prom; // { type: "prometheus", url: "http://prometheus:9090", queries: { … }, timeoutMs: 5000, retries: 2 }
+ * ```
+ */
+export type ResolvedProvider =
+  | {
+      readonly type: "prometheus";
+      readonly url: string;
+      readonly queries: PrometheusQueries;
+      readonly timeoutMs: number;
+      readonly retries: number;
+    }
+  | { readonly type: "custom" };
+
+/**
+ * What a provider is asked for one check: the span and the versions.
+ *
+ * @example
+ * ```ts
+ * const provider: AnalysisProvider = async ({ canary, stable, from, to }) => ({
+ *   canary: await myStore.figures(canary, from, to),
+ *   stable: await myStore.figures(stable, from, to),
+ * });
+ * ```
+ */
+export interface ProviderRequest {
+  /** The provider's name in the plan. */
+  readonly provider: string;
+  /** The stable version. */
+  readonly stable: string;
+  /** The canary. */
+  readonly canary: string;
+  /** Start of the span to read (epoch ms): the last `window`, never before the step began. */
+  readonly from: number;
+  /** End of the span: the check's instant (epoch ms). */
+  readonly to: number;
+  /** When the current step began (epoch ms). */
+  readonly stepStartedAt: number;
+  /** The canary's weight in percent. */
+  readonly weight: number;
+  /** The analysis settings of the check. */
+  readonly analysis: ResolvedAnalysis;
+}
+
+/**
+ * One version's figures from a provider. `null` (or a missing field) means the provider has no data for it: the
+ * criteria that need it are inconclusive, never failed.
+ *
+ * @example
+ * ```ts
+ * const figures: ProviderFigures = { requests: 1200, errors: 3, p99Ms: 180 };
+ * ```
+ */
+export interface ProviderFigures {
+  /** Requests in the span. */
+  readonly requests: number | null;
+  /** Failed requests in the span. */
+  readonly errors?: number | null;
+  /** p99 latency in ms. */
+  readonly p99Ms?: number | null;
+}
+
+/**
+ * A provider's answer: the figures of both versions over the asked span.
+ *
+ * @example
+ * ```ts
+ * const answer: ProviderAnswer = { canary: { requests: 300, errors: 1, p99Ms: 120 }, stable: { requests: 2700, errors: 9, p99Ms: 110 } };
+ * ```
+ */
+export interface ProviderAnswer {
+  /** The canary's figures. */
+  readonly canary: ProviderFigures;
+  /** The stable version's figures. */
+  readonly stable: ProviderFigures;
+}
+
+/**
+ * A source of figures for the health analysis. It may answer synchronously or with a promise; a throw or a
+ * rejection makes the check inconclusive with the error's message (never failed).
+ *
+ * @example
+ * ```ts
+ * const fromMyStore: AnalysisProvider = ({ canary, stable, from, to }) => ({
+ *   canary: { requests: 1000, errors: 2, p99Ms: 150 },
+ *   stable: { requests: 9000, errors: 20, p99Ms: 140 },
+ * });
+ * createRollout(plan, { router, stats, providers: { mine: fromMyStore } });
+ * ```
+ */
+export type AnalysisProvider = (request: ProviderRequest) => ProviderAnswer | Promise<ProviderAnswer>;
+
+/**
+ * The part of the Fetch API the Prometheus provider and the webhooks use (`globalThis.fetch` fits).
+ *
+ * @example
+ * ```ts
+ * const fetchLike: FetchLike = (url, init) => fetch(url, init);
+ * ```
+ */
+export type FetchLike = (
+  url: string,
+  init: {
+    readonly method: string;
+    readonly headers: Readonly<Record<string, string>>;
+    readonly body?: string;
+    readonly signal?: unknown;
+  },
+) => Promise<{ readonly status: number; text(): Promise<string> }>;
 
 /**
  * One step of a plan. `weight` sets the canary's share (percent) on entering the step; `pause` then holds it for
@@ -188,6 +383,150 @@ export interface RolloutPlan {
   readonly canary?: string;
   /** A label for events and charts. */
   readonly name?: string;
+  /** Named sources of figures that analyses refer to with `provider` (see {@link ProviderSpec}). */
+  readonly providers?: Readonly<Record<string, ProviderSpec>>;
+  /** HTTP gates the rollout asks before it moves, and notifications it sends (see {@link WebhookSpec}). */
+  readonly webhooks?: readonly WebhookSpec[];
+}
+
+/**
+ * When a webhook is called. Gates (`confirmRollout`, `preStep`, `confirmPromotion`) are asked before the rollout
+ * moves, and hold it until they answer 2xx; notifications (`postRollout`, `rollback`, `event`) are told after, and
+ * never hold anything.
+ *
+ * @example
+ * ```ts
+ * const hook: WebhookSpec = { name: "change-freeze", type: WebhookType.ConfirmRollout, url: "http://gate.internal/freeze" };
+ * ```
+ */
+export const WebhookType = {
+  /** Gate: before `start` (and `retry`) route any traffic to the canary. */
+  ConfirmRollout: "confirmRollout",
+  /** Gate: before each step is entered (the first one with `start` included). */
+  PreStep: "preStep",
+  /** Gate: before the canary gets 100 %. */
+  ConfirmPromotion: "confirmPromotion",
+  /** Notification: the rollout was promoted or completed. */
+  PostRollout: "postRollout",
+  /** Notification: the rollout was aborted (the canary is going back to 0 %). */
+  Rollback: "rollback",
+  /** Notification: every event. */
+  Event: "event",
+} as const;
+/** One of the {@link WebhookType} values. */
+export type WebhookType = (typeof WebhookType)[keyof typeof WebhookType];
+
+/**
+ * A webhook: a URL that gets a JSON {@link WebhookPayload} by POST. A gate says yes with any 2xx answer; any other
+ * answer (or none within `timeout`, after `retries`) says no and holds the rollout where it is, asked again every
+ * `retryMs` of the runner. Operator commands (`promote`, `promoteFull`, `resume`, `abort`) are not gated.
+ *
+ * @example
+ * ```ts
+ * const webhooks: WebhookSpec[] = [
+ *   { name: "qa-signoff", type: "confirmPromotion", url: "http://qa.internal/approve", timeout: "5s", retries: 1 },
+ *   { name: "slack", type: "rollback", url: "http://notifier.internal/rollback", metadata: { channel: "#deploys" } },
+ * ];
+ * ```
+ */
+export interface WebhookSpec {
+  /** A name for messages and the payload; unique in the plan. */
+  readonly name: string;
+  /** When it is called. */
+  readonly type: WebhookType;
+  /** An http(s) URL. */
+  readonly url: string;
+  /** Time allowed for one attempt. Default `"5s"`. */
+  readonly timeout?: Duration;
+  /** Attempts after the first when there is no answer or a 5xx. Default 2. */
+  readonly retries?: number;
+  /** Strings passed along in the payload's `metadata`. */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A webhook with its defaults filled in.
+ *
+ * @example
+ * ```ts
+ * compilePlan(plan).webhooks[0]; // { name: "qa-signoff", type: "confirmPromotion", url: "…", timeoutMs: 5000, retries: 1, metadata: {} }
+ * ```
+ */
+export interface ResolvedWebhook {
+  /** Its name. */
+  readonly name: string;
+  /** When it is called. */
+  readonly type: WebhookType;
+  /** Where. */
+  readonly url: string;
+  /** Time allowed for one attempt, in ms. */
+  readonly timeoutMs: number;
+  /** Attempts after the first. */
+  readonly retries: number;
+  /** Passed along in the payload. */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/**
+ * What a webhook receives (POST, `content-type: application/json`).
+ *
+ * @example
+ * ```ts
+ * { rollout: "checkout v2", webhook: "qa-signoff", type: "confirmPromotion", phase: "analysing", step: 2, stepCount: 3,
+ *   weight: 50, stable: "v1", canary: "v2", next: { phase: "promoted", step: 3, weight: 100 },
+ *   lastVerdict: "pass", lastMessage: "healthy: …", at: 1767225600000, metadata: {} }
+ * ```
+ */
+export interface WebhookPayload {
+  /** The plan's `name`, or null. */
+  readonly rollout: string | null;
+  /** The webhook's name. */
+  readonly webhook: string;
+  /** The webhook's type. */
+  readonly type: WebhookType;
+  /** The phase now (for a gate: before the move it is asked about). */
+  readonly phase: RolloutPhase;
+  /** The step now (0-based). */
+  readonly step: number;
+  /** Steps in the plan. */
+  readonly stepCount: number;
+  /** The canary's weight now, in percent. */
+  readonly weight: number;
+  /** The stable version. */
+  readonly stable: string;
+  /** The canary. */
+  readonly canary: string;
+  /** Gates: where the rollout would go on a yes. */
+  readonly next?: { readonly phase: RolloutPhase; readonly step: number; readonly weight: number };
+  /** Notifications: the event that triggered it. */
+  readonly event?: RolloutEvent;
+  /** The last health verdict, or null. */
+  readonly lastVerdict: HealthVerdict | null;
+  /** The last verdict's message, or null. */
+  readonly lastMessage: string | null;
+  /** When (epoch ms). */
+  readonly at: number;
+  /** The webhook's `metadata`. */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/**
+ * A gate that said no: the rollout holds where it is until the gate says yes.
+ *
+ * @example
+ * ```ts
+ * rollout.status().held; // { webhook: "qa-signoff", type: "confirmPromotion", message: "…answered 403: not yet", since: 1767225600000 }
+ * ```
+ */
+export interface GateHold {
+  /** The gate's name. */
+  readonly webhook: string;
+  /** Its type. */
+  readonly type: WebhookType;
+  /** Why, in words (its status and body, or that it did not answer). */
+  readonly message: string;
+  /** Since when the rollout has been held. */
+  readonly since: number;
 }
 
 /**
@@ -217,6 +556,8 @@ export interface ResolvedAnalysis {
   readonly failureLimit: number;
   /** What an inconclusive end of hold does. */
   readonly onInconclusive: InconclusivePolicy;
+  /** The provider the figures come from, or null for the runner's `stats`. */
+  readonly provider: string | null;
 }
 
 /**
@@ -270,6 +611,10 @@ export interface CompiledPlan {
   readonly finish: RolloutFinish;
   /** A short hash of the plan: a saved state only restores against the same plan. */
   readonly fingerprint: string;
+  /** The plan's providers, resolved. */
+  readonly providers: Readonly<Record<string, ResolvedProvider>>;
+  /** The plan's webhooks, resolved. */
+  readonly webhooks: readonly ResolvedWebhook[];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -608,6 +953,8 @@ export const RolloutEventType = {
   WeightRestored: "weightRestored",
   /** The runner could not apply an effect (the router refused the weight). */
   EffectFailed: "effectFailed",
+  /** A webhook gate said no (or did not answer): the rollout holds where it is. */
+  Held: "held",
 } as const;
 /** One of the {@link RolloutEventType} values. */
 export type RolloutEventType = (typeof RolloutEventType)[keyof typeof RolloutEventType];
@@ -639,6 +986,8 @@ export const RolloutEventReason = {
   Schedule: "schedule",
   /** The runner reconciled the router. */
   Reconcile: "reconcile",
+  /** A webhook gate. */
+  Gate: "gate",
 } as const;
 /** One of the {@link RolloutEventReason} values. */
 export type RolloutEventReason = (typeof RolloutEventReason)[keyof typeof RolloutEventReason];
@@ -763,6 +1112,13 @@ export interface RolloutOptions {
   readonly state?: RolloutState;
   /** Where faults in listeners, the stats or the router are reported. */
   readonly logger?: Logger;
+  /**
+   * The implementations of the plan's `custom` providers, by name (and, by the same name, a replacement for a
+   * `prometheus` one: a test double, or the same server behind your own client).
+   */
+  readonly providers?: Readonly<Record<string, AnalysisProvider>>;
+  /** The `fetch` the Prometheus providers use. Default `globalThis.fetch`. */
+  readonly fetch?: FetchLike;
   /**
    * Stores a change before it takes effect: a compare-and-set on a shared store, a write that may fail. Called for
    * every accepted transition that changes the state (`kind: "transition"`) and for every reconcile that would put
@@ -899,6 +1255,8 @@ export interface RolloutStatus {
   readonly rollbackWindowRemainingMs: number | null;
   /** The state's revision. */
   readonly revision: number;
+  /** While a webhook gate holds the rollout: which, and why. Absent otherwise. */
+  readonly held?: GateHold;
 }
 
 /**

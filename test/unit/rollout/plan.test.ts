@@ -143,6 +143,7 @@ describe("compiled plans", () => {
       maxP99Ratio: null,
       failureLimit: 1,
       onInconclusive: "pause",
+      provider: null,
     });
     expect(() => resolveAnalysisSpec({ window: "5m" })).toThrow(TurnoutConfigError);
   });

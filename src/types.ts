@@ -96,6 +96,12 @@ export interface HeaderOverride {
   readonly matches?: string;
   /** With no matcher, the header's presence is enough. */
   readonly present?: boolean;
+  /**
+   * `true`: the value must equal the router's `overrideSecret` (compared in constant time; no other matcher), so that
+   * only those who hold the secret can force the version. The secret stays out of the config. An override without
+   * it lets anyone who can set the header choose the version.
+   */
+  readonly secret?: boolean;
   /** The version the request goes to. */
   readonly version: string;
 }
@@ -596,6 +602,16 @@ export interface RouterOptions {
    * Node, `nodePinSigner` from `turnout/node` uses `node:crypto` instead.
    */
   readonly pinSigner?: PinSigner;
+  /**
+   * The value a header override marked `secret: true` must carry. Several values accept any of them (for a
+   * rotation). Required when the config has such an override.
+   *
+   * @example
+   * ```ts
+   * createRouter({ ...config, overrides: [{ header: "x-canary", secret: true, version: "v2" }] }, { overrideSecret: process.env.CANARY_TOKEN });
+   * ```
+   */
+  readonly overrideSecret?: string | readonly string[];
   /** Epoch milliseconds, for pin expiry and previous secrets' `until`. Read only when a pin is checked. Default `Date.now`. */
   readonly clock?: () => number;
   /** Where faults are reported. Default: nowhere (they still produce reason `error`). */

@@ -84,7 +84,7 @@ function makeDecision(base: DecisionBase, mirror: string | undefined, pinIgnored
 // ---------------------------------------------------------------------------------------------------------------
 
 /** How a compiled condition tests its field. */
-export const MatchKind = { Present: 0, Absent: 1, Equals: 2, Values: 3, Matches: 4 } as const;
+export const MatchKind = { Present: 0, Absent: 1, Equals: 2, Values: 3, Matches: 4, Secret: 5 } as const;
 export type MatchKind = (typeof MatchKind)[keyof typeof MatchKind];
 
 export interface CompiledCondition {
@@ -94,6 +94,8 @@ export interface CompiledCondition {
   readonly equals: string;
   readonly values: ReadonlySet<string> | undefined;
   readonly regex: RegExp | undefined;
+  /** For `Secret`: whether a value is one of the override secrets. */
+  readonly secret?: (value: string) => boolean;
   /** `header x-user-plan in [pro, enterprise]`, for explanations. */
   readonly label: string;
 }
@@ -109,6 +111,8 @@ export function matches(condition: CompiledCondition, value: string | undefined)
       return value === condition.equals;
     case MatchKind.Values:
       return value !== undefined && (condition.values as ReadonlySet<string>).has(value);
+    case MatchKind.Secret:
+      return value !== undefined && (condition.secret as (value: string) => boolean)(value);
     default:
       return value !== undefined && value.length <= MAX_MATCH_INPUT && (condition.regex as RegExp).test(value);
   }
@@ -306,7 +310,20 @@ export function ownPins(c: Compiled): void {
   c.versions.forEach((_, i) => c.knownPins.set(c.pinned[i]!.base.pin, { version: i, expiresAt: Number.POSITIVE_INFINITY }));
 }
 
-export function compile(config: RouterConfig, revision: number, pinKeys: PinKeys): Compiled {
+/** Whether `value` equals one of `secrets`; the time taken depends on the secrets' lengths, not on where they differ. */
+export function secretMatcher(secrets: readonly string[]): (value: string) => boolean {
+  return (value) => {
+    let found = false;
+    for (const secret of secrets) {
+      let difference = value.length ^ secret.length;
+      for (let i = 0; i < secret.length; i++) difference |= (value.charCodeAt(i) | 0) ^ secret.charCodeAt(i);
+      found = found || difference === 0;
+    }
+    return found;
+  };
+}
+
+export function compile(config: RouterConfig, revision: number, pinKeys: PinKeys, overrideSecrets: readonly string[] = []): Compiled {
   const versions = config.versions;
   const index = new Map(versions.map((name, i) => [name, i] as const));
   const stable = index.get(config.stable) as number;
@@ -357,7 +374,19 @@ export function compile(config: RouterConfig, revision: number, pinKeys: PinKeys
   const overrides = (config.overrides ?? []).map((override, i): CompiledOverride => {
     const rule = `overrides[${i}]`;
     return {
-      condition: compileCondition(FieldSource.Header, override.header, override),
+      condition:
+        override.secret === true
+          ? {
+              source: FieldSource.Header,
+              name: override.header.toLowerCase(),
+              kind: MatchKind.Secret,
+              equals: "",
+              values: undefined,
+              regex: undefined,
+              secret: secretMatcher(overrideSecrets),
+              label: `header ${override.header.toLowerCase()} = the override secret`,
+            }
+          : compileCondition(FieldSource.Header, override.header, override),
       slot: slot(index.get(override.version) as number, "header_match", rule),
       rule,
     };

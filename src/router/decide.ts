@@ -15,6 +15,7 @@ import {
   EXPLICIT_RULES,
   ExplicitChannel,
   KNOWN_PINS_LIMIT,
+  MatchKind,
   type KeySource,
   type PinNote,
   type Slot,
@@ -77,7 +78,11 @@ export function decideRequest(
     const override = overrides[i]!;
     const value = readBagWith(headers, get, override.condition.name);
     const hit = matches(override.condition, value);
-    if (trace !== undefined) step(trace, override.rule, "override", hit, `${override.condition.label}: ${describe(value)}`);
+    if (trace !== undefined) {
+      // A value compared with the override secret is never repeated: on a match it is the secret.
+      const shown = override.condition.kind === MatchKind.Secret ? (value === undefined ? "absent" : "a value (not shown)") : describe(value);
+      step(trace, override.rule, "override", hit, `${override.condition.label}: ${shown}`);
+    }
     if (hit) return finish(c, override.slot, request, null, rng, 0, trace, headers, get);
   }
   return afterOverrides(c, request, headers, get, rng, trace);

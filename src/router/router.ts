@@ -44,13 +44,17 @@ const DEFAULT_PIN_SECRET = "turnout";
 export function createRouter(config: RouterConfig, options: RouterOptions = {}): Router {
   const problems = configProblems(config);
   checkOptions(options, problems);
+  const secretOption: unknown = options.overrideSecret;
+  const overrideSecrets: readonly string[] =
+    typeof secretOption === "string" ? [secretOption] : Array.isArray(secretOption) ? secretOption.filter((s): s is string => typeof s === "string" && s !== "") : [];
+  checkOverrideSecrets(config, overrideSecrets, problems);
   problems.throwIfAny("router configuration");
 
   const rng = options.rng ?? Math.random;
   const logger = options.logger;
   const keys = pinKeys(options.pinSigner ?? hmacSha256, options.pinSecret ?? DEFAULT_PIN_SECRET, options.previousPinSecrets ?? [], options.clock ?? now);
   const codegen = options.codegen ?? true;
-  let compiled: Compiled = compile(freezeClone(config), options.revision ?? 1, keys);
+  let compiled: Compiled = compile(freezeClone(config), options.revision ?? 1, keys, overrideSecrets);
   let run: FastDecide = decider(compiled);
   const listeners = new Set<(change: RouterChange) => void>();
 
@@ -78,9 +82,10 @@ export function createRouter(config: RouterConfig, options: RouterOptions = {}):
     const found = configProblems(next);
     const revision = updateOptions?.revision ?? compiled.revision + 1;
     checkRevision(revision, "revision", found);
+    checkOverrideSecrets(next, overrideSecrets, found);
     found.throwIfAny("router configuration");
     const previousRevision = compiled.revision;
-    const nextCompiled = compile(freezeClone(next), revision, keys);
+    const nextCompiled = compile(freezeClone(next), revision, keys, overrideSecrets);
     const nextRun = decider(nextCompiled);
     compiled = nextCompiled;
     run = nextRun;
@@ -201,7 +206,14 @@ function checkOptions(options: unknown, problems: Problems): void {
     problems.add("type", "options", `expected an object, got ${typeName(options)}`);
     return;
   }
-  const { rng, revision, pinSecret, previousPinSecrets, pinSigner, clock, logger, codegen } = options as Record<string, unknown>;
+  const { rng, revision, pinSecret, previousPinSecrets, pinSigner, clock, logger, codegen, overrideSecret } = options as Record<string, unknown>;
+  if (
+    overrideSecret !== undefined &&
+    !(typeof overrideSecret === "string" && overrideSecret !== "") &&
+    !(Array.isArray(overrideSecret) && overrideSecret.every((s: unknown) => typeof s === "string" && s !== ""))
+  ) {
+    problems.add("type", "options.overrideSecret", "expected a non-empty string or an array of them");
+  }
   if (rng !== undefined && typeof rng !== "function") problems.add("type", "options.rng", `expected a function returning [0, 1), got ${typeName(rng)}`);
   if (revision !== undefined) checkRevision(revision, "options.revision", problems);
   if (codegen !== undefined && typeof codegen !== "boolean") problems.add("type", "options.codegen", `expected a boolean, got ${typeName(codegen)}`);
@@ -230,6 +242,14 @@ function checkOptions(options: unknown, problems: Problems): void {
   ) {
     problems.add("type", "options.logger", "expected an object with warn() and error() methods (console works)");
   }
+}
+
+/** An override marked `secret: true` needs a secret to compare with: without one it could never match. */
+function checkOverrideSecrets(config: RouterConfig, secrets: readonly string[], problems: Problems): void {
+  if (secrets.length > 0 || !Array.isArray(config?.overrides)) return;
+  config.overrides.forEach((override, i) => {
+    if (override?.secret === true) problems.add("required", `overrides[${i}].secret`, "a secret override needs the router option overrideSecret");
+  });
 }
 
 /** RFC 4231, test case 2: a signer that does not give this is not HMAC-SHA-256. */

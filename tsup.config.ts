@@ -9,6 +9,7 @@ const entries: Record<string, string> = {
   node: "src/integrations/node.ts",
   prometheus: "src/integrations/prometheus.ts",
   redis: "src/integrations/redis.ts",
+  dashboard: "src/integrations/dashboard.ts",
 };
 
 export default defineConfig([

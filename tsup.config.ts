@@ -16,6 +16,7 @@ const entries: Record<string, string> = {
   fastify: "src/integrations/fastify.ts",
   otel: "src/integrations/otel.ts",
   openfeature: "src/integrations/openfeature.ts",
+  dashboard: "src/integrations/dashboard.ts",
 };
 
 export default defineConfig([

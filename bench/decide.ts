@@ -10,6 +10,7 @@
  * Targets (issue 7): keyed `decide` ≤ 1.5× the floor and 0 bytes per call; `createRouter`/`update` of 100 rules
  * under 1 ms.
  */
+import { nodePinSigner } from "../src/integrations/pin-signer.js";
 import { createRouter } from "../src/router/index.js";
 import type { Decision, RouteRequest, Router, RouterConfig } from "../src/types.js";
 import { floorBucket } from "./lib/floor.js";
@@ -278,13 +279,23 @@ function experiment(): ScenarioPlan {
 
 function pinned(): ScenarioPlan {
   const keys = shortKeys();
-  const router = createRouter(BASE);
+  const now = Date.UTC(2026, 0, 1);
+  const router = createRouter(BASE, { pinSecret: "bench-secret-0123456789" });
   const first = keys.map((k) => router.decide({ headers: headersFor(k) }));
   const current = keys.map((k, i) => ({ headers: headersFor(k), pin: (first[i] as Decision).pin }));
-  // Pins from an earlier revision: valid, but no longer in the current revision's table, so they are parsed.
-  const old = createRouter(BASE, { revision: 1 });
+  // Pins as the HTTP integrations issue them: with an expiry, judged at the request's `now`.
+  const issued = keys.map((k, i) => ({ headers: headersFor(k), pin: router.issuePin((first[i] as Decision).version, now + 900_000), now }));
+  // Pins from an earlier revision: valid, but not made by the current revision, so the first use of each is verified.
+  const old = createRouter(BASE, { revision: 1, pinSecret: "bench-secret-0123456789" });
   const oldPins = keys.map((k) => old.decide({ headers: headersFor(k) }).pin);
+  // 8,192 distinct earlier-revision pins (twice the router's memory of verified pins): every use is a first use.
+  const coldFor = (r: Router): RouteRequest[] =>
+    Array.from({ length: 8192 }, (_, i) => ({ headers: headersFor(keys[i % keys.length]), pin: r.issuePin(i % 10 === 0 ? "v2" : "v1", now + 1000 * (i + 1)), now }));
+  const cold = coldFor(old);
+  const nodeOld = createRouter(BASE, { revision: 1, pinSecret: "bench-secret-0123456789", pinSigner: nodePinSigner });
+  const nodeCold = coldFor(nodeOld);
   old.update({ ...BASE, split: { v1: 50, v2: 50 } });
+  nodeOld.update({ ...BASE, split: { v1: 50, v2: 50 } });
   const earlier = keys.map((k, i) => ({ headers: headersFor(k), pin: oldPins[i] as string }));
   return {
     groups: [
@@ -293,11 +304,19 @@ function pinned(): ScenarioPlan {
         cases: [
           floorCase(keys),
           decideCase("decide, pin of this revision", router, current),
-          decideCase("decide, pin of an earlier revision", old, earlier, "the pin is read and checked, then its version looked up"),
+          decideCase("decide, expiring pin of this revision", router, issued, "as the HTTP integrations issue them (router.issuePin), request.now set"),
+          decideCase("decide, pin of an earlier revision", old, earlier, "verified once (HMAC), then remembered: a lookup"),
+          decideCase("decide, earlier pin, first use", old, cold, "8,192 distinct pins cycled: every call parses and verifies an HMAC (default signer)"),
+          decideCase("decide, earlier pin, first use, node:crypto", nodeOld, nodeCold, "the same with pinSigner: nodePinSigner (turnout/node)"),
         ],
       },
     ],
-    finish: () => [`pin: ${distribution(router, current)}`, `earlier pin: ${distribution(old, earlier)}`],
+    finish: () => [
+      `pin: ${distribution(router, current)}`,
+      `expiring pin: ${distribution(router, issued)}`,
+      `earlier pin: ${distribution(old, earlier)}`,
+      `earlier pin, first use: ${distribution(old, cold)}`,
+    ],
   };
 }
 

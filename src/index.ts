@@ -30,6 +30,8 @@ export type {
   MirrorRule,
   Outcome,
   OutcomeRecorder,
+  PinSigner,
+  PreviousPinSecret,
   RouteRequest,
   Router,
   RouterChange,
@@ -44,6 +46,7 @@ export type {
 } from "./types.js";
 
 export { createRouter } from "./router/index.js";
+export { hmacSha256 } from "./router/hmac.js";
 export { BUCKETS, bucketOf, murmur3, seedOf } from "./router/index.js";
 export { formatDuration, parseDuration } from "./internal/duration.js";
 export type { Duration } from "./internal/duration.js";

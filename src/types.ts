@@ -96,6 +96,12 @@ export interface HeaderOverride {
   readonly matches?: string;
   /** With no matcher, the header's presence is enough. */
   readonly present?: boolean;
+  /**
+   * `true`: the value must equal the router's `overrideSecret` (compared in constant time; no other matcher), so that
+   * only those who hold the secret can force the version. The secret stays out of the config. An override without
+   * it lets anyone who can set the header choose the version.
+   */
+  readonly secret?: boolean;
   /** The version the request goes to. */
   readonly version: string;
 }
@@ -359,8 +365,13 @@ export interface RouteRequest {
   readonly query?: Readonly<Record<string, HeaderValue>> | GetLike;
   /** Application attributes for segments, targeting and the `attr:` stickiness source. */
   readonly attributes?: Readonly<Record<string, string | number | boolean | null | undefined>>;
-  /** A pin token from an earlier decision (see {@link Decision.pin}). */
+  /** A pin token from an earlier decision (see {@link Decision.pin}) or from {@link Router.issuePin}. */
   readonly pin?: string;
+  /**
+   * The time the request is judged at (epoch milliseconds), against which a pin's expiry is checked. Default: the
+   * router's `clock`. The HTTP integrations pass their own `clock` here.
+   */
+  readonly now?: number;
 }
 
 /**
@@ -407,8 +418,10 @@ export type DecisionReason = (typeof DecisionReason)[keyof typeof DecisionReason
 export const PinIgnored = {
   /** The pin names a version that is no longer in `versions`. */
   NotLive: "not_live",
-  /** The pin is garbled or forged (its checksum does not match). */
+  /** The pin is garbled, forged, in an old format, or signed with a secret no longer accepted. */
   Invalid: "invalid",
+  /** The pin's expiry (see {@link Router.issuePin}) has passed. */
+  Expired: "expired",
 } as const;
 /** One of the {@link PinIgnored} values. */
 export type PinIgnored = (typeof PinIgnored)[keyof typeof PinIgnored];
@@ -577,8 +590,45 @@ export interface RouterOptions {
   readonly rng?: () => number;
   /** The first revision number. Default 1. */
   readonly revision?: number;
-  /** Secret mixed into pin checksums so that pins are hard to forge (not a cryptographic MAC). */
+  /**
+   * The secret pins are signed with (HMAC-SHA-256, 64 bits kept). Without it pins are signed with a public default
+   * key: they detect garbling but anyone can mint them. Set it (16 random bytes or more) wherever a pin must not be
+   * forged, e.g. when a version is a preview not meant for everyone.
+   *
+   * @example
+   * ```ts
+   * createRouter(config, { pinSecret: process.env.TURNOUT_PIN_SECRET });
+   * ```
+   */
   readonly pinSecret?: string;
+  /**
+   * Earlier pin secrets, still accepted (never used to sign) while a rotation completes: a plain string until it is
+   * removed from the list, or `{ secret, until }` until that instant (epoch ms, or an ISO 8601 date). Pins expire
+   * (see {@link Router.issuePin}), so a previous secret can be dropped once the pin lifetime has passed.
+   *
+   * @example
+   * ```ts
+   * createRouter(config, { pinSecret: "new-…", previousPinSecrets: [{ secret: "old-…", until: "2026-07-01T00:00:00Z" }] });
+   * ```
+   */
+  readonly previousPinSecrets?: readonly (string | PreviousPinSecret)[];
+  /**
+   * Computes HMAC-SHA-256 for pins. Default: turnout's own, in plain JavaScript, synchronous in every runtime. In
+   * Node, `nodePinSigner` from `turnout/node` uses `node:crypto` instead.
+   */
+  readonly pinSigner?: PinSigner;
+  /**
+   * The value a header override marked `secret: true` must carry. Several values accept any of them (for a
+   * rotation). Required when the config has such an override.
+   *
+   * @example
+   * ```ts
+   * createRouter({ ...config, overrides: [{ header: "x-canary", secret: true, version: "v2" }] }, { overrideSecret: process.env.CANARY_TOKEN });
+   * ```
+   */
+  readonly overrideSecret?: string | readonly string[];
+  /** Epoch milliseconds, for pin expiry and previous secrets' `until`. Read only when a pin is checked. Default `Date.now`. */
+  readonly clock?: () => number;
   /** Where faults are reported. Default: nowhere (they still produce reason `error`). */
   readonly logger?: Logger;
   /**
@@ -593,6 +643,35 @@ export interface RouterOptions {
    * ```
    */
   readonly codegen?: boolean;
+}
+
+/**
+ * Computes HMAC-SHA-256: given a secret, returns a function from data to the MAC as lower-case hex (64 characters).
+ * Called once per secret when the router is created (precompute the key there); the returned function is called
+ * only for pins that are not already known to the router. It must be synchronous: WebCrypto's `crypto.subtle` is
+ * not, which is why turnout ships a synchronous implementation as the default.
+ *
+ * @example
+ * ```ts
+ * import { createHmac } from "node:crypto";
+ * const nodeSigner: PinSigner = (secret) => (data) => createHmac("sha256", secret).update(data).digest("hex");
+ * ```
+ */
+export type PinSigner = (secret: string) => (data: string) => string;
+
+/**
+ * A previous pin secret accepted until an instant.
+ *
+ * @example
+ * ```ts
+ * const previous: PreviousPinSecret = { secret: "old-…", until: "2026-07-01T00:00:00Z" };
+ * ```
+ */
+export interface PreviousPinSecret {
+  /** The secret pins were signed with. */
+  readonly secret: string;
+  /** Until when pins signed with it are accepted: epoch milliseconds or an ISO 8601 date. */
+  readonly until: number | string;
 }
 
 /**
@@ -637,6 +716,19 @@ export interface Router {
   explain(request: RouteRequest): Explanation;
   /** Calls `listener` after every successful update; returns an unsubscribe function. */
   subscribe(listener: (change: RouterChange) => void): () => void;
+  /**
+   * A pin for `version` at the current revision that expires at `expiresAt` (epoch ms, kept to the second): the pin
+   * a client sends back in a header. Such a pin is honoured only until then, so a client echoing it cannot stay on
+   * a version for good. The last pin issued per version is cached: calling this with the same second again costs a
+   * map lookup. Returns `""` for a version that is not live.
+   *
+   * @example
+   * ```ts
+   * const pin = router.issuePin(decision.version, Date.now() + 15 * 60_000);
+   * router.decide({ pin }).reason; // "pinned" for 15 minutes, then a fresh decision (pinIgnored: "expired")
+   * ```
+   */
+  issuePin(version: string, expiresAt: number): string;
   /** The configuration in force (deep-frozen). */
   readonly config: RouterConfig;
   /** The revision in force. */

@@ -12,5 +12,6 @@ export type { ProxyCounters, TurnoutProxy } from "./node-proxy.js";
 export type { PemInput, ProxyOptions, UpstreamTls } from "./http/proxy-options.js";
 export type { MirrorResult } from "./http/mirror.js";
 export { watchConfig } from "./config-file.js";
+export { nodePinSigner } from "./pin-signer.js";
 export type { ConfigReload, ConfigReloadFailure, ConfigWatcher, WatchConfigOptions } from "./config-file.js";
 export type { HttpCounters, PinCookieOptions, ResponseHeaderNames, TurnoutHttpOptions } from "./http/types.js";

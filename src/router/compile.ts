@@ -14,7 +14,7 @@ import type {
   StickinessSource,
 } from "../types.js";
 import { BUCKETS, seedOf } from "./hash.js";
-import { encodePin } from "./pin.js";
+import { type PinKeys, encodePin } from "./pin.js";
 import { FieldSource } from "./request.js";
 import { MAX_MATCH_INPUT } from "./regex.js";
 
@@ -34,16 +34,16 @@ interface DecisionBase {
   readonly revision: number;
 }
 
-/** `pinIgnored` as a small index: 0 none, 1 not live, 2 invalid. */
-export type PinNote = 0 | 1 | 2;
-const PIN_NOTES: readonly (PinIgnored | undefined)[] = [undefined, "not_live", "invalid"];
+/** `pinIgnored` as a small index: 0 none, 1 not live, 2 invalid, 3 expired. */
+export type PinNote = 0 | 1 | 2 | 3;
+const PIN_NOTES: readonly (PinIgnored | undefined)[] = [undefined, "not_live", "invalid", "expired"];
 
 /**
- * One rule outcome and its frozen decision objects: plain, mirrored, and with a pin note — six at most, each made
+ * One rule outcome and its frozen decision objects: plain, mirrored, and with a pin note — eight at most, each made
  * the first time it is needed and then returned forever (for this revision).
  */
 export class Slot {
-  private readonly made: (Decision | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined];
+  private readonly made: (Decision | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
   private readonly withExperiments: (Slot | undefined)[] = [];
 
   constructor(
@@ -84,7 +84,7 @@ function makeDecision(base: DecisionBase, mirror: string | undefined, pinIgnored
 // ---------------------------------------------------------------------------------------------------------------
 
 /** How a compiled condition tests its field. */
-export const MatchKind = { Present: 0, Absent: 1, Equals: 2, Values: 3, Matches: 4 } as const;
+export const MatchKind = { Present: 0, Absent: 1, Equals: 2, Values: 3, Matches: 4, Secret: 5 } as const;
 export type MatchKind = (typeof MatchKind)[keyof typeof MatchKind];
 
 export interface CompiledCondition {
@@ -94,6 +94,8 @@ export interface CompiledCondition {
   readonly equals: string;
   readonly values: ReadonlySet<string> | undefined;
   readonly regex: RegExp | undefined;
+  /** For `Secret`: whether a value is one of the override secrets. */
+  readonly secret?: (value: string) => boolean;
   /** `header x-user-plan in [pro, enterprise]`, for explanations. */
   readonly label: string;
 }
@@ -109,6 +111,8 @@ export function matches(condition: CompiledCondition, value: string | undefined)
       return value === condition.equals;
     case MatchKind.Values:
       return value !== undefined && (condition.values as ReadonlySet<string>).has(value);
+    case MatchKind.Secret:
+      return value !== undefined && (condition.secret as (value: string) => boolean)(value);
     default:
       return value !== undefined && value.length <= MAX_MATCH_INPUT && (condition.regex as RegExp).test(value);
   }
@@ -233,7 +237,7 @@ export interface Compiled {
   readonly stable: number;
   readonly canary: number;
   readonly seed: number;
-  readonly pinSeed: number;
+  readonly pinKeys: PinKeys;
   /** bucket → version index */
   readonly table: Uint8Array;
   /** Buckets owned per version index. */
@@ -252,8 +256,13 @@ export interface Compiled {
   readonly experiments: readonly CompiledExperiment[];
   readonly experimentsByName: ReadonlyMap<string, CompiledExperiment>;
   readonly mirror: CompiledMirror | undefined;
-  /** Current-revision pin → version index (the fast path for pins). */
-  readonly pins: ReadonlyMap<string, number>;
+  /**
+   * Pins known to be authentic → their version index and expiry: this revision's pins without expiry (from the
+   * start), then pins issued or verified since (the fast path for pins: a map lookup, no HMAC, no allocation).
+   */
+  readonly knownPins: Map<string, KnownPin>;
+  /** Per version index, the last pin issued with an expiry (see `Router.issuePin`). */
+  readonly issuedPins: (IssuedPin | undefined)[];
   readonly weighted: readonly Slot[];
   readonly keylessSlots: readonly Slot[];
   readonly pinned: readonly Slot[];
@@ -282,14 +291,48 @@ function gcd(a: number, b: number): number {
 }
 
 /** Compiles a validated config. */
-export function compile(config: RouterConfig, revision: number, pinSeed: number): Compiled {
+/** A pin the router has verified or made. */
+export interface KnownPin {
+  readonly version: number;
+  /** Epoch ms; `Infinity` for a pin without expiry. */
+  readonly expiresAt: number;
+}
+
+/** The last pin issued for a version, and the second it expires at. */
+export interface IssuedPin {
+  readonly seconds: number;
+  readonly pin: string;
+}
+
+/** Most pins the router remembers per revision; when full it starts again from this revision's own pins. */
+export const KNOWN_PINS_LIMIT = 4096;
+
+/** This revision's own pins without expiry. */
+export function ownPins(c: Compiled): void {
+  c.versions.forEach((_, i) => c.knownPins.set(c.pinned[i]!.base.pin, { version: i, expiresAt: Number.POSITIVE_INFINITY }));
+}
+
+/** Whether `value` equals one of `secrets`; the time taken depends on the secrets' lengths, not on where they differ. */
+export function secretMatcher(secrets: readonly string[]): (value: string) => boolean {
+  return (value) => {
+    let found = false;
+    for (const secret of secrets) {
+      let difference = value.length ^ secret.length;
+      for (let i = 0; i < secret.length; i++) difference |= (value.charCodeAt(i) | 0) ^ secret.charCodeAt(i);
+      found = found || difference === 0;
+    }
+    return found;
+  };
+}
+
+export function compile(config: RouterConfig, revision: number, pinKeys: PinKeys, overrideSecrets: readonly string[] = []): Compiled {
   const versions = config.versions;
   const index = new Map(versions.map((name, i) => [name, i] as const));
   const stable = index.get(config.stable) as number;
   const canary = config.canary === undefined ? -1 : (index.get(config.canary) as number);
 
   const lifecycles = versions.map((name) => compileLifecycle(config.lifecycle?.[name]));
-  const pins = versions.map((name) => encodePin(name, revision, pinSeed));
+  const pins = versions.map((name) => encodePin(name, revision, pinKeys));
   const mirrorVersion = config.mirror?.version;
   const slot = (version: number, reason: DecisionReason, rule: string | undefined): Slot =>
     new Slot(
@@ -333,7 +376,19 @@ export function compile(config: RouterConfig, revision: number, pinSeed: number)
   const overrides = (config.overrides ?? []).map((override, i): CompiledOverride => {
     const rule = `overrides[${i}]`;
     return {
-      condition: compileCondition(FieldSource.Header, override.header, override),
+      condition:
+        override.secret === true
+          ? {
+              source: FieldSource.Header,
+              name: override.header.toLowerCase(),
+              kind: MatchKind.Secret,
+              equals: "",
+              values: undefined,
+              regex: undefined,
+              secret: secretMatcher(overrideSecrets),
+              label: `header ${override.header.toLowerCase()} = the override secret`,
+            }
+          : compileCondition(FieldSource.Header, override.header, override),
       slot: slot(index.get(override.version) as number, "header_match", rule),
       rule,
     };
@@ -413,7 +468,7 @@ export function compile(config: RouterConfig, revision: number, pinSeed: number)
     stable,
     canary,
     seed: seedOf(config.salt ?? ""),
-    pinSeed,
+    pinKeys,
     table,
     bucketCounts,
     layout,
@@ -427,7 +482,8 @@ export function compile(config: RouterConfig, revision: number, pinSeed: number)
     experiments,
     experimentsByName: new Map(experiments.map((experiment) => [experiment.name, experiment] as const)),
     mirror,
-    pins: new Map(pins.map((pin, i) => [pin, i] as const)),
+    knownPins: new Map(pins.map((pin, i) => [pin, { version: i, expiresAt: Number.POSITIVE_INFINITY }] as const)),
+    issuedPins: versions.map(() => undefined),
     weighted: versions.map((_, i) => slot(i, "weighted_routing", "split")),
     keylessSlots: versions.map((_, i) => slot(i, "keyless", "split")),
     pinned: versions.map((_, i) => slot(i, "pinned", "pin")),

@@ -6,7 +6,7 @@
  * → split (keyed), keyless (random / round-robin) or fallback. An experiment whose variant names no version only
  * annotates the decision. Mirroring is decided last, for the version chosen.
  */
-import type { Decision, ExplainStep, StickinessSource } from "../types.js";
+import { type Decision, type ExplainStep, PinIgnored, type StickinessSource } from "../types.js";
 import { BUCKETS, bucketOf } from "./hash.js";
 import {
   type Compiled,
@@ -14,10 +14,13 @@ import {
   type CompiledExperiment,
   EXPLICIT_RULES,
   ExplicitChannel,
+  KNOWN_PINS_LIMIT,
+  MatchKind,
   type KeySource,
   type PinNote,
   type Slot,
   matches,
+  ownPins,
 } from "./compile.js";
 import { readPin } from "./pin.js";
 import {
@@ -75,7 +78,11 @@ export function decideRequest(
     const override = overrides[i]!;
     const value = readBagWith(headers, get, override.condition.name);
     const hit = matches(override.condition, value);
-    if (trace !== undefined) step(trace, override.rule, "override", hit, `${override.condition.label}: ${describe(value)}`);
+    if (trace !== undefined) {
+      // A value compared with the override secret is never repeated: on a match it is the secret.
+      const shown = override.condition.kind === MatchKind.Secret ? (value === undefined ? "absent" : "a value (not shown)") : describe(value);
+      step(trace, override.rule, "override", hit, `${override.condition.label}: ${shown}`);
+    }
     if (hit) return finish(c, override.slot, request, null, rng, 0, trace, headers, get);
   }
   return afterOverrides(c, request, headers, get, rng, trace);
@@ -94,25 +101,49 @@ export function afterOverrides(
   let pinNote: PinNote = 0;
   const pin = request.pin;
   if (typeof pin === "string" && pin !== "") {
-    const current = c.pins.get(pin);
-    if (current !== undefined) {
-      if (trace !== undefined) step(trace, "pin", "pin", true, `pin for ${c.versions[current]} at this revision`);
-      return finish(c, c.pinned[current]!, request, null, rng, 0, trace, headers, get);
-    }
-    const reading = readPin(pin, c.pinSeed);
-    const live = reading.ok ? c.index.get(reading.version) : undefined;
-    if (live !== undefined) {
-      if (trace !== undefined) step(trace, "pin", "pin", true, `pin for ${reading.ok ? reading.version : ""} from revision ${reading.ok ? reading.revision : ""}`);
-      return finish(c, c.pinned[live]!, request, null, rng, 0, trace, headers, get);
-    }
-    pinNote = reading.ok ? 1 : 2;
-    if (trace !== undefined) {
-      step(trace, "pin", "pin", false, reading.ok ? `pin names ${reading.version}, which is no longer live: ignored` : "garbled or forged pin: ignored");
+    // Fast path: a pin this revision made or already verified (a lookup and, for an expiring pin, a clock read).
+    const known = c.knownPins.get(pin);
+    if (known !== undefined) {
+      // The instant read here, not through a helper: a double returned from a call is boxed (an allocation).
+      const now = request.now;
+      if (known.expiresAt === Number.POSITIVE_INFINITY || known.expiresAt > (typeof now === "number" ? now : c.pinKeys.clock())) {
+        if (trace !== undefined) step(trace, "pin", "pin", true, `pin for ${c.versions[known.version]} (authentic, not expired)`);
+        return finish(c, c.pinned[known.version]!, request, null, rng, 0, trace, headers, get);
+      }
+      pinNote = 3;
+      if (trace !== undefined) step(trace, "pin", "pin", false, "expired pin: ignored");
+    } else {
+      const reading = readPin(pin, c.pinKeys, nowOf(c, request));
+      const live = reading.ok ? c.index.get(reading.version) : undefined;
+      if (live !== undefined && reading.ok) {
+        remember(c, pin, live, reading.expiresAt);
+        if (trace !== undefined) step(trace, "pin", "pin", true, `pin for ${reading.version} from revision ${reading.revision}`);
+        return finish(c, c.pinned[live]!, request, null, rng, 0, trace, headers, get);
+      }
+      pinNote = reading.ok ? 1 : reading.ignored === PinIgnored.Expired ? 3 : 2;
+      if (trace !== undefined) {
+        step(trace, "pin", "pin", false, reading.ok ? `pin names ${reading.version}, which is no longer live: ignored` : `${reading.ignored} pin: ignored`);
+      }
     }
   } else if (trace !== undefined) {
     step(trace, "pin", "pin", false, "no pin");
   }
   return afterPin(c, request, headers, get, rng, pinNote, trace);
+}
+
+/** The instant a request is judged at: its own `now`, or the router's clock. */
+function nowOf(c: Compiled, request: LooseRequest): number {
+  const now = request.now;
+  return typeof now === "number" ? now : c.pinKeys.clock();
+}
+
+/** Remembers a verified pin, so that its next use is a lookup; starts again from the revision's own pins when full. */
+function remember(c: Compiled, pin: string, version: number, expiresAt: number): void {
+  if (c.knownPins.size >= KNOWN_PINS_LIMIT) {
+    c.knownPins.clear();
+    ownPins(c);
+  }
+  c.knownPins.set(pin, { version, expiresAt });
 }
 
 /** Steps 4–6: experiments, segments, and the split (keyed or keyless). `pinNote` says why a pin was ignored. */

@@ -224,6 +224,8 @@ function test(condition: CompiledCondition, subject: string, value: (v: unknown)
       if (set.size <= UNROLL_VALUES) return `(${[...set].map((item) => `${subject} === ${literal(item)}`).join(" || ")})`;
       return `(${subject} !== undefined && ${value(set)}.has(${subject}))`;
     }
+    case MatchKind.Secret:
+      return `(${subject} !== undefined && ${value(condition.secret)}(${subject}))`;
     default:
       return `(${subject} !== undefined && ${subject}.length <= ${MAX_MATCH_INPUT} && ${value(condition.regex)}.test(${subject}))`;
   }

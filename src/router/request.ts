@@ -19,6 +19,7 @@ export type LooseRequest = {
   readonly query?: unknown;
   readonly attributes?: unknown;
   readonly pin?: unknown;
+  readonly now?: unknown;
 };
 
 /** A bag's own lookup method (`Headers`, `Map`, `URLSearchParams`, …), called with the bag as `this`. */

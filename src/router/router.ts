@@ -18,7 +18,9 @@ import { type Trace, decideWith, readKey } from "./decide.js";
 import { ROUTER_INTERNALS, type RouterInternals } from "./internals.js";
 import { bagOf, getterOf } from "./request.js";
 import { type FastDecide, fastDecide } from "./fast.js";
-import { bucketOf, seedOf } from "./hash.js";
+import { bucketOf } from "./hash.js";
+import { hmacSha256 } from "./hmac.js";
+import { encodePin, instant, pinKeys } from "./pin.js";
 import { configProblems } from "./validate.js";
 
 const DEFAULT_PIN_SECRET = "turnout";
@@ -44,13 +46,17 @@ const DEFAULT_PIN_SECRET = "turnout";
 export function createRouter(config: RouterConfig, options: RouterOptions = {}): Router {
   const problems = configProblems(config);
   checkOptions(options, problems);
+  const secretOption: unknown = options.overrideSecret;
+  const overrideSecrets: readonly string[] =
+    typeof secretOption === "string" ? [secretOption] : Array.isArray(secretOption) ? secretOption.filter((s): s is string => typeof s === "string" && s !== "") : [];
+  checkOverrideSecrets(config, overrideSecrets, problems);
   problems.throwIfAny("router configuration");
 
   const rng = options.rng ?? Math.random;
   const logger = options.logger;
-  const pinSeed = seedOf(options.pinSecret ?? DEFAULT_PIN_SECRET);
+  const keys = pinKeys(options.pinSigner ?? hmacSha256, options.pinSecret ?? DEFAULT_PIN_SECRET, options.previousPinSecrets ?? [], options.clock ?? now);
   const codegen = options.codegen ?? true;
-  let compiled: Compiled = compile(freezeClone(config), options.revision ?? 1, pinSeed);
+  let compiled: Compiled = compile(freezeClone(config), options.revision ?? 1, keys, overrideSecrets);
   let run: FastDecide = decider(compiled);
   const listeners = new Set<(change: RouterChange) => void>();
 
@@ -99,9 +105,10 @@ export function createRouter(config: RouterConfig, options: RouterOptions = {}):
     const found = configProblems(next);
     const revision = updateOptions?.revision ?? compiled.revision + 1;
     checkRevision(revision, "revision", found);
+    checkOverrideSecrets(next, overrideSecrets, found);
     found.throwIfAny("router configuration");
     const previousRevision = compiled.revision;
-    const nextCompiled = compile(freezeClone(next), revision, pinSeed);
+    const nextCompiled = compile(freezeClone(next), revision, keys, overrideSecrets);
     const nextRun = decider(nextCompiled);
     compiled = nextCompiled;
     run = nextRun;
@@ -146,6 +153,19 @@ export function createRouter(config: RouterConfig, options: RouterOptions = {}):
     return update({ ...c.config, canary: c.versions[canary] as string, split });
   }
 
+  function issuePin(version: string, expiresAt: number): string {
+    const c = compiled;
+    const i = typeof version === "string" ? c.index.get(version) : undefined;
+    if (i === undefined || typeof expiresAt !== "number" || !Number.isFinite(expiresAt) || expiresAt < 0) return "";
+    const seconds = Math.ceil(expiresAt / 1000);
+    const last = c.issuedPins[i];
+    if (last !== undefined && last.seconds === seconds) return last.pin;
+    const pin = encodePin(version, c.revision, keys, seconds);
+    c.issuedPins[i] = { seconds, pin };
+    c.knownPins.set(pin, { version: i, expiresAt: seconds * 1000 });
+    return pin;
+  }
+
   function explain(request: RouteRequest): Explanation {
     const trace: Trace = { steps: [] };
     let decision: Decision;
@@ -183,6 +203,7 @@ export function createRouter(config: RouterConfig, options: RouterOptions = {}):
     update,
     setSplit: (weights) => update({ ...compiled.config, split: weights }),
     setCanaryPercent,
+    issuePin,
     explain,
     subscribe(listener) {
       listeners.add(listener);
@@ -209,19 +230,70 @@ function checkOptions(options: unknown, problems: Problems): void {
     problems.add("type", "options", `expected an object, got ${typeName(options)}`);
     return;
   }
-  const { rng, revision, pinSecret, logger, codegen } = options as Record<string, unknown>;
+  const { rng, revision, pinSecret, previousPinSecrets, pinSigner, clock, logger, codegen, overrideSecret } = options as Record<string, unknown>;
+  if (
+    overrideSecret !== undefined &&
+    !(typeof overrideSecret === "string" && overrideSecret !== "") &&
+    !(Array.isArray(overrideSecret) && overrideSecret.every((s: unknown) => typeof s === "string" && s !== ""))
+  ) {
+    problems.add("type", "options.overrideSecret", "expected a non-empty string or an array of them");
+  }
   if (rng !== undefined && typeof rng !== "function") problems.add("type", "options.rng", `expected a function returning [0, 1), got ${typeName(rng)}`);
   if (revision !== undefined) checkRevision(revision, "options.revision", problems);
   if (codegen !== undefined && typeof codegen !== "boolean") problems.add("type", "options.codegen", `expected a boolean, got ${typeName(codegen)}`);
   if (pinSecret !== undefined && (typeof pinSecret !== "string" || pinSecret === "")) {
     problems.add("type", "options.pinSecret", "expected a non-empty string");
   }
+  if (previousPinSecrets !== undefined) {
+    if (!Array.isArray(previousPinSecrets)) problems.add("type", "options.previousPinSecrets", "expected an array of secrets or { secret, until }");
+    else {
+      previousPinSecrets.forEach((entry: unknown, i) => {
+        const path = `options.previousPinSecrets[${i}]`;
+        if (typeof entry === "string" && entry !== "") return;
+        const { secret, until } = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
+        if (typeof secret !== "string" || secret === "") problems.add("type", `${path}.secret`, "expected a non-empty string");
+        if ((typeof until !== "number" && typeof until !== "string") || Number.isNaN(instant(until))) {
+          problems.add("invalid_value", `${path}.until`, "expected epoch milliseconds or an ISO 8601 date");
+        }
+      });
+    }
+  }
+  if (clock !== undefined && typeof clock !== "function") problems.add("type", "options.clock", `expected a function returning epoch ms, got ${typeName(clock)}`);
+  if (pinSigner !== undefined) checkSigner(pinSigner, problems);
   if (
     logger !== undefined &&
     (typeof logger !== "object" || logger === null || typeof (logger as Logger).warn !== "function" || typeof (logger as Logger).error !== "function")
   ) {
     problems.add("type", "options.logger", "expected an object with warn() and error() methods (console works)");
   }
+}
+
+/** An override marked `secret: true` needs a secret to compare with: without one it could never match. */
+function checkOverrideSecrets(config: RouterConfig, secrets: readonly string[], problems: Problems): void {
+  if (secrets.length > 0 || !Array.isArray(config?.overrides)) return;
+  config.overrides.forEach((override, i) => {
+    if (override?.secret === true) problems.add("required", `overrides[${i}].secret`, "a secret override needs the router option overrideSecret");
+  });
+}
+
+/** RFC 4231, test case 2: a signer that does not give this is not HMAC-SHA-256. */
+const HMAC_CHECK = { key: "Jefe", data: "what do ya want for nothing?", mac: "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843" };
+
+function checkSigner(signer: unknown, problems: Problems): void {
+  let mac: unknown;
+  try {
+    mac = typeof signer === "function" ? (signer as (secret: string) => (data: string) => unknown)(HMAC_CHECK.key)(HMAC_CHECK.data) : undefined;
+  } catch {
+    mac = undefined;
+  }
+  if (typeof mac !== "string" || mac.toLowerCase() !== HMAC_CHECK.mac) {
+    problems.add("invalid_value", "options.pinSigner", "expected (secret) => (data) => HMAC-SHA-256 as hex (it fails RFC 4231's test case 2)");
+  }
+}
+
+/** `Date.now`, reached through `globalThis` so that the core needs no Node or DOM types. */
+function now(): number {
+  return (globalThis as unknown as { Date: { now(): number } }).Date.now();
 }
 
 function checkRevision(revision: unknown, path: string, problems: Problems): void {

@@ -339,7 +339,12 @@ function checkOverrides(ctx: Context, value: unknown): void {
   value.forEach((override, index) => {
     const path = child("overrides", index);
     if (!checkObject(ctx, override, path)) return;
-    checkFields(ctx.problems, override, path, ["header", ...MATCHERS, "version"]);
+    checkFields(ctx.problems, override, path, ["header", ...MATCHERS, "secret", "version"]);
+    if (override.secret !== undefined) {
+      if (typeof override.secret !== "boolean") ctx.problems.add("type", child(path, "secret"), `expected true or false, got ${typeName(override.secret)}`);
+      const others = MATCHERS.filter((matcher) => override[matcher] !== undefined);
+      if (override.secret === true && others.length > 0) ctx.problems.add("conflict", path, `a secret override takes no other matcher (${others.join(", ")})`);
+    }
     if (override.header === undefined) ctx.problems.add("required", child(path, "header"), "name the header");
     else checkString(ctx, override.header, child(path, "header"), { pattern: TOKEN, what: "header name" });
     checkVersionRef(ctx, override.version, child(path, "version"), true);

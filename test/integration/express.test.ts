@@ -107,12 +107,33 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
     const url = await start(router, { clock: () => BEFORE, pin: { cookie: { maxAge: "10m", secure: true } } }, (app) => app.get("/cart", echo));
     const first = await fetch(`${url}/cart`);
     const cookie = first.headers.get("set-cookie") as string;
-    expect(cookie).toMatch(/^turnout_pin=v2~[0-9a-z]+~[0-9a-z]+; Max-Age=600; Path=\/; HttpOnly; SameSite=Lax; Secure$/);
+    expect(cookie).toMatch(/^turnout_pin=v2~[0-9a-z]+~[0-9a-z]+~[0-9a-f]{16}; Max-Age=600; Path=\/; HttpOnly; SameSite=Lax; Secure$/);
     router.setCanaryPercent(0);
     const pair = cookie.split(";")[0] as string;
     const second = await fetch(`${url}/cart`, { headers: { cookie: `other=1; ${pair}` } });
     expect(await second.json()).toEqual({ version: "v2", reason: "pinned" });
     expect(second.headers.get("set-cookie")).toBeNull(); // unchanged pin: no new cookie, the expiry is not extended
+  });
+
+  it("a header pin expires: after promotion to 100 %, a client echoing X-Turnout-Pin reaches v2 within the pin's max age", async () => {
+    const router = createRouter(baseConfig({ split: { v1: 100, v2: 0 } }));
+    let now = BEFORE;
+    const url = await start(router, { clock: () => now, pin: { maxAge: "10m" } }, (app) => app.get("/cart", echo));
+    let pin = (await fetch(`${url}/cart`)).headers.get("x-turnout-pin") as string;
+    router.setCanaryPercent(100);
+    const seen: string[] = [];
+    // The client echoes whatever pin it was last given, once a minute, for 15 minutes.
+    for (let minute = 1; minute <= 15; minute++) {
+      now = BEFORE + minute * 60_000;
+      const response = await fetch(`${url}/cart`, { headers: { "x-turnout-pin": pin } });
+      const body = (await response.json()) as { version: string; reason: string };
+      seen.push(body.version);
+      const next = response.headers.get("x-turnout-pin") as string;
+      if (body.reason === "pinned") expect(next).toBe(pin); // honoured: sent back unchanged, never renewed
+      pin = next;
+    }
+    expect(seen.slice(0, 9)).toEqual(Array(9).fill("v1"));
+    expect(seen.slice(10)).toEqual(Array(5).fill("v2"));
   });
 
   it("keeps cookies other middleware set before turnout", async () => {

@@ -54,7 +54,9 @@ describe.each(frameworks)("turnout/koa on %s", (_name, KoaClass) => {
       const body = (await response.json()) as { version: string };
       expect(body.version).toBe(router.decide({ headers: { "x-user-id": user } }).version);
       expect(response.headers.get("x-api-version")).toBe(body.version);
-      expect(response.headers.get("x-turnout-pin")).toBe(router.decide({ headers: { "x-user-id": user } }).pin);
+      const pin = response.headers.get("x-turnout-pin") as string;
+      expect(pin.startsWith(`${body.version}~`)).toBe(true);
+      expect(router.decide({ pin, headers: { "x-user-id": "someone-else" } })).toMatchObject({ reason: "pinned", version: body.version });
     }
     const experiment = await fetch(`${url}/api/checkout`, { headers: { "x-user-id": "user-42" } });
     expect(experiment.headers.get("x-ab-test")).toBe("checkout-flow-v2");

@@ -4,12 +4,13 @@
 // values (so rules do match), with junk mixed in: arrays, numbers, null, Map and Headers-like bags, inherited and
 // `__proto__` properties, throwing getters, forged and stale pins.
 import fc from "fast-check";
+import { hmacSha256 } from "../../src/router/hmac.js";
+import { pinKeys } from "../../src/router/pin.js";
 import { describe, expect, it } from "vitest";
 import { type Decision, type RouterConfig, createRouter } from "../../src/index.js";
 import { compile } from "../../src/router/compile.js";
 import { decideWith } from "../../src/router/decide.js";
 import { fastDecide, generate } from "../../src/router/fast.js";
-import { seedOf } from "../../src/router/hash.js";
 
 const VERSIONS = ["v1", "v2", "v3", "v4"];
 /** Header names a config may use; a request draws from the same pool, plus names no rule reads. */
@@ -167,6 +168,8 @@ function run(decide: () => Decision): Outcome {
   }
 }
 
+const testPinKeys = pinKeys(hmacSha256, "turnout", [], () => 0);
+
 describe("the generated decide answers exactly as the generic decide", () => {
   it("same decision object (or fault), same round-robin state, on random configs and random or junk requests", () => {
     fc.assert(
@@ -179,7 +182,7 @@ describe("the generated decide answers exactly as the generic decide", () => {
           const pins = [router.decide({ key: "a" }).pin, router.decide({ key: "b" }).pin, router.decide({ headers: { "x-api-version": "v1" } }).pin];
           router.update(config);
           pins.push(router.decide({ key: "c" }).pin);
-          const c = compile(config, revision + 1, seedOf("turnout"));
+          const c = compile(config, revision + 1, testPinKeys);
           const { rng, reset } = replayer(draws);
           const fast = fastDecide(c, rng);
           expect(fast, generate(c).source).toBeTypeOf("function");

@@ -108,7 +108,31 @@ function resolvePinCookie(value: unknown, problems: Problems): PinCookie | undef
     (o.httpOnly === false ? "" : "; HttpOnly") +
     `; SameSite=${label}` +
     (secure ? "; Secure" : "");
-  return { name: String(name), attributes };
+  return { name: String(name), attributes, maxAgeMs: maxAgeMs ?? 0 };
+}
+
+/** How long an issued pin is honoured: `pin.maxAge`, else the cookie's max age, else 15 minutes. */
+function resolvePinMaxAge(pin: Record<string, unknown>, problems: Problems): number {
+  const cookie = isRecord(pin.cookie) ? pin.cookie : {};
+  const value = pin.maxAge ?? cookie.maxAge ?? "15m";
+  const ms = parseDuration(value);
+  if (ms === undefined || ms < 1000) {
+    // An unreadable cookie maxAge is reported with the cookie's other options.
+    if (pin.maxAge !== undefined || ms !== undefined) {
+      problems.add(ProblemCode.InvalidDuration, pin.maxAge !== undefined ? "pin.maxAge" : "pin.cookie.maxAge", 'expected a duration of a second or more, such as "15m"');
+    }
+    return 0;
+  }
+  return ms;
+}
+
+/**
+ * The expiry of a pin issued at `now`: `now + maxAge`, rounded up to a step of a sixtieth of the lifetime (1 s to
+ * 1 min), so that one pin per version serves a whole step (the router caches it; no HMAC per request).
+ */
+export function pinExpiry(now: number, maxAgeMs: number): number {
+  const step = Math.min(60_000, Math.max(1000, Math.floor(maxAgeMs / 60_000) * 1000));
+  return Math.ceil((now + maxAgeMs) / step) * step;
 }
 
 function headerName(value: unknown, fallback: string, path: string, problems: Problems): string | undefined {
@@ -144,7 +168,7 @@ export function resolveOptions(options: unknown, extraFields: readonly string[] 
   }
   const pin: Record<string, unknown> = isRecord(o.pin) ? o.pin : {};
   if (o.pin !== undefined && !isRecord(o.pin)) problems.add(ProblemCode.Type, "pin", "expected an object");
-  checkFields(problems, pin, "pin", ["header", "cookie"]);
+  checkFields(problems, pin, "pin", ["header", "cookie", "maxAge"]);
   const headers: Record<string, unknown> = isRecord(o.headers) ? o.headers : {};
   if (o.headers !== undefined && !isRecord(o.headers)) problems.add(ProblemCode.Type, "headers", "expected an object");
   checkFields(problems, headers, "headers", ["version", "experiment", "variant", "lifecycle"]);
@@ -152,6 +176,7 @@ export function resolveOptions(options: unknown, extraFields: readonly string[] 
   const resolved = {
     pinHeader: headerName(pin.header, "x-turnout-pin", "pin.header", problems),
     pinCookie: resolvePinCookie(pin.cookie, problems),
+    pinMaxAgeMs: resolvePinMaxAge(pin, problems),
     versionHeader: headerName(headers.version, "x-api-version", "headers.version", problems),
     experimentHeader: headerName(headers.experiment, "x-ab-test", "headers.experiment", problems),
     variantHeader: headerName(headers.variant, "x-ab-variant", "headers.variant", problems),
@@ -204,7 +229,7 @@ export function createEngine<Req>(
   extraChecks?: (problems: Problems) => void,
 ): Engine<Req> {
   const settings = resolveOptions(options, extraFields, extraChecks);
-  const { pinHeader, pinCookie, versionHeader, experimentHeader, variantHeader } = settings;
+  const { pinHeader, pinCookie, pinMaxAgeMs, versionHeader, experimentHeader, variantHeader } = settings;
   const logger: Logger = options.logger ?? console;
   const clock = options.clock ?? Date.now;
   const counters: MutableHttpCounters = { requests: 0, faults: 0, gone: 0, unknownVersion: 0 };
@@ -261,7 +286,8 @@ export function createEngine<Req>(
       path,
       ...(key !== undefined ? { key } : {}),
       ...(attributes !== undefined ? { attributes } : {}),
-      ...(sentPin !== undefined ? { pin: sentPin } : {}),
+      // A pin's expiry is judged by this engine's clock, the one that set it.
+      ...(sentPin !== undefined ? { pin: sentPin, now: clock() } : {}),
     };
     let decision: Decision;
     if (internals !== undefined) decision = internals.decide(routeRequest, routerFault);
@@ -299,11 +325,14 @@ export function createEngine<Req>(
         if (experimentHeader !== undefined) headers.push([experimentHeader, headerSafe(decision.experiment.name)]);
         if (variantHeader !== undefined) headers.push([variantHeader, headerSafe(decision.experiment.variant)]);
       }
-      if (decision.pin !== "") {
-        if (pinHeader !== undefined) headers.push([pinHeader, decision.pin]);
-        // A honoured pin is not re-issued (its expiry must not slide: a rollback reaches pinned browsers in maxAge).
-        if (pinCookie !== undefined && decision.pin !== sentPin && decision.reason !== DecisionReason.Pinned) {
-          headers.push(["set-cookie", pinCookieHeader(pinCookie, decision.pin)]);
+      if (decision.pin !== "" && (pinHeader !== undefined || pinCookie !== undefined)) {
+        // A honoured pin is sent back as it came, never re-issued: its expiry must not slide, so that a client
+        // echoing it reaches the current split (a promotion, a rollback) within the pin's max age.
+        const honoured = decision.reason === DecisionReason.Pinned && sentPin !== undefined;
+        const pin = honoured ? sentPin : router.issuePin(decision.version, pinExpiry(clock(), pinMaxAgeMs));
+        if (pin !== undefined && pin !== "") {
+          if (pinHeader !== undefined) headers.push([pinHeader, pin]);
+          if (pinCookie !== undefined && !honoured) headers.push(["set-cookie", pinCookieHeader(pinCookie, pin)]);
         }
       }
       if (settings.lifecycle) for (const pair of lifecycleHeaders(decision.lifecycle)) headers.push(pair);

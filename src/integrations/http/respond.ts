@@ -72,6 +72,7 @@ export function isSunset(decision: Decision, now: number): boolean {
 export interface PinCookie {
   readonly name: string;
   readonly attributes: string;
+  readonly maxAgeMs: number;
 }
 
 /**
@@ -79,7 +80,7 @@ export interface PinCookie {
  *
  * @example
  * ```ts
- * pinCookieHeader({ name: "turnout_pin", attributes: "; Max-Age=900; Path=/; HttpOnly; SameSite=Lax" }, "v2~3~x");
+ * pinCookieHeader({ name: "turnout_pin", attributes: "; Max-Age=900; Path=/; HttpOnly; SameSite=Lax", maxAgeMs: 900_000 }, "v2~3~x");
  * // "turnout_pin=v2~3~x; Max-Age=900; Path=/; HttpOnly; SameSite=Lax"
  * ```
  */

@@ -101,6 +101,12 @@ export interface TurnoutHttpOptions<Req> {
     readonly header?: string | false;
     /** `true` or cookie options to also set and read the pin as a cookie. Default `false`. */
     readonly cookie?: boolean | PinCookieOptions;
+    /**
+     * How long a pin turnout issues is honoured (header and cookie alike): the expiry is signed inside the pin and
+     * checked against `clock`. A honoured pin is sent back unchanged, never renewed, so a client that echoes it
+     * reaches the current split within this time. Default: the cookie's `maxAge`, else `"15m"`.
+     */
+    readonly maxAge?: Duration;
   };
   /** Response header names. */
   readonly headers?: ResponseHeaderNames;

@@ -1,6 +1,8 @@
 // The generated decide: injection-proof source, the fallback where code generation from strings is refused, the
 // `codegen` option, and compiled code reused across updates that change only values (weights, salt, revision).
 import { createContext, runInContext } from "node:vm";
+import { hmacSha256 } from "../../../src/router/hmac.js";
+import { pinKeys } from "../../../src/router/pin.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type RouterConfig, TurnoutConfigError, createRouter } from "../../../src/index.js";
 import { compile } from "../../../src/router/compile.js";
@@ -66,10 +68,12 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+const testPinKeys = pinKeys(hmacSha256, "turnout", [], () => 0);
+
 describe("generated source", () => {
   it("keeps hostile-but-valid names and values inside string literals", () => {
     const config = hostileConfig();
-    const { source } = generate(compile(config, 1, 0));
+    const { source } = generate(compile(config, 1, testPinKeys));
     // Names and values are in the text only as JSON string literals (U+2028/2029 escaped as well)…
     for (const name of hostileHeaders) expect(source).toContain(`bag[${JSON.stringify(name)}]`);
     for (const name of hostileFields.slice(0, 4)) expect(source).toContain(`readAttribute(request, ${JSON.stringify(name)})`);
@@ -102,9 +106,9 @@ describe("generated source", () => {
   });
 
   it("is the same text for configs that differ only in weights, salt, revision and lifecycle (the compiled code is reused)", () => {
-    const a = generate(compile(base, 1, 0)).source;
-    const b = generate(compile({ ...base, split: { v1: 40, v2: 60 }, salt: "other", lifecycle: { v2: { deprecated: "2030-01-01" } } }, 7, 99)).source;
-    const c = generate(compile({ ...base, overrides: [{ header: "x-beta", equals: "true", version: "v2" }] }, 1, 0)).source;
+    const a = generate(compile(base, 1, testPinKeys)).source;
+    const b = generate(compile({ ...base, split: { v1: 40, v2: 60 }, salt: "other", lifecycle: { v2: { deprecated: "2030-01-01" } } }, 7, testPinKeys)).source;
+    const c = generate(compile({ ...base, overrides: [{ header: "x-beta", equals: "true", version: "v2" }] }, 1, testPinKeys)).source;
     expect(b).toBe(a);
     expect(c).not.toBe(a);
   });

@@ -50,10 +50,18 @@ function wholeUnits(weights: readonly number[], scale: number, what: (index: num
   return problems.length > 0 ? { ok: false, problems } : { ok: true, units };
 }
 
-/** Fractions of 1, exactly as given when they already sum to 1 (GrowthBook's own weights), else normalised. */
-function fractions(weights: readonly number[]): number[] {
+/**
+ * GrowthBook's weights: fractions used exactly as given when they sum to 0.99–1.01 (the SDK's own tolerance), else
+ * relative weights (percents, say) divided by their total.
+ *
+ * @example
+ * ```ts
+ * fractions([90, 10]); // [0.9, 0.1]
+ * ```
+ */
+export function fractions(weights: readonly number[]): number[] {
   const total = weights.reduce((sum, weight) => sum + weight, 0);
-  return Math.abs(total - 1) < WHOLE ? [...weights] : weights.map((weight) => weight / total);
+  return total >= 0.99 && total <= 1.01 ? [...weights] : weights.map((weight) => weight / total);
 }
 
 /**
@@ -198,14 +206,33 @@ class GrowthBook implements Chooser {
   }
 }
 
-/** GrowthBook's `getBucketRanges`: `[start, start + coverage × weight)` over the cumulative weights. */
-function bucketRanges(coverage: number, weights: readonly number[]): [number, number][] {
+/**
+ * GrowthBook's bucket ranges: `[start, start + coverage × weight)` over the cumulative weights.
+ *
+ * @example
+ * ```ts
+ * bucketRanges(0.5, [0.5, 0.5]); // [[0, 0.25], [0.5, 0.75]]
+ * ```
+ */
+export function bucketRanges(coverage: number, weights: readonly number[]): [number, number][] {
   let cumulative = 0;
   return weights.map((weight) => {
     const start = cumulative;
     cumulative += weight;
     return [start, start + coverage * weight];
   });
+}
+
+/**
+ * The first range holding `n` (`start ≤ n < end`), or -1: GrowthBook's variation choice.
+ *
+ * @example
+ * ```ts
+ * rangeIndex(0.6, [[0, 0.5], [0.5, 1]]); // 1
+ * ```
+ */
+export function rangeIndex(n: number, ranges: readonly (readonly [number, number])[]): number {
+  return ranges.findIndex(([start, end]) => n >= start && n < end);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -359,7 +386,7 @@ export function compileScheme(spec: Exclude<Bucketing, { scheme: "turnout" }>, w
         const coverage = Math.min(1, Math.max(0, spec.coverage ?? 1));
         const ranges = bucketRanges(coverage, units);
         table = (n) => {
-          const index = ranges.findIndex(([start, end]) => n >= start && n < end);
+          const index = rangeIndex(n, ranges);
           return index < 0 ? NOT_ENROLLED : index;
         };
       }

@@ -73,12 +73,25 @@ export function fnvFeed(h: number, text: string, encoding: FnvEncoding): number 
  * ```
  */
 export function fnvDigits(h: number, value: number): number {
-  let power = 1_000_000_000;
-  while (power > 1 && power > value) power /= 10;
-  while (power >= 1) {
-    const digit = Math.floor(value / power) % 10;
-    h = Math.imul(h ^ (48 + digit), 16777619);
-    power /= 10;
+  // In two halves below 100 000, so that every digit comes from small-integer division (no floating point).
+  const high = Math.floor(value / 100_000);
+  const low = value - high * 100_000;
+  if (high > 0) return fiveDigits(fiveDigits(h, high, false), low, true);
+  return fiveDigits(h, low, false);
+}
+
+/** Feeds the decimal digits of `part` (< 100 000): all five when `padded`, else without leading zeros (0 → "0"). */
+function fiveDigits(h: number, part: number, padded: boolean): number {
+  let divisor = 10_000;
+  let started = padded;
+  while (divisor > 0) {
+    const digit = (part / divisor) | 0;
+    part -= digit * divisor;
+    if (digit > 0 || started || divisor === 1) {
+      h = Math.imul(h ^ (48 + digit), 16777619);
+      started = true;
+    }
+    divisor = (divisor / 10) | 0;
   }
   return h;
 }

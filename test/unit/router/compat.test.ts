@@ -2,7 +2,7 @@
 // also on setSplit and setCanaryPercent), the generated decide against the generic one, what requests without a key
 // get, explain and assign.
 import { describe, expect, it } from "vitest";
-import { type Bucketing, type RouterConfig, TurnoutConfigError, createRouter } from "../../../src/index.js";
+import { type Bucketing, type RouterConfig, TurnoutConfigError, createRollout, createRouter, createStats } from "../../../src/index.js";
 
 function problemsOf(run: () => unknown): { code: string; path: string }[] {
   try {
@@ -58,6 +58,14 @@ describe("bucketing: validation", () => {
     expect(router.revision).toBe(1);
     router.setCanaryPercent(5);
     expect(router.canaryPercent).toBe(5);
+  });
+
+  it("refuses a rollout plan whose step the scheme cannot express before it starts, at the step's weight", () => {
+    const router = createRouter({ ...base, split: { v1: 100, v2: 0 }, bucketing: { scheme: "unleash", groupId: "g" } });
+    const plan = { steps: [{ weight: 1, pause: "1m" }, { weight: 2.5, pause: "1m" }, { weight: 10, pause: "1m" }] };
+    expect(problemsOf(() => createRollout(plan, { router, stats: createStats() }))).toEqual([{ code: "not_expressible", path: "plan.steps[1].weight" }]);
+    const own = createRouter({ ...base, split: { v1: 100, v2: 0 } });
+    expect(problemsOf(() => createRollout(plan, { router: own, stats: createStats() }))).toEqual([]);
   });
 
   it("needs every version with a weight in the scheme's order, and two entries for a rollout", () => {

@@ -56,6 +56,8 @@ export const ProblemCode = {
   InvalidUrl: "invalid_url",
   /** A duration that does not parse (`"5 minutes"` instead of `"5m"`). */
   InvalidDuration: "invalid_duration",
+  /** A weight the configured bucketing scheme cannot express exactly (0.5 % where it rolls out in whole percents). */
+  NotExpressible: "not_expressible",
 } as const;
 
 /** One of the {@link ProblemCode} values. */

@@ -223,6 +223,153 @@ export interface Experiment {
   readonly paths?: readonly string[];
   /** Where this experiment's key comes from; defaults to the router's `stickiness`. */
   readonly stickiness?: readonly StickinessSource[];
+  /** Bucket as a feature-flag SDK does (the variants' order is theirs; `order` does not apply). Default turnout's. */
+  readonly bucketing?: Bucketing;
+}
+
+/**
+ * How requests are bucketed: turnout's own scheme (the default), or the scheme of a feature-flag SDK, reproduced user
+ * for user so that moving a percentage rollout from that SDK to turnout moves nobody. See
+ * docs/compatibility-bucketing.md. The weights stay in `split` (or the experiment's variants), in the units the
+ * source SDK can express; a weight it could not express is refused (`not_expressible`), never rounded.
+ *
+ * @example
+ * ```ts
+ * const bucketing: Bucketing = { scheme: "unleash", groupId: "new-checkout", mode: "rollout" };
+ * ```
+ */
+export type Bucketing = TurnoutBucketing | UnleashBucketing | GrowthBookBucketing | FlagdBucketing | LaunchDarklyBucketing;
+
+/**
+ * What a compatibility scheme does with a request that has no sticky key: `router` applies the router's `keyless`
+ * mode; `sdk` does what the source SDK does (Unleash: a random draw, as its `default` stickiness; GrowthBook and
+ * flagd: not enrolled, so the stable version; LaunchDarkly: bucket 0, the first version with a weight).
+ *
+ * @example
+ * ```ts
+ * const keyless: BucketingKeyless = "sdk";
+ * ```
+ */
+export type BucketingKeyless = "router" | "sdk";
+
+/**
+ * turnout's own bucketing: MurmurHash3 of the key seeded with the salt, 10,000 buckets.
+ *
+ * @example
+ * ```ts
+ * const own: TurnoutBucketing = { scheme: "turnout" };
+ * ```
+ */
+export interface TurnoutBucketing {
+  readonly scheme: "turnout";
+}
+
+/**
+ * Unleash: `normalizedValue = murmur3(groupId + ":" + key, seed) % normalizer + 1`. In `rollout` mode (a gradual /
+ * flexible rollout strategy) the second version of `order` gets the key when the value is at most the rollout
+ * percentage, a whole number (seed 0, normaliser 100). In `variants` mode (feature or strategy variants) the value
+ * (seed 86028157, normaliser `totalWeight`) picks the first version whose running weight reaches it.
+ *
+ * @example
+ * ```ts
+ * const rollout: UnleashBucketing = { scheme: "unleash", groupId: "new-checkout" }; // split { v1: 75, v2: 25 }
+ * const variants: UnleashBucketing = { scheme: "unleash", mode: "variants", groupId: "new-checkout", order: ["v1", "v2"] };
+ * ```
+ */
+export interface UnleashBucketing {
+  readonly scheme: "unleash";
+  /** `rollout` (default): a gradual rollout of two versions; `variants`: weighted variants. */
+  readonly mode?: "rollout" | "variants";
+  /** The strategy's `groupId` (Unleash defaults it to the flag name) or, for feature variants, the flag name. */
+  readonly groupId: string;
+  /** Versions in Unleash's variant order; for `rollout`, [off, on]. Default: [stable, canary] / `versions`. */
+  readonly order?: readonly string[];
+  /** `variants` only: the sum of the Unleash variant weights (default 1000, as the Unleash server makes them). */
+  readonly totalWeight?: number;
+  /** `utf8` (default: the Go, Java, .NET, Python and Rust SDKs) or `latin1` (unleash-client-node: a byte per code unit). */
+  readonly encoding?: "utf8" | "latin1";
+  /** Requests without a key: the router's `keyless` mode (default) or a random draw, as Unleash's `default` stickiness. */
+  readonly keyless?: BucketingKeyless;
+}
+
+/**
+ * GrowthBook: `n = fnv1a32(key + seed) % 1000 / 1000` (hash version 1) or
+ * `fnv1a32(String(fnv1a32(seed + key))) % 10000 / 10000` (version 2). In `experiment` mode the ranges are
+ * `[start, start + coverage × weight)` over the weights as fractions; in `rollout` mode (a rollout rule with
+ * coverage) the second version of `order` gets the key when `n ≤` its share.
+ *
+ * @example
+ * ```ts
+ * const experiment: GrowthBookBucketing = { scheme: "growthbook", seed: "checkout-exp", hashVersion: 2, coverage: 0.5 };
+ * ```
+ */
+export interface GrowthBookBucketing {
+  readonly scheme: "growthbook";
+  /** `experiment` (default): variations with weights; `rollout`: a percentage rollout rule of two versions. */
+  readonly mode?: "experiment" | "rollout";
+  /** The experiment's `seed` (GrowthBook defaults it to the experiment key) or, for a rollout rule, the feature key. */
+  readonly seed: string;
+  /** 1 (GrowthBook's default) or 2. */
+  readonly hashVersion?: 1 | 2;
+  /** `experiment` only: the share of keys included, 0–1 (default 1); the others go to the stable version. */
+  readonly coverage?: number;
+  /** `experiment` only: `[id, start, end]`: only keys whose namespace hash is in `[start, end)` are included. */
+  readonly namespace?: readonly [string, number, number];
+  /** Versions in GrowthBook's variation order; for `rollout`, [off, on]. Default: `versions` / [stable, canary]. */
+  readonly order?: readonly string[];
+  /** `utf16` (default: the JavaScript SDK), `utf8` (the Go SDK) or `codepoint` (the Python SDK). */
+  readonly encoding?: "utf16" | "utf8" | "codepoint";
+  /** Requests without a key: the router's `keyless` mode (default) or not enrolled (the stable version). */
+  readonly keyless?: BucketingKeyless;
+}
+
+/**
+ * flagd's `fractional` operation: MurmurHash3 (seed 0) of `flagKey + key`. `v2` (current flagd):
+ * `bucket = hash × totalWeight >> 32` against the running integer weights; `v1` (earlier flagd):
+ * `|int32 hash| / 2^31-1 × 100` against running percentages.
+ *
+ * @example
+ * ```ts
+ * const fractional: FlagdBucketing = { scheme: "flagd", flagKey: "checkout-flag", order: ["v1", "v2"] };
+ * ```
+ */
+export interface FlagdBucketing {
+  readonly scheme: "flagd";
+  /** The text hashed before the key: the flag key (the default bucketing), or a `cat` expression's literal, or "". */
+  readonly flagKey: string;
+  /** `v2` (default, current flagd) or `v1` (the earlier floating-point bucketing). */
+  readonly bucketing?: "v2" | "v1";
+  /** `go` (default: the flagd daemon and Go evaluator, UTF-8) or `js` (@openfeature/flagd-core, imurmurhash). */
+  readonly implementation?: "go" | "js";
+  /** The sum of the flag's fractional weights (default 100). */
+  readonly totalWeight?: number;
+  /** Versions in the order of the `fractional` buckets. Default: `versions`. */
+  readonly order?: readonly string[];
+  /** Requests without a key: the router's `keyless` mode (default) or the default variant (the stable version). */
+  readonly keyless?: BucketingKeyless;
+}
+
+/**
+ * LaunchDarkly percentage rollouts: `bucket = int(sha1(flagKey + "." + salt + "." + key)[0..15], 16) / 0xFFFFFFFFFFFFFFF`
+ * (experiments: `seed + "." + key`), against running weights in thousandths of a percent (100,000 in all).
+ *
+ * @example
+ * ```ts
+ * const rollout: LaunchDarklyBucketing = { scheme: "launchdarkly", flagKey: "new-checkout", salt: "a1b2c3" };
+ * ```
+ */
+export interface LaunchDarklyBucketing {
+  readonly scheme: "launchdarkly";
+  /** The flag key. */
+  readonly flagKey: string;
+  /** The flag's `salt` (from the flag's JSON). */
+  readonly salt: string;
+  /** An experiment's rollout `seed`, which replaces `flagKey.salt` (0 means none, as in the SDKs). */
+  readonly seed?: number;
+  /** Versions in the order of the rollout's variations. Default: `versions`. */
+  readonly order?: readonly string[];
+  /** Requests without a key: the router's `keyless` mode (default) or bucket 0 (the first version with a weight). */
+  readonly keyless?: BucketingKeyless;
 }
 
 /**
@@ -317,6 +464,8 @@ export interface RouterConfig {
   readonly mirror?: MirrorRule;
   /** Deprecation and sunset per version. */
   readonly lifecycle?: Readonly<Record<string, Lifecycle>>;
+  /** How the split buckets keys: turnout's own scheme (default) or a feature-flag SDK's. */
+  readonly bucketing?: Bucketing;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

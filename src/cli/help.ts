@@ -137,6 +137,8 @@ Options:
   --keys <n>                 keys to route (default 100,000, at most 10,000,000)
   --key-prefix <text>        key names (default "user-")
   --to <config>              a second configuration: which keys move
+  --to-bucketing <scheme>    the same configuration under another bucketing ("turnout", or a JSON
+                             object or file such as {"scheme":"unleash","groupId":"…"}): which keys move
   --plan <plan>              a rollout plan to simulate (config optional: its stable and canary
                              default to the plan's, else v1 and v2)
   --traffic <file>           a traffic model: {"requestsPerSecond", "stable": {"errorPercent",

@@ -1,5 +1,6 @@
 import { Problems, isRecord, typeName } from "../internal/problems.js";
-import type { Logger, Router, StatsReader } from "../types.js";
+import { configProblems } from "../router/validate.js";
+import type { Logger, Router, RouterConfig, StatsReader } from "../types.js";
 import { evaluateFigures, evaluateHealth } from "./analysis.js";
 import { analysisRequest, checkState, initialState, nextTickAt, statusOf, transition } from "./machine.js";
 import { compilePlan, isCompiledPlan } from "./plan.js";
@@ -65,6 +66,29 @@ function versionsOf(router: Router): { stable: string; canary: string } | undefi
   return typeof canary === "string" ? { stable: config.stable, canary } : undefined;
 }
 
+/**
+ * Under a compatibility bucketing scheme, every step's weight must be one the scheme can express (whole percents for
+ * Unleash, say): refused here, before the rollout starts, rather than at the step.
+ */
+function checkExpressible(plan: CompiledPlan, config: RouterConfig, versions: { stable: string; canary: string }, problems: Problems): void {
+  const scheme = config.bucketing?.scheme;
+  if (scheme === undefined || scheme === "turnout") return;
+  const split = config.split ?? { [config.stable]: 1 };
+  const total = Object.values(split).reduce((sum, weight) => sum + weight, 0);
+  const others: Record<string, number> = {};
+  let othersPercent = 0;
+  for (const [name, weight] of Object.entries(split)) {
+    if (name === versions.stable || name === versions.canary || total <= 0) continue;
+    others[name] = (weight / total) * 100;
+    othersPercent += others[name]!;
+  }
+  plan.steps.forEach((step, i) => {
+    const candidate = { ...config, canary: versions.canary, split: { ...others, [versions.canary]: step.weight, [versions.stable]: Math.max(0, 100 - othersPercent - step.weight) } };
+    const refused = configProblems(candidate).list.find((problem) => problem.code === "not_expressible");
+    if (refused !== undefined) problems.add("not_expressible", `plan.steps[${i}].weight`, `${step.weight} %: ${refused.message.replace(/^[^:]*: /, "")}`);
+  });
+}
+
 function checkOptions(plan: CompiledPlan, options: unknown): RolloutOptions {
   const problems = new Problems();
   if (!isRecord(options)) {
@@ -87,6 +111,7 @@ function checkOptions(plan: CompiledPlan, options: unknown): RolloutOptions {
       if (source.canary !== undefined && source.canary !== versions.canary) {
         problems.add("conflict", "plan.canary", `the plan is for canary "${source.canary}", the router's canary is "${versions.canary}"`);
       }
+      checkExpressible(plan, router.config, versions, problems);
     }
   }
   if (!hasFunctions(o.stats, ["window"])) problems.add(o.stats === undefined ? "required" : "type", "options.stats", "expected a stats reader (an object with window())");

@@ -17,6 +17,8 @@ import { BUCKETS, seedOf } from "./hash.js";
 import { type PinKeys, encodePin } from "./pin.js";
 import { FieldSource } from "./request.js";
 import { MAX_MATCH_INPUT } from "./regex.js";
+import { type Chooser, compileScheme } from "./schemes/scheme.js";
+import { compatScheme, splitOrder } from "./schemes/validate.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Interned decisions
@@ -198,6 +200,15 @@ export interface CompiledExperiment {
   readonly keySources: readonly KeySource[] | undefined;
   /** Index base for `Slot.withExperiment`: variant `v` of this experiment is `codeBase + v`. */
   readonly codeBase: number;
+  /** A compatibility scheme's chooser (variant index or -1: not enrolled), replacing `seed` and `table`. */
+  readonly chooser: Chooser | undefined;
+}
+
+/** The split under a compatibility scheme: the chooser picks an entry; entries are version indexes. */
+export interface CompiledCompat {
+  readonly chooser: Chooser;
+  /** entry → version index (entry -1, not enrolled, is the stable version) */
+  readonly entries: Int32Array;
 }
 
 export const ExplicitChannel = { Path: 0, Header: 1, Accept: 2, Query: 3 } as const;
@@ -263,6 +274,8 @@ export interface Compiled {
   readonly knownPins: Map<string, KnownPin>;
   /** Per version index, the last pin issued with an expiry (see `Router.issuePin`). */
   readonly issuedPins: (IssuedPin | undefined)[];
+  /** The split's compatibility scheme, when `bucketing` names one. */
+  readonly compat: CompiledCompat | undefined;
   readonly weighted: readonly Slot[];
   readonly keylessSlots: readonly Slot[];
   readonly pinned: readonly Slot[];
@@ -429,6 +442,7 @@ export function compile(config: RouterConfig, revision: number, pinKeys: PinKeys
       paths: experiment.paths,
       keySources: experiment.stickiness === undefined ? undefined : compileKeySources(experiment.stickiness),
       codeBase,
+      chooser: chooserFor(experiment.bucketing, experiment.variants.map((variant) => variant.weight)),
     };
     codeBase += experiment.variants.length;
     return compiled;
@@ -446,6 +460,16 @@ export function compile(config: RouterConfig, revision: number, pinKeys: PinKeys
             config.mirror!.from === undefined ? name !== config.mirror!.version : config.mirror!.from.includes(name),
           ),
           seed: seedOf(`mirror:${config.salt ?? ""}`),
+        };
+
+  const splitScheme = compatScheme(config.bucketing);
+  const schemeOrder = splitScheme === undefined ? undefined : splitOrder(splitScheme, config, undefined, "bucketing");
+  const compat: CompiledCompat | undefined =
+    splitScheme === undefined || schemeOrder === undefined
+      ? undefined
+      : {
+          chooser: compileScheme(splitScheme, schemeOrder.map((name) => weights[index.get(name) as number] as number)),
+          entries: Int32Array.from(schemeOrder, (name) => index.get(name) as number),
         };
 
   const keySources = compileKeySources(config.stickiness ?? ["key"]);
@@ -484,12 +508,19 @@ export function compile(config: RouterConfig, revision: number, pinKeys: PinKeys
     mirror,
     knownPins: new Map(pins.map((pin, i) => [pin, { version: i, expiresAt: Number.POSITIVE_INFINITY }] as const)),
     issuedPins: versions.map(() => undefined),
+    compat,
     weighted: versions.map((_, i) => slot(i, "weighted_routing", "split")),
     keylessSlots: versions.map((_, i) => slot(i, "keyless", "split")),
     pinned: versions.map((_, i) => slot(i, "pinned", "pin")),
     fallback: slot(stable, "fallback", "keyless"),
     error: slot(stable, "error", undefined),
   };
+}
+
+/** The chooser of a compatibility scheme over `weights` (in the SDK's order), or `undefined` for turnout's own. */
+function chooserFor(bucketing: unknown, weights: readonly number[]): Chooser | undefined {
+  const spec = compatScheme(bucketing);
+  return spec === undefined ? undefined : compileScheme(spec, weights);
 }
 
 function compileLifecycle(lifecycle: Lifecycle | undefined): DecisionLifecycle | undefined {

@@ -10,6 +10,7 @@ import { type Decision, type ExplainStep, PinIgnored, type StickinessSource } fr
 import { BUCKETS, bucketOf } from "./hash.js";
 import {
   type Compiled,
+  type CompiledCompat,
   type CompiledCondition,
   type CompiledExperiment,
   EXPLICIT_RULES,
@@ -175,7 +176,16 @@ export function afterPin(
       if (trace !== undefined) step(trace, experiment.rule, "experiment", false, `${experiment.name}: no sticky key, not enrolled`);
       continue;
     }
-    variantIndex = experiment.table[bucketOf(experimentKey, experiment.seed)]!;
+    if (experiment.chooser === undefined) {
+      variantIndex = experiment.table[bucketOf(experimentKey, experiment.seed)]!;
+    } else {
+      const chosen = experiment.chooser.choose(experimentKey);
+      if (chosen < 0) {
+        if (trace !== undefined) step(trace, experiment.rule, "experiment", false, `${experiment.name}: not enrolled under ${experiment.chooser.scheme} bucketing`);
+        continue;
+      }
+      variantIndex = chosen;
+    }
     const variant = experiment.variants[variantIndex]!;
     if (trace !== undefined) step(trace, experiment.rule, "experiment", true, `${experiment.name}: variant ${variant.name}`);
     if (variant.slot !== undefined) return finish(c, variant.slot, request, key, rng, pinNote, trace, headers, get);
@@ -197,7 +207,13 @@ export function afterPin(
   // 6. The split: by the key's bucket, or keyless.
   if (key === null) key = readKey(c.keySources, request, headers, get, trace);
   let slot: Slot;
-  if (key !== undefined) {
+  const compat = c.compat;
+  if (compat !== undefined && (key !== undefined || compat.chooser.sdkKeyless)) {
+    const entry = key !== undefined ? compat.chooser.choose(key) : compat.chooser.keyless(rng);
+    const version = entry < 0 ? c.stable : compat.entries[entry]!;
+    slot = key !== undefined ? c.weighted[version]! : c.keylessSlots[version]!;
+    if (trace !== undefined) traceCompat(trace, compat, key, entry, c.versions[version]!);
+  } else if (key !== undefined) {
     const bucket = bucketOf(key, c.seed);
     slot = c.weighted[c.table[bucket]!]!;
     if (trace !== undefined) {
@@ -251,6 +267,19 @@ export function finish(
     if (trace !== undefined) step(trace, "mirror", "mirror", mirrored, mirrored ? `copy to ${mirror.version}` : `not sampled (${mirror.threshold / 100} %)`);
   }
   return slot.decision(mirrored, pinNote);
+}
+
+/** Explains a split decided by a compatibility scheme. */
+function traceCompat(trace: Trace, compat: CompiledCompat, key: string | undefined, entry: number, version: string): void {
+  const scheme = compat.chooser.scheme;
+  if (key === undefined) {
+    step(trace, "keyless", "keyless", true, `no sticky key → ${entry < 0 ? "not enrolled under" : "as"} ${scheme} → ${version}`);
+    return;
+  }
+  const position = compat.chooser.position(key);
+  trace.bucket = Math.min(BUCKETS - 1, Math.floor(position * BUCKETS));
+  const where = `${scheme} position ${+position.toFixed(6)}`;
+  step(trace, "split", "split", true, entry < 0 ? `${where}: not enrolled → stable ${version}` : `${where} → entry ${entry} of bucketing order → ${version}`);
 }
 
 function annotate(slot: Slot, experiment: CompiledExperiment | undefined, variantIndex: number): Slot {

@@ -144,16 +144,27 @@ export function generate(c: Compiled): { source: string; values: unknown[] } {
     });
     for (let i = c.keySources.length - 2; i >= 0; i--) line(`${"  ".repeat(i)}}`);
     line("if (key !== undefined) {");
-    // The split in bucket order, comparing the hash itself with each range's first hash (see hashBound).
-    line(`  const hash = murmur3Signed(key, ${value(c.seed)}) >>> 0;`);
-    const ranges = c.layout;
-    if (ranges.length === 0) line("  return mirrored(c.weighted[c.table[bucketOf(key, c.seed)]], request, key, bag);");
-    ranges.forEach((range, i) => {
-      const ret = outcome(c.weighted[range.version]!, "key");
-      line(i === ranges.length - 1 ? `  ${ret}` : `  if (hash < ${value(hashBound(range.to))}) ${ret}`);
-    });
+    const compat = c.compat;
+    if (compat !== undefined) {
+      // A compatibility scheme: its chooser gives an entry (-1: not enrolled, the stable version); versionOf[entry + 1].
+      const versionOf = value(Int32Array.from([c.stable, ...compat.entries]));
+      const pick = `${versionOf}[${value(compat.chooser)}.choose(key) + 1]`;
+      if (c.mirror !== undefined) line(`  return mirrored(c.weighted[${pick}], request, key, bag);`);
+      else line(`  return ${value(c.weighted.map((slot) => slot.decision(false, 0)))}[${pick}];`);
+    } else {
+      // The split in bucket order, comparing the hash itself with each range's first hash (see hashBound).
+      line(`  const hash = murmur3Signed(key, ${value(c.seed)}) >>> 0;`);
+      const ranges = c.layout;
+      if (ranges.length === 0) line("  return mirrored(c.weighted[c.table[bucketOf(key, c.seed)]], request, key, bag);");
+      ranges.forEach((range, i) => {
+        const ret = outcome(c.weighted[range.version]!, "key");
+        line(i === ranges.length - 1 ? `  ${ret}` : `  if (hash < ${value(hashBound(range.to))}) ${ret}`);
+      });
+    }
     line("}");
-    if (c.keyless === "stable") {
+    if (compat !== undefined && compat.chooser.sdkKeyless) {
+      line("return fromExperiments(request, bag);"); // the source SDK's keyless behaviour, in the generic code
+    } else if (c.keyless === "stable") {
       line(outcome(c.fallback, "undefined"));
     } else if (c.keyless === "round-robin") {
       line("return roundRobin(request, bag);");

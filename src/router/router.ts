@@ -185,8 +185,17 @@ export function createRouter(config: RouterConfig, options: RouterOptions = {}):
     if (typeof experimentName !== "string" || typeof key !== "string" || key === "") return undefined;
     const experiment = compiled.experimentsByName.get(experimentName);
     if (experiment === undefined) return undefined;
-    const bucket = bucketOf(key, experiment.seed);
-    const variant = experiment.variants[experiment.table[bucket] as number]!;
+    let bucket: number;
+    let variantIndex: number;
+    if (experiment.chooser === undefined) {
+      bucket = bucketOf(key, experiment.seed);
+      variantIndex = experiment.table[bucket] as number;
+    } else {
+      variantIndex = experiment.chooser.choose(key);
+      if (variantIndex < 0) return undefined; // not enrolled under the experiment's bucketing scheme
+      bucket = Math.min(9_999, Math.floor(experiment.chooser.position(key) * 10_000));
+    }
+    const variant = experiment.variants[variantIndex]!;
     const version = variant.slot?.base.version;
     return Object.freeze(
       version === undefined

@@ -8,6 +8,7 @@ import type { RouterConfig } from "../types.js";
 import { urlProtocol } from "../internal/web.js";
 import { BUCKETS } from "./hash.js";
 import { vetPattern } from "./regex.js";
+import { checkBucketingShape, checkSchemeWeights, compatScheme, splitOrder } from "./schemes/validate.js";
 
 /** Version names: a letter or digit, then letters, digits, `.`, `_`, `-`; at most 64 characters. */
 export const VERSION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -30,7 +31,7 @@ export const LIMITS = {
 
 const TOP_FIELDS = [
   "versions", "stable", "canary", "split", "salt", "stickiness", "keyless", "overrides",
-  "explicit", "segments", "experiments", "mirror", "lifecycle",
+  "explicit", "segments", "experiments", "mirror", "lifecycle", "bucketing",
 ] as const;
 const CONDITION_SOURCES = ["header", "cookie", "attr", "query"] as const;
 const MATCHERS = ["equals", "values", "matches", "present"] as const;
@@ -90,7 +91,9 @@ function check(input: unknown, problems: Problems): void {
       problems.add("conflict", "canary", `the canary cannot also be the stable version ("${input.canary}")`);
     }
   }
-  if (input.split !== undefined) checkSplit(ctx, input.split);
+  const compat = compatScheme(input.bucketing);
+  if (input.split !== undefined) checkSplit(ctx, input.split, compat === undefined);
+  if (input.bucketing !== undefined) checkSplitBucketing(ctx, input);
   if (input.salt !== undefined) checkString(ctx, input.salt, "salt", { allowEmpty: true });
   if (input.stickiness !== undefined) checkStickiness(ctx, input.stickiness, "stickiness");
   if (input.keyless !== undefined && !KEYLESS_MODES.includes(input.keyless as string)) {
@@ -227,7 +230,7 @@ function checkWeight(ctx: Context, value: unknown, path: string): number | undef
  * Checks a table of relative weights (the split, an experiment's variants): every weight valid, at least one
  * positive, and every positive weight large enough to own at least one of the {@link BUCKETS} buckets.
  */
-function checkWeightTable(ctx: Context, weights: readonly { path: string; weight: number | undefined }[], path: string): void {
+function checkWeightTable(ctx: Context, weights: readonly { path: string; weight: number | undefined }[], path: string, resolution = true): void {
   const usable = weights.filter((entry): entry is { path: string; weight: number } => entry.weight !== undefined);
   if (usable.length !== weights.length) return;
   const total = usable.reduce((sum, entry) => sum + entry.weight, 0);
@@ -235,7 +238,8 @@ function checkWeightTable(ctx: Context, weights: readonly { path: string; weight
     ctx.problems.add("zero_total", path, "every weight is 0: nothing would receive traffic");
     return;
   }
-  for (const entry of usable) {
+  // A compatibility scheme has its own units (checked with the scheme); turnout's buckets are 0.01 %.
+  for (const entry of resolution ? usable : []) {
     if (entry.weight > 0 && (entry.weight / total) * BUCKETS < 0.5) {
       ctx.problems.add(
         "out_of_range",
@@ -246,7 +250,7 @@ function checkWeightTable(ctx: Context, weights: readonly { path: string; weight
   }
 }
 
-function checkSplit(ctx: Context, value: unknown): void {
+function checkSplit(ctx: Context, value: unknown, resolution: boolean): void {
   if (!checkObject(ctx, value, "split")) return;
   const entries: { path: string; weight: number | undefined }[] = [];
   for (const name of Object.keys(value)) {
@@ -261,7 +265,32 @@ function checkSplit(ctx: Context, value: unknown): void {
     entries.push({ path, weight: checkWeight(ctx, value[name], path) });
   }
   if (entries.length === 0) ctx.problems.add("empty", "split", "give at least one version a weight");
-  else checkWeightTable(ctx, entries, "split");
+  else checkWeightTable(ctx, entries, "split", resolution);
+}
+
+/**
+ * The split's `bucketing`: its shape, then its entries in the scheme's order — every version with a weight must be
+ * among them, and every weight must have an exact equivalent in the scheme's units. The same check runs on every
+ * `update`, `setSplit` and `setCanaryPercent`, so a rollout step the scheme cannot express is refused there too.
+ */
+function checkSplitBucketing(ctx: Context, input: Record<string, unknown>): void {
+  const spec = checkBucketingShape(ctx.problems, input.bucketing, "bucketing", true, ctx.versions);
+  if (spec === undefined || typeof input.stable !== "string" || !ctx.versions.has(input.stable)) return;
+  const split = isRecord(input.split) ? input.split : undefined;
+  const canary = typeof input.canary === "string" && ctx.versions.has(input.canary) ? input.canary : undefined;
+  const order = splitOrder(spec, { versions: [...ctx.versions], stable: input.stable, canary }, ctx.problems, "bucketing");
+  if (order === undefined) return;
+  const weightOf = (name: string): unknown => (split === undefined ? (name === input.stable ? 1 : 0) : (split[name] ?? 0));
+  for (const name of ctx.versions) {
+    const weight = weightOf(name);
+    if (!order.includes(name) && typeof weight === "number" && weight > 0) {
+      ctx.problems.add("conflict", child("split", name), `"${name}" has a weight but is not in bucketing.order (${order.join(", ")})`);
+    }
+  }
+  const entries = order.map((name) => ({ path: split === undefined ? "split" : child("split", name), weight: weightOf(name) }));
+  if (entries.every((entry): entry is { path: string; weight: number } => typeof entry.weight === "number" && Number.isFinite(entry.weight) && entry.weight >= 0)) {
+    checkSchemeWeights(ctx.problems, spec, entries, "bucketing");
+  }
 }
 
 function checkStickiness(ctx: Context, value: unknown, path: string): void {
@@ -412,7 +441,8 @@ function checkExperiments(ctx: Context, value: unknown): void {
   value.forEach((experiment, index) => {
     const path = child("experiments", index);
     if (!checkObject(ctx, experiment, path)) return;
-    checkFields(ctx.problems, experiment, path, ["name", "salt", "variants", "include", "exclude", "paths", "stickiness"]);
+    checkFields(ctx.problems, experiment, path, ["name", "salt", "variants", "include", "exclude", "paths", "stickiness", "bucketing"]);
+    const spec = experiment.bucketing === undefined ? undefined : checkBucketingShape(ctx.problems, experiment.bucketing, child(path, "bucketing"), false, ctx.versions);
     if (experiment.name === undefined) ctx.problems.add("required", child(path, "name"), "name the experiment");
     else if (checkString(ctx, experiment.name, child(path, "name"))) {
       if (FORBIDDEN_KEYS.has(experiment.name)) ctx.problems.add("forbidden_key", child(path, "name"), `"${experiment.name}" cannot be a name`);
@@ -443,7 +473,10 @@ function checkExperiments(ctx: Context, value: unknown): void {
         } else weights.push({ path: child(at, "weight"), weight: checkWeight(ctx, variant.weight, child(at, "weight")) });
         if (variant.version !== undefined) checkVersionRef(ctx, variant.version, child(at, "version"), false);
       });
-      checkWeightTable(ctx, weights, variantsPath);
+      checkWeightTable(ctx, weights, variantsPath, compatScheme(experiment.bucketing) === undefined);
+      if (spec !== undefined && weights.every((entry): entry is { path: string; weight: number } => entry.weight !== undefined)) {
+        checkSchemeWeights(ctx.problems, spec, weights, variantsPath);
+      }
     }
     checkConditions(ctx, experiment.include, child(path, "include"));
     checkConditions(ctx, experiment.exclude, child(path, "exclude"));

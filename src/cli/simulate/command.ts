@@ -31,6 +31,7 @@ export const SIMULATE_OPTIONS = {
   keys: { type: "string" },
   "key-prefix": { type: "string" },
   to: { type: "string" },
+  "to-bucketing": { type: "string" },
   plan: { type: "string" },
   traffic: { type: "string" },
   rps: { type: "string" },
@@ -81,6 +82,30 @@ function loadRouter(path: string): Router {
   const { router, problems } = checkRouterConfig(value);
   if (router === undefined) throw new InputProblems(path, problems);
   return router;
+}
+
+/**
+ * The same configuration under another bucketing scheme (`--to-bucketing turnout`, a JSON object, or a JSON file):
+ * how many keys a switch of scheme would move.
+ */
+function rebucketed(router: Router, value: string): { router: Router; label: string } {
+  let bucketing: unknown;
+  if (value === "turnout") bucketing = { scheme: "turnout" };
+  else if (value.trimStart().startsWith("{")) {
+    try {
+      bucketing = JSON.parse(value);
+    } catch (error) {
+      throw new UsageError(`--to-bucketing: not JSON: ${(error as Error).message}`, C);
+    }
+  } else {
+    const file = readJson(value, C);
+    if (!file.ok) throw new InputProblems(value, [{ code: "invalid_json", path: `${file.error.line}:${file.error.column}`, message: file.error.message }]);
+    bucketing = file.value;
+  }
+  const label = `bucketing ${typeof bucketing === "object" && bucketing !== null ? String((bucketing as { scheme?: unknown }).scheme) : "?"}`;
+  const { router: next, problems } = checkRouterConfig({ ...router.config, bucketing });
+  if (next === undefined) throw new InputProblems(`--to-bucketing ${value}`, problems);
+  return { router: next, label };
 }
 
 function latency(parsed: Parsed, name: string): { p50: number; p99: number } | undefined {
@@ -301,6 +326,9 @@ export async function runSimulate(argv: readonly string[], io: SimulateIo): Prom
   const planPath = text(parsed, "plan");
   if (configPath === undefined && planPath === undefined) throw new UsageError("name a router configuration, a --plan, or both", C);
   if (text(parsed, "to") !== undefined && configPath === undefined) throw new UsageError("--to compares with a configuration: name the first one too", C);
+  if (text(parsed, "to-bucketing") !== undefined && (configPath === undefined || text(parsed, "to") !== undefined)) {
+    throw new UsageError("--to-bucketing compares the configuration with itself under another scheme: name one configuration, without --to", C);
+  }
   const keys = number(parsed, "keys", 100_000, 1, 10_000_000, true, C);
   const prefix = text(parsed, "key-prefix") ?? "user-";
   const width = text(parsed, "width") === undefined ? undefined : number(parsed, "width", 100, 40, 240, true, C);
@@ -330,9 +358,11 @@ export async function runSimulate(argv: readonly string[], io: SimulateIo): Prom
       report.split = split;
       if (!json) renderSplit(out, configPath, split);
       sections.push(splitSection(`Split of ${grouped(keys)} keys`, `${configPath} · keys "${prefix}0" … "${prefix}${keys - 1}" via ${split.source}`, split.rows));
-      const toPath = text(parsed, "to");
+      const toBucketing = text(parsed, "to-bucketing");
+      const other = toBucketing !== undefined ? rebucketed(router, toBucketing) : undefined;
+      const toPath = other?.label ?? text(parsed, "to");
       if (toPath !== undefined) {
-        const next = loadRouter(toPath);
+        const next = other?.router ?? loadRouter(toPath);
         const moving = keys >= 200_000 ? progressBar(io.stderr, "comparing") : progressBar({ write: () => undefined }, "");
         const movement = simulateMovement(router, next, keys, prefix, (f) => moving.update(f));
         moving.done();

@@ -221,4 +221,24 @@ describe.skipIf(!available)("compare-and-set against redis-server", () => {
     expect(await cas("new-leader", 1, 2)).toEqual([1, 2, 0]);
     expect(await c.hGet(rollout.state, "revision")).toBe("2");
   });
+  it("a rollout write whose config changed in between is refused with the stored config revision, writing nothing (regression: never tested)", async () => {
+    const c = await connect();
+    const namespace = `config-conflict-${++counter}`;
+    const keys = new Keys(namespace);
+    const rollout = keys.rollout("default");
+    const link = new Link(c, 2000);
+    const stored = JSON.stringify(config(1));
+    await c.hSet(keys.config, { revision: "3", config: stored, sha: "x", updatedAt: "0", writer: "operator" });
+    const cas = (expectedConfig: number, next: RouterConfig) =>
+      link.eval(ROLLOUT_CAS, [rollout.state, rollout.lease, keys.config, rollout.events], [
+        "", "0", JSON.stringify({ revision: 1 }), "1", "nonce", String(expectedConfig), JSON.stringify(next), keys.configChannel, "", "10", "controller",
+      ]);
+    // The controller read config revision 2; an operator has since written revision 3.
+    expect(await cas(2, config(50))).toEqual([-2, 3]);
+    expect(await c.hGetAll(keys.config)).toMatchObject({ revision: "3", config: stored, writer: "operator" });
+    expect(await c.hGet(rollout.state, "revision")).toBeNull(); // the state was not written either
+    // With the revision it read, the same write goes through: config revision 4, state revision 1.
+    expect(await cas(3, config(50))).toEqual([1, 1, 4]);
+    expect(await c.hGetAll(keys.config)).toMatchObject({ revision: "4", config: JSON.stringify(config(50)), writer: "controller" });
+  });
 });

@@ -215,6 +215,25 @@ describe("explicit versions", () => {
     expect(dated.decide({ headers: { "x-api-version": "9" } })).toMatchObject({ reason: "unknown_version", requested: "9" });
   });
 
+  it("lets an alias win over the version its token would name by \"v\" + token (regression: no test had a clash)", () => {
+    const clash = createRouter({ versions: ["v1", "v2"], stable: "v1", split: { v1: 100, v2: 0 }, explicit: { header: "x-api-version", aliases: { "2": "v1" } } });
+    expect(clash.decide({ headers: { "x-api-version": "2" } })).toMatchObject({ version: "v1", reason: "explicit_version" });
+    expect(clash.decide({ headers: { "x-api-version": "v2" } })).toMatchObject({ version: "v2", reason: "explicit_version" });
+  });
+
+  it("matches the vendor media type in Accept case-insensitively (regression: never tested)", () => {
+    for (const accept of ["application/VND.API.v3+json", "Application/Vnd.Api.v3+JSON", "application/vnd.api.v3+json"]) {
+      expect(router.decide({ headers: { accept } }), accept).toMatchObject({ version: "v3", rule: "explicit.accept" });
+    }
+  });
+
+  it("accepts a version name of exactly 64 characters in the path, and no longer one (regression: never tested)", () => {
+    const long = `v${"x".repeat(63)}`;
+    const r = createRouter({ versions: ["v1", long], stable: "v1", split: { v1: 100 }, stickiness: ["key"], explicit: { path: { prefix: "/api", pattern: "^v.+$" } } });
+    expect(r.decide({ path: `/api/${long}/users` })).toMatchObject({ version: long, reason: "explicit_version" });
+    expect(r.decide({ key: "k", path: `/api/${long}x/users` }).reason).toBe("weighted_routing");
+  });
+
   it("does not treat ordinary paths as version requests", () => {
     expect(router.decide({ key: "k", path: "/api/users/v2" }).reason).toBe("weighted_routing");
     expect(router.decide({ key: "k", path: "/apiv2/users" }).reason).toBe("weighted_routing");

@@ -81,13 +81,6 @@ async function role(kind: string): Promise<number> {
   }
 }
 
-if (ROLE !== undefined) {
-  const port = await role(ROLE);
-  process.send?.({ port });
-} else {
-  await main();
-}
-
 interface Run {
   rps: number;
   p50: number;
@@ -164,4 +157,11 @@ async function main(): Promise<void> {
   } finally {
     upstream.child.kill();
   }
+}
+
+if (ROLE !== undefined) {
+  const port = await role(ROLE);
+  process.send?.({ port });
+} else {
+  await main();
 }

@@ -299,3 +299,27 @@ const TRANSPORT_HEADERS = new Set(["date", "content-length", "connection", "keep
 export async function recordResponse(label, response) {
   return { label, status: response.status, headers: [...response.headers].filter(([name]) => !TRANSPORT_HEADERS.has(name)), body: await response.text() };
 }
+
+/**
+ * `createFetchProxy` in front of the upstreams, reached under `/proxied/…`, with the turnout/fetch app elsewhere.
+ *
+ * @param {Core} core
+ * @param {Fetch} fetchModule
+ * @param {Record<string, string>} upstreams the version → origin map of the upstream servers
+ * @returns {FetchHandler}
+ */
+export function servedProxy(core, fetchModule, upstreams) {
+  const app = servedApp(core, fetchModule);
+  const proxy = fetchModule.createFetchProxy(core.createRouter(/** @type {any} */ (APP_CONFIG)), { upstreams, clock: () => BEFORE_SUNSET });
+  return async (request) => (new URL(request.url).pathname.startsWith("/proxied/") ? proxy(request) : app(request));
+}
+
+/** The requests sent through the proxy. */
+export const PROXY_SCENARIO = /** @type {readonly HttpRequest[]} */ ([
+  { label: "proxied sticky", path: "/proxied/orders", headers: { "x-user-id": "user-37" } },
+  { label: "proxied override", path: "/proxied/orders?page=2", headers: { "x-user-id": "user-0", "x-canary": "always" } },
+  { label: "proxied explicit", path: "/proxied/orders", headers: { "x-api-version": "v3" } },
+  { label: "proxied body", path: "/proxied/users", method: "POST", headers: { "content-type": "application/json", "x-api-version": "2" }, body: '{"name":"Ada"}' },
+  { label: "proxied unknown version", path: "/proxied/orders", headers: { "x-api-version": "9" } },
+]);
+Object.freeze(PROXY_SCENARIO);

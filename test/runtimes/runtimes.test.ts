@@ -1,6 +1,6 @@
 // The core and turnout/fetch proven in the real runtimes: the acceptance script (acceptance.mjs) runs in Node, Bun,
-// Deno, workerd and a headless Chromium, and its turnout/fetch app is served by Bun.serve, Deno.serve and a workerd
-// Worker; every answer must be byte-identical to Node's. A runtime that is missing or cannot start fails its test:
+// Deno, workerd and a headless Chromium, its turnout/fetch app is served by Bun.serve, Deno.serve and a workerd
+// Worker, and createFetchProxy by Bun.serve and Deno.serve; every answer must be byte-identical to Node's. A runtime that is missing or cannot start fails its test:
 // run `npm run test:runtimes`, which installs them (test/runtimes/package.json).
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -11,7 +11,7 @@ import { extname, join, normalize, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type BrowserContext, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HTTP_SCENARIO, recordResponse, servedApp } from "./acceptance.mjs";
+import { HTTP_SCENARIO, PROXY_SCENARIO, recordResponse, servedApp, servedProxy } from "./acceptance.mjs";
 
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, "..", "..");
@@ -458,3 +458,76 @@ describe("the turnout/fetch app served by each runtime's own HTTP server", () =>
     expect(answer === reference).toBe(true);
   });
 });
+
+/** Upstream servers for the proxy, one per version, answering what reached them (the headers the scenario sets). */
+async function upstreamServers(): Promise<{ upstreams: Record<string, string>; close(): Promise<void> }> {
+  const servers = ["v1", "v2", "v3"].map((version) =>
+    createServer((request, response) => {
+      let body = "";
+      request.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+      request.on("end", () => {
+        const seen = Object.fromEntries(["x-user-id", "x-canary", "content-type", "x-turnout-pin"].map((name) => [name, request.headers[name] ?? null]));
+        response.writeHead(200, { "content-type": "application/json", "x-upstream": version }).end(JSON.stringify({ upstream: version, method: request.method, url: request.url, body, seen }));
+      });
+    }),
+  );
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))));
+  const upstreams = Object.fromEntries(servers.map((server, i) => [`v${i + 1}`, `http://127.0.0.1:${(server.address() as AddressInfo).port}`]));
+  return { upstreams, close: () => Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))).then(() => undefined) };
+}
+
+describe("createFetchProxy served by each runtime's own HTTP server", () => {
+  let upstreams: Awaited<ReturnType<typeof upstreamServers>>;
+  let reference: string;
+  beforeAll(async () => {
+    upstreams = await upstreamServers();
+    const core = (await import(pathToFileURL(join(DIST, "index.js")).href)) as Parameters<typeof servedProxy>[0];
+    const turnoutFetch = (await import(pathToFileURL(join(DIST, "fetch.js")).href)) as Parameters<typeof servedProxy>[1];
+    const proxy = servedProxy(core, turnoutFetch, upstreams.upstreams);
+    const log: unknown[] = [];
+    for (const request of PROXY_SCENARIO) {
+      const init: RequestInit = { method: request.method ?? "GET", headers: request.headers ?? {} };
+      if (request.body !== undefined) init.body = request.body;
+      log.push(await recordResponse(request.label, await proxy(new Request(`http://127.0.0.1${request.path}`, init))));
+    }
+    reference = JSON.stringify(log, null, 1);
+  });
+  afterAll(() => upstreams?.close());
+
+  /** Sends the proxy scenario over HTTP and answers what came back. */
+  async function throughProxy(origin: string): Promise<string> {
+    const log: unknown[] = [];
+    for (const request of PROXY_SCENARIO) {
+      const init: RequestInit = { method: request.method ?? "GET", headers: request.headers ?? {}, redirect: "manual" };
+      if (request.body !== undefined) init.body = request.body;
+      log.push(await recordResponse(request.label, await fetch(`${origin}${request.path}`, init)));
+    }
+    return JSON.stringify(log, null, 1);
+  }
+
+  it("node, calling the proxy in process (the reference), reaches the decided upstreams", () => {
+    const log = JSON.parse(reference) as Exchange[];
+    const upstream = (label: string) => (JSON.parse(log.find((exchange) => exchange.label === label)?.body ?? "{}") as { upstream?: string; body?: string }).upstream;
+    expect(upstream("proxied override")).toBe("v2");
+    expect(upstream("proxied explicit")).toBe("v3");
+    expect(JSON.parse(log.find((exchange) => exchange.label === "proxied body")?.body ?? "{}")).toMatchObject({ upstream: "v2", method: "POST", body: '{"name":"Ada"}' });
+    expect(log.find((exchange) => exchange.label === "proxied unknown version")?.status).toBe(404);
+  });
+
+  for (const [name, command, args] of [
+    ["Bun.serve", "bun", ["hosts/serve.mjs"]],
+    ["Deno.serve", "deno", ["run", "--no-prompt", `--allow-read=${ROOT}`, "--allow-net=127.0.0.1", "hosts/serve.mjs"]],
+  ] as const) {
+    it(`${name} proxies byte for byte as node does`, async () => {
+      const server = await serve(binary(command), [...args, JSON.stringify(upstreams.upstreams)], { cwd: HERE, channel: 1, port: portLine });
+      try {
+        const answer = await throughProxy(server.origin);
+        expect(firstDifference(answer, reference)).toBeUndefined();
+        expect(answer === reference).toBe(true);
+      } finally {
+        server.stop();
+      }
+    });
+  }
+});
+

@@ -140,6 +140,13 @@ describe("turnout simulate: rollout plans on the virtual clock", () => {
     expect(bad.rollout.events.map((e) => e.type)).toContain("aborted");
   });
 
+  it("simulates a plan judged by a Prometheus provider, modelled by the simulated traffic", async () => {
+    const healthy = JSON.parse((await turnout(["simulate", "--plan", f("plan-prometheus.json"), "--json"])).stdout) as { rollout: Record<string, unknown> };
+    expect(healthy.rollout).toMatchObject({ outcome: "promoted", finalWeight: 100, healthChecksPassed: true });
+    const bad = JSON.parse((await turnout(["simulate", "--plan", f("plan-prometheus.json"), "--canary-error-rate", "5", "--json"])).stdout) as { rollout: Record<string, unknown> };
+    expect(bad.rollout).toMatchObject({ outcome: "aborted", finalWeight: 0 });
+  });
+
   it("replays exactly with the same seed", async () => {
     const run = async (): Promise<unknown> => {
       const { rollout } = JSON.parse((await turnout(["simulate", "--plan", f("plan-with-traffic.json"), "--json"])).stdout) as { rollout: Record<string, unknown> };

@@ -93,6 +93,36 @@ describe("the key sample", () => {
     expect(KEYS).toHaveLength(10_000);
     expect(NON_ASCII).toBeGreaterThan(3_000);
   });
+
+  it("tells schemes apart: turnout's own bucketing disagrees with each SDK's on about half of the keys at 50/50", () => {
+    const own = routerFor([50, 50], { scheme: "turnout" });
+    for (const bucketing of [
+      { scheme: "unleash", groupId: "g" },
+      { scheme: "growthbook", seed: "s" },
+      { scheme: "flagd", flagKey: "f" },
+      { scheme: "launchdarkly", flagKey: "f", salt: "s" },
+    ] as Bucketing[]) {
+      const other = routerFor([50, 50], bucketing);
+      const { count } = disagreements((key) => own.decide({ key }).version, (key) => other.decide({ key }).version);
+      expect(count / KEYS.length).toBeGreaterThan(0.45);
+      expect(count / KEYS.length).toBeLessThan(0.55);
+    }
+  });
+
+  it("tells encodings apart: the other encoding of the same scheme disagrees on non-ASCII keys only", () => {
+    const pairs: [Bucketing, Bucketing][] = [
+      [{ scheme: "unleash", groupId: "g", encoding: "latin1" }, { scheme: "unleash", groupId: "g", encoding: "utf8" }],
+      [{ scheme: "growthbook", seed: "s", encoding: "utf16" }, { scheme: "growthbook", seed: "s", encoding: "utf8" }],
+      [{ scheme: "flagd", flagKey: "f", implementation: "js" }, { scheme: "flagd", flagKey: "f", implementation: "go" }],
+    ];
+    for (const [a, b] of pairs) {
+      const first = routerFor([50, 50], a);
+      const second = routerFor([50, 50], b);
+      const differing = KEYS.filter((key) => first.decide({ key }).version !== second.decide({ key }).version);
+      expect(differing.length).toBeGreaterThan(NON_ASCII / 4);
+      expect(differing.every((key) => /[^\x00-\x7f]/.test(key))).toBe(true);
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------------

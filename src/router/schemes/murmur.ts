@@ -164,7 +164,7 @@ export function murmurAfter(prefix: MurmurPrefix, key: string): number {
     if (shift === 0) {
       h = mixBlock(h, word);
     } else {
-      h = mixBlock(h, k | (word << shift));
+      h = mixBlock(h, k ^ (word << shift)); // XOR: imurmurhash's pending bits may overlap (for the others it is OR)
       k = word >>> (32 - shift);
     }
   }
@@ -172,7 +172,7 @@ export function murmurAfter(prefix: MurmurPrefix, key: string): number {
   for (; i < n; i++) {
     const c = key.charCodeAt(i);
     seen |= c;
-    k |= (c & 0xff) << (pos * 8);
+    k ^= (c & 0xff) << (pos * 8);
     if (++pos === 4) {
       h = mixBlock(h, k);
       k = 0;

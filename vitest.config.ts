@@ -3,8 +3,9 @@ import { configDefaults, defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    // The runtime suite needs Bun, Deno, workerd and Chromium: its own run, `npm run test:runtimes`.
-    exclude: [...configDefaults.exclude, "test/runtimes/**"],
+    // Suites with their own installs and runs: Bun, Deno, workerd and Chromium (`npm run test:runtimes`), the dashboard in
+    // Chromium (`npm run test:browser`), the feature-flag SDKs compared with turnout's compatibility bucketing (`npm run test:sdks`).
+    exclude: [...configDefaults.exclude, "test/runtimes/**", "test/browser/**", "test/sdks/**"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",

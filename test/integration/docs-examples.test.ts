@@ -68,7 +68,7 @@ const runnable = blocks.filter((block) => block.run);
 const needsRedis = (block: Block): boolean => block.code.includes("REDIS_URL");
 
 /** Linked from this repository into the scratch app's node_modules: what the examples import besides turnout. */
-const LINKED = ["express", "koa", "prom-client", "redis", "zod", "valibot", "@types"];
+const LINKED = ["express", "koa", "fastify", "hono", "@hono", "prom-client", "redis", "ioredis", "@opentelemetry", "@openfeature", "zod", "valibot", "@types"];
 
 function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeout: number }): Promise<{ code: number | null; output: string }> {
   return new Promise((done) => {

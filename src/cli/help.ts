@@ -35,9 +35,9 @@ Examples:
 export const NODE_HELP = `Usage: turnout node [options]
 
 Reads one JSON message per line on stdin and writes one reply line per message on stdout (flushed
-each time). A message is the seeds' envelope {"src", "dest", "body", …settings} or a bare body. A
+each time). A message is an envelope {"src", "dest", "body", …settings} or a bare body. A
 pretty-printed message spread over several lines is accepted too. Replies are the bare body, in
-the seeds' field order and layout ({"type": "routed", "in_reply_to": 1, …}).
+a fixed field order and layout ({"type": "routed", "in_reply_to": 1, …}).
 
 Messages (body.type):
   get_users            {user_id?}            → users_response {version, canary}: the user's sticky
@@ -52,12 +52,12 @@ Messages (body.type):
   gradual_rollout      {steps: [{percentage, → rollout_complete {final_percentage,
                         duration_minutes}],     health_checks_passed}: the real rollout machine on
                         traffic?, analysis?}    a virtual clock (hours of steps in milliseconds)
-  init                 {node_id}             → init_ok (Maelstrom's handshake)
+  init                 {node_id}             → init_ok (the harness's handshake)
 Settings beside the body (or inside it): traffic_split {"v1": 80, "v2": 20}, canary_percentage 10.
 They change the addressed service's router (body.service, default "api") from then on.
 Anything wrong → {"type": "error", "in_reply_to", "code", "text", "problems"?}; the node goes on
 (in_reply_to is the msg_id, when even a malformed message shows one; else null).
-Codes (Maelstrom's): 10 unknown message type, 12 malformed message or bad field, 13 internal fault.
+Error codes: 10 unknown message type, 12 malformed message or bad field, 13 internal fault.
 
 Default configuration (without --config): versions v1 (stable, 100 %) and v2 (canary, 0 %); header
 rules x-beta / x-canary: true|1|yes → v2, x-api-version: v1|1 → v1, v2|2 → v2; experiment "ab"

@@ -690,6 +690,25 @@ describe("createProxy shadow traffic", () => {
     expect(v2.seen[0]?.body).toBe("small");
   });
 
+  it("keeps a copy whose body is exactly maxBodyBytes, declared or chunked (regression: never tested at the bound)", async () => {
+    const [v1, v2] = [await upstream("v1"), await upstream("v2")];
+    const { url, proxy } = await startProxy(mirrorAll, { upstreams: { v1: v1.url, v2: v2.url }, mirror: { maxBodyBytes: 1000 } });
+    await (await fetch(url, { method: "POST", body: "x".repeat(1000) })).text();
+    await new Promise<void>((resolve, reject) => {
+      const req = request(url, { method: "POST", headers: { "transfer-encoding": "chunked" } });
+      req.on("error", reject);
+      req.on("response", (response) => {
+        response.resume();
+        response.on("end", () => resolve());
+      });
+      for (let i = 0; i < 4; i++) req.write("w".repeat(250));
+      req.end();
+    });
+    await until(() => v2.seen.length === 2);
+    expect(v2.seen.map((seen) => seen.body.length)).toEqual([1000, 1000]);
+    expect(proxy.counters.mirrorDropped).toBe(0);
+  });
+
   it("mirrors only the configured methods", async () => {
     const [v1, v2] = [await upstream("v1"), await upstream("v2")];
     const { url, proxy } = await startProxy(mirrorAll, { upstreams: { v1: v1.url, v2: v2.url }, mirror: { methods: ["get"] } });

@@ -564,3 +564,17 @@ describe("junk input never throws", () => {
     expect(router.explain(hostile as never).decision.reason).toBe("error");
   });
 });
+
+describe("fractional bucket boundaries (regression: rounding down instead of round() slipped through)", () => {
+  it("split { v2: 2, v1: 1 }: the boundary is round(10000 × 2/3) = 6667, so bucket 6666 is still in the first range", () => {
+    const router = createRouter({ versions: ["v1", "v2"], stable: "v1", canary: "v2", split: { v2: 2, v1: 1 }, stickiness: ["key"] });
+    const found = new Map<number, string>();
+    for (let i = 0; found.size < 3 && i < 2_000_000; i++) {
+      const explained = router.explain({ key: `k${i}` });
+      if (explained.bucket === 0 || explained.bucket === 6666 || explained.bucket === 6667) found.set(explained.bucket, explained.decision.version);
+    }
+    expect(found.size).toBe(3);
+    expect(found.get(6666)).toBe(found.get(0));
+    expect(found.get(6667)).not.toBe(found.get(0));
+  });
+});

@@ -1,0 +1,21 @@
+// StrykerJS over one core folder at a time: MUTATE_FOLDER=router|stats|rollout (see `npm run mutate`).
+const folder = process.env.MUTATE_FOLDER ?? "router";
+// MUTATE_FILES narrows a run to some files of the folder (comma-separated names, e.g. "hash.ts,decide.ts").
+const files = process.env.MUTATE_FILES?.split(",").map((name) => `src/${folder}/${name.trim()}`);
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: "vitest",
+  vitest: { configFile: "vitest.mutate.config.ts", related: false },
+  mutate: files ?? [`src/${folder}/**/*.ts`, `!src/${folder}/index.ts`],
+  coverageAnalysis: "perTest",
+  concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 2),
+  timeoutMS: 30_000,
+  timeoutFactor: 2,
+  ignoreStatic: true,
+  reporters: ["clear-text", "progress-append-only", "json"],
+  jsonReporter: { fileName: `reports/mutation/${folder}.json` },
+  ignorePatterns: ["dist", "coverage", "bench/peers/node_modules", "reports", "examples"],
+  tempDirName: `.stryker-tmp/${folder}`,
+  cleanTempDir: true,
+};

@@ -75,8 +75,15 @@ describe("turnout/dashboard over node:http", () => {
     const response = await fetch(`${url}/events`);
     expect(response.headers.get("content-type")).toBe("text/event-stream");
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    const { value } = await reader.read();
-    const text = new TextDecoder().decode(value);
+    // One event is "data: <json>\n\n"; a read may end inside it or hold several, so read up to the first blank line.
+    const decoder = new TextDecoder();
+    let buffered = "";
+    while (!buffered.includes("\n\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffered += decoder.decode(value, { stream: true });
+    }
+    const text = buffered.slice(0, buffered.indexOf("\n\n"));
     expect(text.startsWith("data: ")).toBe(true);
     const state = JSON.parse(text.slice(6).trim()) as { rollout: { phase: string; weight: number }; steps: unknown[] };
     expect(state.rollout).toMatchObject({ phase: "progressing", weight: 10 });

@@ -226,7 +226,7 @@ describe.skipIf(!available)("compare-and-set against redis-server", () => {
     const namespace = `config-conflict-${++counter}`;
     const keys = new Keys(namespace);
     const rollout = keys.rollout("default");
-    const link = new Link(c, 2000);
+    const link = new Link(connectionFor(c, 2000) as Connection, 2000);
     const stored = JSON.stringify(config(1));
     await c.hSet(keys.config, { revision: "3", config: stored, sha: "x", updatedAt: "0", writer: "operator" });
     const cas = (expectedConfig: number, next: RouterConfig) =>

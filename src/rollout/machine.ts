@@ -466,7 +466,12 @@ export function transition(plan: CompiledPlan, state: RolloutState, command: Rol
         s.pauseReason = null;
         s.holdRemainingMs = null;
         s.holdUntil = now + remaining;
-        if (step.analysis !== null) s.nextCheckAt = Math.min(s.nextCheckAt ?? now + step.analysis.intervalMs, s.holdUntil);
+        // Capped at the hold's end only while that is ahead (as after a check): a hold that was already over waits
+        // for its scheduled check, not for a second one at the instant of the last.
+        if (step.analysis !== null) {
+          const next = s.nextCheckAt ?? now + step.analysis.intervalMs;
+          s.nextCheckAt = remaining > 0 ? Math.min(next, s.holdUntil) : next;
+        }
         d.emit(RolloutEventType.Resumed, RolloutEventReason.Operator, `resumed with ${formatDuration(remaining)} of the hold left`);
       } else {
         enterStep(d, state.stepIndex + 1, RolloutEventReason.Operator);

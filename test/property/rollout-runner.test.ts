@@ -397,6 +397,19 @@ describe("the runner, a real router and a real stats under random commands", () 
     );
   });
 
+  it("pausing and resuming at the instant a failed check ended the hold leaves nothing overdue and checks that instant once", async () => {
+    const plan = compilePlan(plans[0]!);
+    const cmds = [new Traffic("healthy", 8), new Traffic("failing", 2), new Operator("pause"), new Operator("resume"), new Traffic("healthy", 1)];
+    const real: Real = { steady: new System(plan, undefined), restarted: new System(plan, undefined), diverged: false };
+    await fc.asyncModelRun(() => ({ model: { plan }, real }), [new Operator("start"), ...cmds]);
+    const { rollout, events } = real.steady.controller;
+    // Before, the resume made a second check due at the instant of the failed one: the same failure counted twice.
+    const checkedAt = events.filter((e) => e.type === "check").map((e) => e.at);
+    expect(new Set(checkedAt).size).toBe(checkedAt.length);
+    rollout.stop();
+    real.restarted.controller.rollout.stop();
+  });
+
   it("with commits refused or failing at random (synchronous and asynchronous): the runner is always on the stored state, tells only what was stored, keeps the invariants, and retries", async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...plans), stores, fc.commands(commands, { maxCommands: 30 }), (source, spec, cmds) => runModel(compilePlan(source), spec, cmds)),

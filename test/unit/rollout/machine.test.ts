@@ -227,6 +227,25 @@ describe("operator controls", () => {
     expect(d.position).toEqual(["promoted", 1, 100]);
   });
 
+  it("resume at the instant a failed check ended the hold asks for no second check at that instant (one failure is not counted twice)", () => {
+    const d = new Driver({ steps: [{ weight: 5, pause: "10m" }, { weight: 25, pause: "10m" }], analysis: { ...analysed, failureLimit: 2 } });
+    d.run({ type: "start" }, 0);
+    for (let m = 1; m < 10; m++) d.tick(m * MIN, "pass");
+    d.tick(10 * MIN, "fail");
+    expect([d.state.phase, d.state.consecutiveFailures, d.state.nextCheckAt]).toEqual(["analysing", 1, 11 * MIN]);
+    d.run({ type: "pause" }, 10 * MIN);
+    expect(d.state.holdRemainingMs).toBe(0);
+    d.run({ type: "resume" }, 10 * MIN);
+    // The step waits for its scheduled check, exactly as if it had never been paused.
+    expect(d.state.nextCheckAt).toBe(11 * MIN);
+    expect(nextTickAt(d.plan, d.state)).toBe(11 * MIN);
+    expect(analysisRequest(d.plan, d.state, 10 * MIN)).toBeUndefined();
+    d.tick(10 * MIN, "fail");
+    expect([d.state.phase, d.state.consecutiveFailures]).toEqual(["analysing", 1]);
+    d.tick(11 * MIN, "pass");
+    expect(d.position).toEqual(["analysing", 1, 25]);
+  });
+
   it("promote skips the rest of the hold; promoteFull skips every remaining step", () => {
     const d = new Driver({ steps: [{ weight: 5, pause: "1h" }, { weight: 25, pause: "1h" }, { weight: 50, pause: "1h" }] });
     d.run({ type: "start" }, 0);

@@ -261,6 +261,7 @@ export type BucketingKeyless = "router" | "sdk";
  * ```
  */
 export interface TurnoutBucketing {
+  /** Selects turnout's own bucketing (the default when `bucketing` is not set). */
   readonly scheme: "turnout";
 }
 
@@ -277,6 +278,7 @@ export interface TurnoutBucketing {
  * ```
  */
 export interface UnleashBucketing {
+  /** Selects Unleash's bucketing. */
   readonly scheme: "unleash";
   /** `rollout` (default): a gradual rollout of two versions; `variants`: weighted variants. */
   readonly mode?: "rollout" | "variants";
@@ -304,6 +306,7 @@ export interface UnleashBucketing {
  * ```
  */
 export interface GrowthBookBucketing {
+  /** Selects GrowthBook's bucketing. */
   readonly scheme: "growthbook";
   /** `experiment` (default): variations with weights; `rollout`: a percentage rollout rule of two versions. */
   readonly mode?: "experiment" | "rollout";
@@ -334,6 +337,7 @@ export interface GrowthBookBucketing {
  * ```
  */
 export interface FlagdBucketing {
+  /** Selects flagd's `fractional` bucketing. */
   readonly scheme: "flagd";
   /** The text hashed before the key: the flag key (the default bucketing), or a `cat` expression's literal, or "". */
   readonly flagKey: string;
@@ -359,6 +363,7 @@ export interface FlagdBucketing {
  * ```
  */
 export interface LaunchDarklyBucketing {
+  /** Selects LaunchDarkly's percentage-rollout bucketing. */
   readonly scheme: "launchdarkly";
   /** The flag key. */
   readonly flagKey: string;

@@ -7,6 +7,7 @@ import { DASHBOARD_PAGE } from "./dashboard-page.js";
 
 /** A fleet member as the dashboard shows it. */
 export interface DashboardInstance {
+  /** The instance's name, unique in the fleet, as your `fleet` function returns it (e.g. `"web-1"`). */
   readonly id: string;
   /** The config revision it applies. */
   readonly revision: number;
@@ -16,18 +17,33 @@ export interface DashboardInstance {
 
 /** A control call that was carried out (or refused by the rollout), and who made it. */
 export interface DashboardControlEvent {
+  /** When the control was received (epoch ms, by the dashboard's `clock`). */
   readonly at: number;
   /** Who acted: the token's name or what the verifier returned. */
   readonly actor: string;
+  /** The control that was called: `"pause"`, `"resume"`, `"promote"`, `"abort"` or `"weight"`. */
   readonly action: DashboardAction;
+  /** The canary weight asked for, in percent (0–100); present only for the `"weight"` action. */
   readonly weight?: number;
   /** Whether the rollout (or router) accepted it. */
   readonly accepted: boolean;
+  /** Why it was refused, e.g. `"no rollout to control"` or the rollout's own reason; present only when `accepted` is false. */
   readonly rejection?: string;
 }
 
 /** The controls. */
-export const DashboardAction = { Pause: "pause", Resume: "resume", Promote: "promote", Abort: "abort", Weight: "weight" } as const;
+export const DashboardAction = {
+  /** Pauses the rollout: holds the current step (`rollout.pause()`). */
+  Pause: "pause",
+  /** Resumes a paused rollout (`rollout.resume()`). */
+  Resume: "resume",
+  /** Moves the rollout to its next step now (`rollout.promote()`). */
+  Promote: "promote",
+  /** Aborts the rollout back to the stable version (`rollout.abort(…)`, with the reason `"aborted from the dashboard by <actor>"`). */
+  Abort: "abort",
+  /** Sets the canary's weight on the router (`setCanaryPercent`) to the `weight` sent, 0–100. */
+  Weight: "weight",
+} as const;
 /** One of the {@link DashboardAction} values. */
 export type DashboardAction = (typeof DashboardAction)[keyof typeof DashboardAction];
 
@@ -82,14 +98,45 @@ export interface Dashboard {
 
 /** The JSON the page receives. */
 export interface DashboardState {
+  /** When this state was taken (epoch ms, by the dashboard's `clock`). */
   readonly at: number;
+  /** True when the dashboard has neither `tokens` nor `verify`: controls are refused with `403`. */
   readonly readOnly: boolean;
+  /** The rollout's status, or `null` without a `rollout` option. */
   readonly rollout: RolloutStatus | null;
-  readonly steps: readonly { readonly weight: number; readonly name?: string }[];
+  /** The plan's steps, in order; empty without a `plan` option. */
+  readonly steps: readonly {
+    /** The step's canary weight, in percent (0 when the step sets none). */
+    readonly weight: number;
+    /** The step's label, when it has one. */
+    readonly name?: string;
+  }[];
+  /** The rollout's most recent events (up to 50, oldest first) since the dashboard was created. */
   readonly timeline: readonly RolloutEvent[];
-  readonly router: { readonly revision: number; readonly split: Readonly<Record<string, number>> } | null;
-  readonly versions: Readonly<Record<string, { readonly rate: number; readonly errorRate: number; readonly p99: number | null; readonly requests: number }>>;
-  readonly fleet: readonly (DashboardInstance & { readonly staleMs: number })[];
+  /** The router's revision and split, or `null` without a `router` option. */
+  readonly router: {
+    /** The router's config revision. */
+    readonly revision: number;
+    /** The configured relative weights by version, e.g. `{ v1: 90, v2: 10 }`; `{}` when the config has no split. */
+    readonly split: Readonly<Record<string, number>>;
+  } | null;
+  /** Figures per version over the last `chartWindowMs`, by version name; empty without a `stats` option. */
+  readonly versions: Readonly<Record<string, {
+    /** Requests per second. */
+    readonly rate: number;
+    /** Failed requests / requests, from 0 to 1 (0 without requests). */
+    readonly errorRate: number;
+    /** 99th-percentile latency in ms, or `null` when no latency was recorded. */
+    readonly p99: number | null;
+    /** Requests recorded. */
+    readonly requests: number;
+  }>>;
+  /** The fleet's instances; empty without a `fleet` option. */
+  readonly fleet: readonly (DashboardInstance & {
+    /** Milliseconds since the instance was last heard from. */
+    readonly staleMs: number;
+  })[];
+  /** The most recent control calls (up to 50, oldest first), accepted or refused. */
   readonly controls: readonly DashboardControlEvent[];
 }
 

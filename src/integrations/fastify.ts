@@ -35,7 +35,10 @@ export type TurnoutFastifyOptions = TurnoutHttpOptions<FastifyRequest>;
  * const plugin: TurnoutFastifyPlugin = turnout(router); plugin.counters.requests;
  * ```
  */
-export type TurnoutFastifyPlugin = FastifyPluginAsync & { readonly counters: HttpCounters };
+export type TurnoutFastifyPlugin = FastifyPluginAsync & {
+  /** Live counters of the plugin: requests seen, faults, `410` and `404` answers; they only go up. */
+  readonly counters: HttpCounters;
+};
 
 interface Exchange {
   readonly prepared: Prepared;

@@ -49,6 +49,7 @@ export type TurnoutFetchOptions = TurnoutHttpOptions<Request>;
  * ```
  */
 export type TurnoutFetchHandler<Args extends unknown[] = unknown[]> = ((request: Request, ...args: Args) => Promise<Response>) & {
+  /** Live counters of the handler: requests seen, faults, `410` and `404` answers; they only go up. */
   readonly counters: HttpCounters;
 };
 
@@ -216,7 +217,10 @@ export interface FetchProxyOptions extends SharedProxyOptions<Request> {
  * const proxy: TurnoutFetchProxy = createFetchProxy(router, { upstreams }); proxy.counters.upstreamErrors;
  * ```
  */
-export type TurnoutFetchProxy = ((request: Request, ...args: unknown[]) => Promise<Response>) & { readonly counters: ProxyCounters };
+export type TurnoutFetchProxy = ((request: Request, ...args: unknown[]) => Promise<Response>) & {
+  /** Live counters of the proxy: requests, faults, upstream errors and mirrored copies. */
+  readonly counters: ProxyCounters;
+};
 
 const FETCH_PROXY_FIELDS = [...PROXY_FIELDS.filter((field) => field !== "agent" && field !== "tls"), "fetch", "address", "waitUntil"];
 

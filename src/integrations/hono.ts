@@ -20,7 +20,13 @@ import { addPairs, checkInput, jsonResponse, targetOf } from "./http/web.js";
  * app.get("/users", (c) => c.json({ servedBy: c.var.turnout.version }));
  * ```
  */
-export type TurnoutEnv = { Variables: { turnout: Decision } };
+export type TurnoutEnv = {
+  /** Hono's context variables the middleware sets. */
+  Variables: {
+    /** The request's decision: the version chosen and why; read it as `c.var.turnout` or `c.get("turnout")`. */
+    turnout: Decision;
+  };
+};
 
 /**
  * Options of the Hono middleware; the functions receive Hono's `Context`.
@@ -40,7 +46,10 @@ export type TurnoutHonoOptions = TurnoutHttpOptions<Context>;
  * const mw: TurnoutHonoMiddleware = turnout(router); mw.counters.requests;
  * ```
  */
-export type TurnoutHonoMiddleware = MiddlewareHandler<TurnoutEnv> & { readonly counters: HttpCounters };
+export type TurnoutHonoMiddleware = MiddlewareHandler<TurnoutEnv> & {
+  /** Live counters of the middleware: requests seen, faults, `410` and `404` answers; they only go up. */
+  readonly counters: HttpCounters;
+};
 
 /**
  * Decides the version of every request: sets `c.var.turnout` and turnout's headers (also on the answers of

@@ -80,7 +80,10 @@ function failed<T>(value: T, errorCode: ErrorCode, errorMessage: string): Resolv
  * const version = await OpenFeature.getClient().getStringValue("checkout", "v1", { targetingKey: userId, country: "de" });
  * ```
  */
-export function createOpenFeatureProvider(options: OpenFeatureProviderOptions): Provider & { readonly events: OpenFeatureEventEmitter } {
+export function createOpenFeatureProvider(options: OpenFeatureProviderOptions): Provider & {
+  /** The provider's event emitter: emits `PROVIDER_CONFIGURATION_CHANGED` with the flag's name when its router is updated. */
+  readonly events: OpenFeatureEventEmitter;
+} {
   const flags = options.flags;
   const events = new OpenFeatureEventEmitter();
   const unsubscribe: (() => void)[] = [];

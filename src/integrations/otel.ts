@@ -48,7 +48,14 @@ const OTHER = "_OTHER";
  */
 export interface OtelRolloutSource {
   /** The phase, the step and the canary's weight. */
-  status(): { readonly phase: string; readonly stepIndex: number; readonly weight: number };
+  status(): {
+    /** The rollout's phase, e.g. `"analysing"`; the phase gauge reports 1 for it and 0 for the others. */
+    readonly phase: string;
+    /** The current step, 0-based. */
+    readonly stepIndex: number;
+    /** The canary's weight, in percent. */
+    readonly weight: number;
+  };
 }
 
 /**

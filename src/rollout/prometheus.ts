@@ -6,6 +6,7 @@ import type { AnalysisProvider, FetchLike, PrometheusQueries, ProviderFigures, P
 
 /** A query that failed: the expanded query and what the server (or the network) said. */
 export class PrometheusQueryError extends Error {
+  /** Always `"PrometheusQueryError"`, to tell this error apart in logs and `catch` blocks. */
   override readonly name = "PrometheusQueryError";
   constructor(
     message: string,

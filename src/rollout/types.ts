@@ -213,13 +213,21 @@ export type ProviderSpec = PrometheusProviderSpec | CustomProviderSpec;
  */
 export type ResolvedProvider =
   | {
+      /** `"prometheus"`: figures from PromQL instant queries. */
       readonly type: "prometheus";
+      /** The server's base URL (`http://prometheus:9090`); queries go to `<url>/api/v1/query`. */
       readonly url: string;
+      /** The queries, as in the plan. */
       readonly queries: PrometheusQueries;
+      /** Time allowed for one attempt of one query, in milliseconds (default 5000). */
       readonly timeoutMs: number;
+      /** Attempts after the first when the server cannot be reached, times out or answers 5xx (default 2). */
       readonly retries: number;
     }
-  | { readonly type: "custom" };
+  | {
+      /** `"custom"`: the figures come from the function of the same name in the rollout's `providers` option. */
+      readonly type: "custom";
+    };
 
 /**
  * What a provider is asked for one check: the span and the versions.
@@ -315,7 +323,12 @@ export type FetchLike = (
     readonly body?: string;
     readonly signal?: unknown;
   },
-) => Promise<{ readonly status: number; text(): Promise<string> }>;
+) => Promise<{
+  /** The response's HTTP status code. */
+  readonly status: number;
+  /** Reads the response body as text. */
+  text(): Promise<string>;
+}>;
 
 /**
  * One step of a plan. `weight` sets the canary's share (percent) on entering the step; `pause` then holds it for
@@ -497,7 +510,14 @@ export interface WebhookPayload {
   /** The canary. */
   readonly canary: string;
   /** Gates: where the rollout would go on a yes. */
-  readonly next?: { readonly phase: RolloutPhase; readonly step: number; readonly weight: number };
+  readonly next?: {
+    /** The phase the rollout would enter. */
+    readonly phase: RolloutPhase;
+    /** The step it would be at (0-based; the number of steps for promotion). */
+    readonly step: number;
+    /** The canary's weight it would set, in percent. */
+    readonly weight: number;
+  };
   /** Notifications: the event that triggered it. */
   readonly event?: RolloutEvent;
   /** The last health verdict, or null. */

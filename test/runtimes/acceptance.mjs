@@ -283,7 +283,7 @@ export const HTTP_SCENARIO = /** @type {readonly HttpRequest[]} */ ([
   { label: "immutable headers", path: "/api/v3/moved" },
   { label: "valid body", path: "/api/v2/users", method: "POST", headers: { "content-type": "application/json" }, body: '{"name":"Ada"}' },
   { label: "invalid body", path: "/api/v2/users", method: "POST", headers: { "content-type": "application/json" }, body: '{"name":42}' },
-  { label: "pin", path: "/checkout", headers: { "x-user-id": "user-0", "x-turnout-pin": "v2~1~1wcydah" } },
+  { label: "pin", path: "/checkout", headers: { "x-user-id": "user-0", "x-turnout-pin": "v2~1~0b562b113107e43b" } },
 ]);
 Object.freeze(HTTP_SCENARIO);
 

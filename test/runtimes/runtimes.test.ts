@@ -348,7 +348,7 @@ describe("the acceptance script in every runtime", () => {
     expect(seen("override")).toMatchObject({ version: "v2", reason: "header_match" });
     expect(seen("explicit path")).toMatchObject({ version: "v3", reason: "explicit_version" });
     expect(seen("explicit query")).toMatchObject({ version: "v2", reason: "explicit_version" });
-    expect(seen("explicit unknown")).toMatchObject({ version: "v1", reason: "unknown_version", requested: "9" });
+    expect(seen("explicit unknown")).toMatchObject({ version: "v1", reason: "unknown_version", requested: "v9" });
     expect(seen("explicit path").header("sunset")).toBe("Sun, 30 Jun 2030 00:00:00 GMT");
     expect(seen("explicit path").header("deprecation")).toBe(`@${Date.parse("2026-03-01T12:00:00Z") / 1000}`);
     expect(seen("override").header("deprecation")).toBeUndefined();

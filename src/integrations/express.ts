@@ -13,7 +13,7 @@ import type { HttpCounters, TurnoutHttpOptions, Validators } from "./http/types.
 import { checkValidators, isPromiseLike, runValidator, validatorFor } from "./http/validate.js";
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express declares Locals in its global namespace; augmenting it needs one
   namespace Express {
     interface Locals {
       /** The version decision of the turnout middleware for this request. */

@@ -8,7 +8,7 @@ import { ProblemCode } from "../errors.js";
 import { isRecord } from "../internal/problems.js";
 import { createEngine } from "./http/engine.js";
 import { type VersionedOptions, checkVersioned, pickHandler } from "./http/dispatch.js";
-import { DROPPED, type FetchFunction, guardBody, responseHeaders, send, startCopy, tapBody } from "./http/fetch-exchange.js";
+import { type FetchFunction, guardBody, responseHeaders, send, startCopy, tapBody } from "./http/fetch-exchange.js";
 import { type HeaderRecord, forwardHeaders } from "./http/headers.js";
 import { throttledWarn } from "./http/mirror.js";
 import { PROXY_FIELDS, type ProxySettings, resolveProxyOptions } from "./http/proxy-options.js";

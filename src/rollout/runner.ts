@@ -229,7 +229,7 @@ class Runner implements Rollout {
             for (const event of events) this.emit(event);
           })
         : undefined;
-    if (isThenable(restored)) this.track(Promise.resolve(restored).then(() => this.schedule(0)), undefined);
+    if (isThenable(restored)) void this.track(Promise.resolve(restored).then(() => this.schedule(0)), undefined);
     else this.schedule(0);
   }
 
@@ -353,7 +353,7 @@ class Runner implements Rollout {
     if (this.occupied()) return { accepted: false, rejection: BUSY, status: this.status() };
     const result = this.execute(command, at);
     if (!isThenable(result)) return result;
-    this.track(result, undefined);
+    void this.track(result, undefined);
     return { accepted: true, pending: true, status: this.status() };
   }
 
@@ -741,7 +741,7 @@ class Runner implements Rollout {
         if (this.heldCommand !== held) return;
         if (this.occupied()) return void this.enqueue(() => this.schedule(0), () => undefined);
         const result = this.execute(held);
-        if (isThenable(result)) this.track(result, undefined);
+        if (isThenable(result)) void this.track(result, undefined);
       }, Math.max(wait, 1));
       return;
     }
@@ -761,7 +761,7 @@ class Runner implements Rollout {
           return;
         }
         const result = this.execute({ type: "tick" });
-        if (isThenable(result)) this.track(result, undefined);
+        if (isThenable(result)) void this.track(result, undefined);
       }, delay);
     } catch (error) {
       this.logger?.error("turnout rollout: setTimeout threw; call tick() yourself", { error });

@@ -2,6 +2,7 @@
  * Router configuration validation: reads untrusted JSON, lists every problem with a stable code and a path, and
  * never throws anything but {@link TurnoutConfigError}.
  */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- named by {@link} in the TSDoc below
 import type { TurnoutConfigError } from "../errors.js";
 import { FORBIDDEN_KEYS, Problems, checkFields, child, isRecord, typeName } from "../internal/problems.js";
 import type { RouterConfig } from "../types.js";

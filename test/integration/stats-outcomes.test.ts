@@ -51,7 +51,7 @@ describe("outcomes reach the real stats", () => {
     const app = express();
     app.use(expressTurnout(router, { stats, key: (req) => req.get("x-user-id"), logger: memoryLogger() }));
     app.get("/ok", (_req, res) => void res.send("ok"));
-    app.get("/fail", (_req, res) => {
+    app.get("/fail", (_req, _res) => {
       throw new Error("v2 is broken");
     });
     app.use((_error: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => void res.status(500).send("error"));

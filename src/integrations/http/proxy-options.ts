@@ -4,7 +4,7 @@
 import type { IncomingMessage } from "node:http";
 import { ProblemCode } from "../../errors.js";
 import { parseDuration, type Duration } from "../../internal/duration.js";
-import { FORBIDDEN_KEYS, Problems, checkFields, child, isRecord } from "../../internal/problems.js";
+import { FORBIDDEN_KEYS, type Problems, checkFields, child, isRecord } from "../../internal/problems.js";
 import type { OutcomeRecorder, Router } from "../../types.js";
 import type { AgentSettings } from "./forward.js";
 import type { MirrorSettings } from "./mirror.js";

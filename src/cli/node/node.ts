@@ -1,5 +1,5 @@
 /**
- * The seed tasks' node (seeds 000/001 and 002) as a thin layer over the library: every answer comes from a real
+ * `turnout node`, the JSON-lines server for other languages and test harnesses, as a thin layer over the library: every answer comes from a real
  * router (`decide`, `assign`, `setSplit`, `setCanaryPercent`), a real stats aggregator (`snapshot`) or the real
  * rollout machine on a virtual clock (`simulateRollout`). This file only reads messages, calls the library and
  * shapes the replies the way the seeds show them.
@@ -24,7 +24,7 @@ import {
 import { type Frame, formatLine } from "./wire.js";
 
 /**
- * Maelstrom's error codes, which the seeds' harness family uses: the `code` of an error reply.
+ * The error codes of the JSON-lines protocol (the ones common distributed-systems test harnesses use): the `code` of an error reply.
  *
  * @example
  * ```ts
@@ -317,7 +317,7 @@ export function createNode(options: NodeOptions = {}): TurnoutNode {
     const key = userKey(body, false);
     const decision = service.router.decide(key === undefined ? {} : { key });
     record(service, decision, key ?? client);
-    // The canary flag belongs to a user's assignment; a keyless answer carries the version only (seed 000).
+    // The canary flag belongs to a user's assignment; a keyless answer carries the version only.
     return key === undefined
       ? { type: "users_response", in_reply_to: inReplyTo, version: decision.version }
       : { type: "users_response", in_reply_to: inReplyTo, version: decision.version, canary: decision.canary };
@@ -571,7 +571,7 @@ function sameSplit(current: Readonly<Record<string, number>> | undefined, next: 
 
 const STEP_FIELDS = ["percentage", "duration_minutes"];
 
-/** Seed 000's steps `{ percentage, duration_minutes }` as a rollout plan that holds at the last step's weight. */
+/** The `gradual_rollout` message's steps `{ percentage, duration_minutes }` as a rollout plan that holds at the last step's weight. */
 function rolloutPlan(body: Body, stable: string, canary: string): RolloutPlan {
   const steps = own(body, "steps");
   if (steps === undefined) throw malformed("required", "steps", 'the rollout steps are required: [{"percentage": 10, "duration_minutes": 60}, …]');

@@ -9,7 +9,7 @@
  * truncated message never swallows the ones after it.
  *
  * Out: Python's `json.dumps` layout (`", "` and `": "` separators, non-ASCII escaped as `\uXXXX`), because the
- * seed tasks' expected outputs are written that way and some harnesses compare lines as text.
+ * the expected outputs of many test harnesses are written that way and some compare lines as text.
  */
 
 /** One framed input: a parsed JSON value, or text that is not JSON. */

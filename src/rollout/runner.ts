@@ -528,7 +528,8 @@ class Runner implements Rollout {
     };
     return then(this.store(change), (stored) => {
       if (stored === true) return this.apply(command, now, result, wait);
-      this.schedule(Math.max(wait, this.retryMs));
+      // A refused tick is retried after retryMs; a refused control leaves the timer for the state's own next tick.
+      if (command.type === "tick" || this.timer === undefined) this.schedule(Math.max(wait, this.retryMs));
       return { accepted: false, rejection: `not committed: ${stored.message}`, commitFailure: stored.failure, status: this.status() };
     });
   }

@@ -410,6 +410,14 @@ describe("the runner, a real router and a real stats under random commands", () 
     real.restarted.controller.rollout.stop();
   });
 
+  it("a control whose commit failed does not postpone the check the state has due (a restarted twin checks on time)", async () => {
+    // The promote's commit fails at 177 571 ms; before, the runner re-armed its timer retryMs later, so the check due
+    // at 180 000 ms ran at 197 571 ms, while a controller restarted in between checked at 180 000 ms.
+    const spec: StoreSpec = { seed: -514700562, refusePercent: 0, failPercent: 5, async: false };
+    const cmds = [new Operator("pause"), new Traffic("healthy", 2), new Jump(57_571), new Operator("promote"), new Restart(), new Traffic("healthy", 1)];
+    await runModel(compilePlan(plans[0]!), spec, cmds);
+  });
+
   it("with commits refused or failing at random (synchronous and asynchronous): the runner is always on the stored state, tells only what was stored, keeps the invariants, and retries", async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...plans), stores, fc.commands(commands, { maxCommands: 30 }), (source, spec, cmds) => runModel(compilePlan(source), spec, cmds)),

@@ -41,11 +41,11 @@ export function memoryLogger(): Logger & { readonly entries: { level: string; me
   };
 }
 
-/** Waits until `condition()` holds (polling), or fails after `timeoutMs`. */
-export async function until(condition: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
+/** Waits until `condition()` holds (polling), or fails after `timeoutMs`, with what `detail()` shows then. */
+export async function until(condition: () => boolean, timeoutMs = 5000, what = "condition", detail?: () => unknown): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${detail === undefined ? "" : `: ${JSON.stringify(detail())}`}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

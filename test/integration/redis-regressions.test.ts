@@ -2,8 +2,11 @@
  * Regressions of turnout/redis against a real redis-server, each named after what broke:
  * - with polling off, an instance stayed on the old config after a Redis restart while status() said upToDate;
  * - watchConfig then close() and the client's close left a Redis socket open (the process never exited);
- * - push() during another push resolved true while Redis kept the older snapshot.
+ * - push() during another push resolved true while Redis kept the older snapshot;
+ * - a subscriber whose connection dropped while its first SUBSCRIBE was under way reconnected but never subscribed
+ *   (announcements lost for good, status() said not subscribed forever).
  */
+import { type Server, type Socket, createServer, connect } from "node:net";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedisStore } from "../../src/integrations/redis.js";
@@ -19,6 +22,44 @@ const available = redisAvailable();
 /** The TCP sockets this process holds open (node's own view of its event loop's resources). */
 function openSockets(): number {
   return process.getActiveResourcesInfo().filter((r) => r === "TCPSocketWrap" || r === "TCPWRAP" || r === "TCPConnectWrap").length;
+}
+
+/**
+ * A TCP relay in front of the real server that can reset the first connection to send a SUBSCRIBE, before the
+ * command reaches Redis: what a client sees when Redis dies or restarts while its subscription is under way.
+ */
+async function startRelay(port: number): Promise<{ url: string; dropNextSubscribe(): void; close(): Promise<void> }> {
+  let drop = false;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((downstream) => {
+    const upstream = connect(port, "127.0.0.1");
+    for (const socket of [downstream, upstream]) {
+      sockets.add(socket);
+      socket.on("error", () => undefined);
+      socket.on("close", () => (sockets.delete(socket), downstream.destroy(), upstream.destroy()));
+    }
+    downstream.on("data", (chunk: Buffer) => {
+      if (drop && /subscribe/i.test(chunk.toString("latin1"))) {
+        drop = false;
+        upstream.destroy();
+        downstream.resetAndDestroy();
+        return;
+      }
+      upstream.write(chunk);
+    });
+    upstream.pipe(downstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const relayPort = typeof address === "object" && address !== null ? address.port : 0;
+  return {
+    url: `redis://127.0.0.1:${relayPort}`,
+    dropNextSubscribe: () => void (drop = true),
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 describe.skipIf(!available)("turnout/redis regressions", () => {
@@ -84,6 +125,30 @@ describe.skipIf(!available)("turnout/redis regressions", () => {
       await until(() => openSockets() <= before, 2000, `no socket left open (run ${run}: ${process.getActiveResourcesInfo().join(", ")})`);
     }
   }, 60_000);
+
+  it.each(CLIENTS)("%s: a subscriber whose connection drops while its first SUBSCRIBE is under way subscribes once it reconnects, and announcements arrive", async (kind) => {
+    const relay = await startRelay(server.port);
+    const { client, close } = await connectClient(kind, { type: "single", url: relay.url });
+    const namespace = `handshake-${++ns}`;
+    const store = createRedisStore(client, { namespace, logger: memoryLogger() });
+    await store.writeConfig(config(10), { expectedRevision: 0 });
+    const router = createRouter(config(0));
+    relay.dropNextSubscribe(); // the subscriber's first attempt
+    const sync = store.watchConfig(router, { pollMs: 0, staleAfterMs: 60_000 });
+    try {
+      await sync.ready;
+      await until(() => sync.status().subscribed, 5000, `${kind} subscribed after its first attempt was cut off`);
+      // With polling off, only the announcement can bring this change.
+      await store.writeConfig(config(40), { expectedRevision: 1 });
+      await until(() => router.revision === 2, 5000, "the announced change applied");
+      expect(router.canaryPercent).toBe(40);
+      await until(() => sync.status().upToDate && sync.status().lastError === null, 5000, "up to date, no error left");
+    } finally {
+      await sync.close();
+      await close();
+      await relay.close();
+    }
+  }, 30_000);
 
   it("push() while another push is in flight resolves only once its own numbers are stored", async () => {
     const client = createClient({ url: server.url });

@@ -243,7 +243,7 @@ describe.skipIf(!available)("turnout/redis against redis-server", () => {
       await writer.writeConfig(config(60), { expectedRevision: 1 });
       await until(() => router.revision === 2, 10_000, "caught up after the restart");
       expect(router.canaryPercent).toBe(60);
-      await until(() => !sync.status().stale && sync.status().lastError === null, 15_000, "fresh again");
+      await until(() => !sync.status().stale && sync.status().lastError === null, 15_000, "fresh again", () => ({ status: sync.status(), log: logger.entries }));
       expect(logger.entries.some((e) => e.level === "warn" && /works again/.test(e.message))).toBe(true);
     });
 

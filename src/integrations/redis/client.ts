@@ -78,23 +78,41 @@ function nodeRedis(client: NodeRedisClientLike | NodeRedisClusterLike, cluster: 
       const sub = client.duplicate();
       let closed = false;
       let subscribedOnce = false;
+      let subscribing = false;
+      const onMessage = (payload: unknown): void => {
+        if (!closed) events.message(typeof payload === "string" ? payload : String(payload));
+      };
+      // Subscribes unless that is done or under way. Called when connect() resolves and on every "ready": a first
+      // connection that drops mid-handshake rejects connect() while the client goes on reconnecting, so "ready" is
+      // then the only sign that the subscription can (and must) still be made.
+      const subscribeOnce = (): Promise<void> => {
+        if (closed || subscribedOnce || subscribing) return Promise.resolve();
+        subscribing = true;
+        return Promise.resolve()
+          .then(() => sub.subscribe(channel, onMessage))
+          .then(
+            () => {
+              subscribing = false;
+              if (closed) return;
+              subscribedOnce = true;
+              events.subscribed(false);
+            },
+            (error: unknown) => {
+              subscribing = false;
+              if (!closed) events.down(error);
+            },
+          );
+      };
       sub.on("error", (error: unknown) => events.down(error));
       sub.on("end", () => events.down());
       // A node-redis client says "ready" after every reconnect (it resubscribes by itself); a cluster does not.
       sub.on("ready", () => {
-        if (!closed && subscribedOnce) events.subscribed(true);
+        if (closed) return;
+        if (subscribedOnce) events.subscribed(true);
+        else pending = subscribeOnce();
       });
-      const onMessage = (payload: unknown): void => {
-        if (!closed) events.message(typeof payload === "string" ? payload : String(payload));
-      };
-      const connecting = Promise.resolve()
-        .then(() => sub.connect())
-        .then(() => (closed ? undefined : sub.subscribe(channel, onMessage)))
-        .then(() => {
-          if (closed) return;
-          subscribedOnce = true;
-          events.subscribed(false);
-        });
+      const connecting = Promise.resolve().then(() => sub.connect());
+      let pending: Promise<unknown> = connecting.then(subscribeOnce, () => undefined);
       connecting.catch((error: unknown) => {
         if (!closed) events.down(error);
       });
@@ -103,6 +121,7 @@ function nodeRedis(client: NodeRedisClientLike | NodeRedisClusterLike, cluster: 
           if (closed) return;
           closed = true;
           await settled(connecting, timeoutMs);
+          await settled(pending, timeoutMs);
           try {
             sub.destroy?.();
           } catch {
@@ -127,22 +146,33 @@ function ioredis(client: IORedisLike): Connection {
       const sub = client.duplicate();
       sub.on("error", (error: unknown) => events.down(error));
       sub.on("close", () => events.down());
+      let subscribing = false;
+      // Subscribes unless that is done or under way; again on "ready" when a first attempt failed.
+      const subscribeOnce = (): void => {
+        if (closed || subscribedOnce || subscribing) return;
+        subscribing = true;
+        sub.subscribe(channel).then(
+          () => {
+            subscribing = false;
+            if (closed) return;
+            subscribedOnce = true;
+            events.subscribed(false);
+          },
+          (error: unknown) => {
+            subscribing = false;
+            if (!closed) events.down(error);
+          },
+        );
+      };
       sub.on("ready", () => {
-        if (!closed && subscribedOnce) events.subscribed(true);
+        if (closed) return;
+        if (subscribedOnce) events.subscribed(true);
+        else subscribeOnce();
       });
       sub.on("message", (received: unknown, payload: unknown) => {
         if (!closed && received === channel) events.message(String(payload));
       });
-      sub.subscribe(channel).then(
-        () => {
-          if (closed) return;
-          subscribedOnce = true;
-          events.subscribed(false);
-        },
-        (error: unknown) => {
-          if (!closed) events.down(error);
-        },
-      );
+      subscribeOnce();
       return {
         async close() {
           if (closed) return;

@@ -4,7 +4,13 @@ import { defineConfig } from "vitest/config";
 // property tests of that folder, on the sources (no build, no servers).
 const folder = process.env.MUTATE_FOLDER ?? "router";
 const tests: Record<string, string[]> = {
-  router: ["test/unit/router/decide.test.ts", "test/unit/router/validate.test.ts", "test/unit/router/fast.test.ts", "test/property/hash.test.ts", "test/property/router-fast.test.ts"],
+  router: [
+    "test/unit/router/decide.test.ts",
+    "test/unit/router/validate.test.ts",
+    "test/unit/router/fast.test.ts",
+    "test/property/hash.test.ts",
+    "test/property/router-fast.test.ts",
+  ],
   stats: ["test/unit/stats/*.test.ts", "test/property/stats-*.test.ts"],
   rollout: ["test/unit/rollout/*.test.ts", "test/property/rollout-*.test.ts"],
 };

@@ -82,7 +82,10 @@ async function plan(set: "short" | "uuid" | "varied" | "two-byte"): Promise<Scen
   const nextKey = cycle(keys);
   const cases: BenchCase[] = [{ name: "floor: murmur3 of the key", baseline: true, fn: () => floorBucket(nextKey(), 0) }];
   const [base, patched] = trees();
-  for (const [label, dir] of [["decide, base", base], ["decide, patched", patched]] as const) {
+  for (const [label, dir] of [
+    ["decide, base", base],
+    ["decide, patched", patched],
+  ] as const) {
     const index = path.join(dir, "src", "router", "index.ts");
     if (!existsSync(index)) throw new Error(`no src/router/index.ts in ${dir}`);
     const { createRouter } = (await import(index)) as { createRouter: (c: RouterConfig) => Router };

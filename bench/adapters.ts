@@ -28,7 +28,12 @@ const arg = (name: string, fallback: number): number => {
 };
 
 const CONFIG: RouterConfig = { versions: ["v1", "v2"], stable: "v1", canary: "v2", split: { v1: 50, v2: 50 }, stickiness: ["header:x-user-id"] };
-const BODY = { users: [{ id: 1, name: "Ada" }, { id: 2, name: "Grace" }] };
+const BODY = {
+  users: [
+    { id: 1, name: "Ada" },
+    { id: 2, name: "Grace" },
+  ],
+};
 
 async function serveNode(listener: http.RequestListener): Promise<number> {
   const server = http.createServer(listener);

@@ -22,7 +22,12 @@ const SCHEMES: Readonly<Record<string, Bucketing>> = {
 function measure(name: string): number {
   const keys = Array.from({ length: 1024 }, (_, i) => `3f2c${i}-aa11-4bcd-9e8f-${(i * 7919).toString(16).padStart(12, "0")}`);
   const router = createRouter({
-    versions: ["v1", "v2"], stable: "v1", canary: "v2", split: { v1: 90, v2: 10 }, stickiness: ["header:x-user-id"], bucketing: SCHEMES[name]!,
+    versions: ["v1", "v2"],
+    stable: "v1",
+    canary: "v2",
+    split: { v1: 90, v2: 10 },
+    stickiness: ["header:x-user-id"],
+    bucketing: SCHEMES[name]!,
   });
   const requests = keys.map((key) => ({ headers: { host: "api.example.com", accept: "application/json", "x-user-id": key } }));
   let canary = 0;

@@ -151,11 +151,7 @@ function keyedVariedHeaders(): ScenarioPlan {
     groups: [
       {
         name: "decide · keyed, short keys, 16 header-object shapes (as from many different clients)",
-        cases: [
-          floorCase(keys),
-          decideCase("decide", router, requests),
-          { name: "reference: decide by hand", fn: () => byHand(handRequests()) },
-        ],
+        cases: [floorCase(keys), decideCase("decide", router, requests), { name: "reference: decide by hand", fn: () => byHand(handRequests()) }],
       },
     ],
     finish: () => [`keyed, varied headers: ${distribution(router, requests)}`],
@@ -214,10 +210,7 @@ function keyless(): ScenarioPlan {
         ],
       },
     ],
-    finish: () => [
-      `keyless random: ${distribution(random, requests)}`,
-      `keyless round-robin: ${distribution(roundRobin, requests)}`,
-    ],
+    finish: () => [`keyless random: ${distribution(random, requests)}`, `keyless round-robin: ${distribution(roundRobin, requests)}`],
   };
 }
 
@@ -270,10 +263,7 @@ function experiment(): ScenarioPlan {
         ],
       },
     ],
-    finish: () => [
-      `experiment: ${distribution(untargeted, plain)}`,
-      `targeted experiment: ${distribution(router, requests)}`,
-    ],
+    finish: () => [`experiment: ${distribution(untargeted, plain)}`, `targeted experiment: ${distribution(router, requests)}`],
   };
 }
 
@@ -290,7 +280,11 @@ function pinned(): ScenarioPlan {
   const oldPins = keys.map((k) => old.decide({ headers: headersFor(k) }).pin);
   // 8,192 distinct earlier-revision pins (twice the router's memory of verified pins): every use is a first use.
   const coldFor = (r: Router): RouteRequest[] =>
-    Array.from({ length: 8192 }, (_, i) => ({ headers: headersFor(keys[i % keys.length]), pin: r.issuePin(i % 10 === 0 ? "v2" : "v1", now + 1000 * (i + 1)), now }));
+    Array.from({ length: 8192 }, (_, i) => ({
+      headers: headersFor(keys[i % keys.length]),
+      pin: r.issuePin(i % 10 === 0 ? "v2" : "v1", now + 1000 * (i + 1)),
+      now,
+    }));
   const cold = coldFor(old);
   const nodeOld = createRouter(BASE, { revision: 1, pinSecret: "bench-secret-0123456789", pinSigner: nodePinSigner });
   const nodeCold = coldFor(nodeOld);
@@ -373,7 +367,15 @@ function setup(): ScenarioPlan {
       ],
     },
   ];
-  return { groups, finish: () => [`setup: the 100-rule router decides ${distribution(router, keys.map((k) => ({ headers: headersFor(k) })))}`] };
+  return {
+    groups,
+    finish: () => [
+      `setup: the 100-rule router decides ${distribution(
+        router,
+        keys.map((k) => ({ headers: headersFor(k) })),
+      )}`,
+    ],
+  };
 }
 
 await runSuite({

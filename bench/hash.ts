@@ -21,7 +21,7 @@ function checkAgreement(keys: readonly string[]): void {
   const encoder = new TextEncoder();
   for (const key of keys) {
     const reference = murmur.x86.hash32(encoder.encode(key), 0);
-    if ((floorHash(key, 0) >>> 0) !== reference) throw new Error(`floor hash disagrees on ${key}`);
+    if (floorHash(key, 0) >>> 0 !== reference) throw new Error(`floor hash disagrees on ${key}`);
     if (murmur3(key, 0) !== reference) throw new Error(`turnout's murmur3 disagrees on ${key}`);
     const bucket = toBucket(reference);
     const all = [bucketOf(key, 0), floorBucket(key, 0), bucketOfAsciiFirst(key, 0), bucketOfOptimistic(key, 0)];
@@ -144,7 +144,5 @@ await runSuite({
     uuid: () => plan("uuid"),
     "short-after-two-byte": () => plan("short", true),
   },
-  notes: [
-    "Keys: 1,024 deterministic keys per set (bench/lib/keys.ts), cycled; every route is checked against murmurhash3js-revisited first.",
-  ],
+  notes: ["Keys: 1,024 deterministic keys per set (bench/lib/keys.ts), cycled; every route is checked against murmurhash3js-revisited first."],
 });

@@ -26,10 +26,7 @@ const router = createRouter({
 const provider = createOpenFeatureProvider({ flags: { checkout: router } });
 await OpenFeature.setProviderAndWait(provider);
 const client = OpenFeature.getClient();
-await OpenFeature.setProviderAndWait(
-  "floor",
-  new InMemoryProvider({ checkout: { variants: { v1: "v1", v2: "v2" }, defaultVariant: "v1", disabled: false } }),
-);
+await OpenFeature.setProviderAndWait("floor", new InMemoryProvider({ checkout: { variants: { v1: "v1", v2: "v2" }, defaultVariant: "v1", disabled: false } }));
 const floor = OpenFeature.getClient("floor");
 const contexts = Array.from({ length: 1024 }, (_, i) => ({ targetingKey: `user-${i}`, tier: i % 10 === 0 ? "beta" : "free", country: "de" }));
 const requests = contexts.map(({ targetingKey, ...attributes }) => ({ key: targetingKey, attributes }));

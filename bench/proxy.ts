@@ -37,7 +37,13 @@ function arg(name: string, fallback: number): number {
 // ---------------------------------------------------------------------------------------------------------------
 
 async function upstreamRole(serviceMs: number): Promise<void> {
-  const body = JSON.stringify({ users: [{ id: 1, name: "Ada" }, { id: 2, name: "Grace" }], version: "v1" });
+  const body = JSON.stringify({
+    users: [
+      { id: 1, name: "Ada" },
+      { id: 2, name: "Grace" },
+    ],
+    version: "v1",
+  });
   const answer = (res: http.ServerResponse) => {
     res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
     res.end(body);
@@ -89,13 +95,10 @@ async function proxyRole(upstreamPort: number): Promise<void> {
 async function bareRole(upstreamPort: number): Promise<void> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const server = http.createServer((req, res) => {
-    const upstream = http.request(
-      { host: "127.0.0.1", port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
+    const upstream = http.request({ host: "127.0.0.1", port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
     upstream.on("error", () => {
       res.statusCode = 502;
       res.end();
@@ -163,17 +166,14 @@ function runPhase(port: number, phase: Phase, rate: number, seconds: number, age
     const t0 = performance.now() + 5;
     const fire = (i: number) => {
       const due = t0 + i * interval;
-      const req = http.request(
-        { host: "127.0.0.1", port, path: "/api/users", agent, headers: { "x-user-id": `user-${(i * 7919) % 100_000}` } },
-        (res) => {
-          res.resume();
-          res.on("end", () => {
-            if (res.statusCode === 200) phase.latenciesMs.push(performance.now() - due);
-            else phase.errors++;
-            if (++done === total) resolve();
-          });
-        },
-      );
+      const req = http.request({ host: "127.0.0.1", port, path: "/api/users", agent, headers: { "x-user-id": `user-${(i * 7919) % 100_000}` } }, (res) => {
+        res.resume();
+        res.on("end", () => {
+          if (res.statusCode === 200) phase.latenciesMs.push(performance.now() - due);
+          else phase.errors++;
+          if (++done === total) resolve();
+        });
+      });
       req.on("error", () => {
         phase.errors++;
         if (++done === total) resolve();
@@ -226,10 +226,22 @@ async function main(): Promise<void> {
     bare.kill();
   }
   const figures = PATHS.map((p) => {
-    const all = phases.filter((ph) => ph.path === p).flatMap((ph) => ph.latenciesMs).sort((a, b) => a - b);
+    const all = phases
+      .filter((ph) => ph.path === p)
+      .flatMap((ph) => ph.latenciesMs)
+      .sort((a, b) => a - b);
     const errors = phases.filter((ph) => ph.path === p).reduce((n, ph) => n + ph.errors, 0);
     const r = (x: number) => Math.round(x * 1000) / 1000;
-    return { path: p, requests: all.length, errors, p50: r(percentile(all, 0.5)), p90: r(percentile(all, 0.9)), p99: r(percentile(all, 0.99)), p999: r(percentile(all, 0.999)), max: r(all[all.length - 1] ?? NaN) };
+    return {
+      path: p,
+      requests: all.length,
+      errors,
+      p50: r(percentile(all, 0.5)),
+      p90: r(percentile(all, 0.9)),
+      p99: r(percentile(all, 0.99)),
+      p999: r(percentile(all, 0.999)),
+      max: r(all[all.length - 1] ?? NaN),
+    };
   });
   const [direct, bareHop, proxy] = figures as [(typeof figures)[0], (typeof figures)[0], (typeof figures)[0]];
   const added = (proxy.p99 / direct.p99 - 1) * 100;
@@ -239,7 +251,10 @@ async function main(): Promise<void> {
     `turnout · node proxy vs direct, open-loop at ${rate} req/s, upstream service time ${serviceMs} ms, ${seconds} s × 2 phases per path (ms, from when each request was due)`,
     `${machineInfo().cpu} · node ${process.version} · load ${machineInfo().loadAverage.join(" ")}`,
     `path      requests errors      p50      p90      p99    p99.9      max`,
-    ...figures.map((f) => `${f.path.padEnd(9)} ${String(f.requests).padStart(8)} ${String(f.errors).padStart(6)} ${[f.p50, f.p90, f.p99, f.p999, f.max].map((x) => x.toFixed(3).padStart(8)).join(" ")}`),
+    ...figures.map(
+      (f) =>
+        `${f.path.padEnd(9)} ${String(f.requests).padStart(8)} ${String(f.errors).padStart(6)} ${[f.p50, f.p90, f.p99, f.p999, f.max].map((x) => x.toFixed(3).padStart(8)).join(" ")}`,
+    ),
     "",
     `the proxy process used ${(proxyCpuMicros / (2 * rate * seconds)).toFixed(0)} µs of CPU per request (${((proxyCpuMicros / (2 * seconds * 1e6)) * 100).toFixed(0)} % of a core at ${rate} req/s)`,
     `a bare node:http proxy (no turnout) added ${signed((bareHop.p99 / direct.p99 - 1) * 100)} to p99 and ${(bareHop.p50 - direct.p50).toFixed(3)} ms to p50; turnout's proxy ${signed((proxy.p99 / bareHop.p99 - 1) * 100)} to p99 over the bare one`,

@@ -43,21 +43,28 @@ function quantile(sorted: readonly number[], q: number): number {
 function summarise(label: string, ms: number[]): void {
   const s = [...ms].sort((a, b) => a - b);
   const f = (x: number) => `${x.toFixed(2)} ms`;
-  console.log(`${label.padEnd(72)} n=${s.length}  p50 ${f(quantile(s, 0.5))}  p90 ${f(quantile(s, 0.9))}  p99 ${f(quantile(s, 0.99))}  max ${f(s.at(-1) ?? NaN)}`);
+  console.log(
+    `${label.padEnd(72)} n=${s.length}  p50 ${f(quantile(s, 0.5))}  p90 ${f(quantile(s, 0.9))}  p99 ${f(quantile(s, 0.99))}  max ${f(s.at(-1) ?? NaN)}`,
+  );
 }
 
 type Topology = "single" | "cluster" | "sentinel";
 const DEFAULT_MATRIX = "single:node-redis@5,single:node-redis@6,single:ioredis@6,single:ioredis@5,cluster:node-redis@6,cluster:ioredis@6,sentinel:ioredis@6";
-const matrix = (process.argv.find((a) => a.startsWith("--matrix="))?.slice(9) ?? DEFAULT_MATRIX).split(",").map((cell) => cell.split(":") as [Topology, ClientKind]);
+const matrix = (process.argv.find((a) => a.startsWith("--matrix="))?.slice(9) ?? DEFAULT_MATRIX)
+  .split(",")
+  .map((cell) => cell.split(":") as [Topology, ClientKind]);
 
 async function propagation(): Promise<void> {
   for (const topology of ["single", "cluster", "sentinel"] as const) {
     const kinds = matrix.filter(([t]) => t === topology).map(([, k]) => k);
     if (kinds.length === 0) continue;
-    const started =
-      topology === "single" ? await startRedis() : topology === "cluster" ? await startCluster() : await startSentinels();
+    const started = topology === "single" ? await startRedis() : topology === "cluster" ? await startCluster() : await startSentinels();
     const target: Target =
-      "url" in started ? { type: "single", url: started.url } : "primaryFor" in started ? { type: "cluster", ports: started.ports } : { type: "sentinel", name: started.name, ports: started.sentinels.map((x) => x.port) };
+      "url" in started
+        ? { type: "single", url: started.url }
+        : "primaryFor" in started
+          ? { type: "cluster", ports: started.ports }
+          : { type: "sentinel", name: started.name, ports: started.sentinels.map((x) => x.port) };
     try {
       for (const kind of kinds) {
         const runs: [string, boolean, number, number][] = [[`${topology}, ${kind}: pub/sub + poll 250 ms`, true, 100, 250]];
@@ -145,7 +152,8 @@ async function decideCost(): Promise<void> {
   await sync.ready;
   const stats = createStats({ versions: ["v1", "v2"] });
   const publisher = store.publishStats(stats, { instance: "bench", intervalMs: 100 });
-  if (synced.revision !== plain.revision || JSON.stringify(synced.config) !== JSON.stringify(plain.config)) throw new Error("the synced router is not on the stored config");
+  if (synced.revision !== plain.revision || JSON.stringify(synced.config) !== JSON.stringify(plain.config))
+    throw new Error("the synced router is not on the stored config");
 
   const keys = Array.from({ length: 4096 }, (_, i) => ({ headers: { "x-user-id": `user-${i}` } }));
   // Two plain routers: their difference is the noise floor of this machine (JIT, scheduling, other load).
@@ -188,13 +196,17 @@ async function decideCost(): Promise<void> {
     const sorted = [...(perRound[name] ?? [])].sort((a, b) => a - b);
     console.log(`  ${name.padEnd(18)} ${quantile(sorted, 0.5).toFixed(1)} ns  (${quantile(sorted, 0.1).toFixed(1)}–${quantile(sorted, 0.9).toFixed(1)})`);
   }
-  console.log(`  Redis commands during the loop: HMGET ${calls(after, "hmget") - calls(before, "hmget")}, EVALSHA ${calls(after, "evalsha") - calls(before, "evalsha")} (the store was live)  [sink ${sink % 10}]`);
+  console.log(
+    `  Redis commands during the loop: HMGET ${calls(after, "hmget") - calls(before, "hmget")}, EVALSHA ${calls(after, "evalsha") - calls(before, "evalsha")} (the store was live)  [sink ${sink % 10}]`,
+  );
   await publisher.close();
   await sync.close();
   await client.close();
   await server.dispose();
 }
 
-console.log(`turnout/redis bench — node ${process.version}, ${(await import("node:os")).cpus().length} cores${traffic ? ", workers serve synthetic traffic" : ""}`);
+console.log(
+  `turnout/redis bench — node ${process.version}, ${(await import("node:os")).cpus().length} cores${traffic ? ", workers serve synthetic traffic" : ""}`,
+);
 if (only === undefined || only === "propagation") await propagation();
 if (only === undefined || only === "decide") await decideCost();

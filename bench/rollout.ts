@@ -112,6 +112,8 @@ await runSuite({
     const sim = groups.flatMap((g) => g.cases).find((c) => c.name === CASE_1K);
     if (sim === undefined) return [];
     const ms = sim.nsPerOp / 1e6;
-    return [`rollout: a six-step, six-hour plan at 1,000 req/s simulates in ${ms.toFixed(0)} ms (${Math.round((6 * 3600 * 1000) / ms).toLocaleString("en-US")}× real time)`];
+    return [
+      `rollout: a six-step, six-hour plan at 1,000 req/s simulates in ${ms.toFixed(0)} ms (${Math.round((6 * 3600 * 1000) / ms).toLocaleString("en-US")}× real time)`,
+    ];
   },
 });

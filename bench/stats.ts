@@ -15,14 +15,7 @@
  * the growth of heap + typed-array memory beyond what the first records allocate.
  */
 import { murmur3Signed } from "../src/router/hash.js";
-import {
-  type Stats,
-  type StatsSample,
-  type WindowClientPrecision,
-  createStats,
-  mergeSnapshots,
-  parseSnapshot,
-} from "../src/stats/index.js";
+import { type Stats, type StatsSample, type WindowClientPrecision, createStats, mergeSnapshots, parseSnapshot } from "../src/stats/index.js";
 import { VersionState } from "../src/stats/aggregate.js";
 import { windowWorkload } from "../test/unit/stats/helpers.js";
 import { type BenchGroup, type GroupResult, runSuite } from "./lib/harness.js";
@@ -116,7 +109,16 @@ function outcomeScenario() {
     groups: [
       {
         name: "recordOutcome · status, duration, short client",
-        cases: [floorCase(keys), { name: "stats.recordOutcome(decision, outcome, now)", fn: () => { const o = next(); return stats.recordOutcome(o.decision, o.outcome, T0 + (i++ >> 4)); } }],
+        cases: [
+          floorCase(keys),
+          {
+            name: "stats.recordOutcome(decision, outcome, now)",
+            fn: () => {
+              const o = next();
+              return stats.recordOutcome(o.decision, o.outcome, T0 + (i++ >> 4));
+            },
+          },
+        ],
       },
     ],
   };

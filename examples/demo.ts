@@ -44,7 +44,9 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log("npm run demo -- [--v2-error-rate 8] [--v2-latency 90] [--v1-error-rate 0] [--rps 200] [--step 4s | --short] [--seed 42] [--svg out.svg] [--plain]");
+  console.log(
+    "npm run demo -- [--v2-error-rate 8] [--v2-latency 90] [--v1-error-rate 0] [--rps 200] [--step 4s | --short] [--seed 42] [--svg out.svg] [--plain]",
+  );
   process.exit(0);
 }
 
@@ -200,16 +202,19 @@ const load = startLoad({ target: proxyUrl, rps, users: USERS, random, maxDuratio
 rollout.start();
 const sampler = setInterval(sample, 500);
 let lastStatus = 0;
-const painter = setInterval(() => {
-  const now = Date.now();
-  if (tty) {
-    const width = Math.max(60, Math.min(process.stdout.columns ?? 100, 140));
-    process.stdout.write(`\u001b[H\u001b[J${screen(frame(), width, color).join("\n")}\n`);
-  } else if (now - lastStatus >= 1_000) {
-    lastStatus = now;
-    console.log(statusLine(frame()));
-  }
-}, tty ? 200 : 100);
+const painter = setInterval(
+  () => {
+    const now = Date.now();
+    if (tty) {
+      const width = Math.max(60, Math.min(process.stdout.columns ?? 100, 140));
+      process.stdout.write(`\u001b[H\u001b[J${screen(frame(), width, color).join("\n")}\n`);
+    } else if (now - lastStatus >= 1_000) {
+      lastStatus = now;
+      console.log(statusLine(frame()));
+    }
+  },
+  tty ? 200 : 100,
+);
 if (tty) process.stdout.write("\u001b[?25l\u001b[2J");
 
 let interrupted = false;
@@ -248,7 +253,13 @@ if (outcome === "promoted") {
   console.log(paint(color, "green", `promoted: v2 takes 100 % of the traffic after ${status.checks.passed} passed checks (${seconds} s)`));
 } else if (outcome === "rolled back") {
   const abort = events.find((e) => e.type === "aborted");
-  console.log(paint(color, "red", `rolled back automatically at ${abort?.previousWeight ?? "?"} % after ${(((abort?.at ?? Date.now()) - startedAt) / 1000).toFixed(1)} s: ${status.abortReason ?? ""}`));
+  console.log(
+    paint(
+      color,
+      "red",
+      `rolled back automatically at ${abort?.previousWeight ?? "?"} % after ${(((abort?.at ?? Date.now()) - startedAt) / 1000).toFixed(1)} s: ${status.abortReason ?? ""}`,
+    ),
+  );
   console.log("v1 serves all traffic again; transactions already pinned to v2 could still finish there");
 } else {
   console.log(paint(color, "yellow", `the rollout did not finish within ${deadlineMs / 1000} s (phase ${status.phase}, weight ${status.weight} %)`));

@@ -29,19 +29,25 @@ app.use(express.json());
 app.use(turnout(router, { stats, key: (req) => req.get("x-user-id"), pin: { cookie: true } }));
 
 const users = [{ id: 1, first_name: "Ada", last_name: "Lovelace", email: "ada@example.com" }];
-app.get(["/api/users", "/api/:version/users"], versioned({
-  v1: (_req, res) => void res.json(users.map((u) => ({ id: u.id, name: `${u.first_name} ${u.last_name}`, email: u.email }))),
-  v2: (_req, res) => void res.json({ data: users, next: null }),
-}));
-app.post(["/api/users", "/api/:version/users"], versioned(
-  { v1: (req, res) => void res.status(201).json(req.body), v2: (req, res) => void res.status(201).json({ data: req.body }) },
-  {
-    validate: {
-      v1: z.object({ name: z.string().min(1), email: z.email() }),
-      v2: z.object({ first_name: z.string().min(1), last_name: z.string().min(1), email: z.email() }),
+app.get(
+  ["/api/users", "/api/:version/users"],
+  versioned({
+    v1: (_req, res) => void res.json(users.map((u) => ({ id: u.id, name: `${u.first_name} ${u.last_name}`, email: u.email }))),
+    v2: (_req, res) => void res.json({ data: users, next: null }),
+  }),
+);
+app.post(
+  ["/api/users", "/api/:version/users"],
+  versioned(
+    { v1: (req, res) => void res.status(201).json(req.body), v2: (req, res) => void res.status(201).json({ data: req.body }) },
+    {
+      validate: {
+        v1: z.object({ name: z.string().min(1), email: z.email() }),
+        v2: z.object({ first_name: z.string().min(1), last_name: z.string().min(1), email: z.email() }),
+      },
     },
-  },
-));
+  ),
+);
 app.get("/stats", (_req, res) => void res.json(stats.lifetime()));
 
 const server = app.listen(port, "127.0.0.1", async () => {

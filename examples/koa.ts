@@ -21,7 +21,10 @@ const router = createRouter({
       name: "checkout-flow",
       salt: "checkout-2026",
       paths: ["/api/checkout"],
-      variants: [{ name: "control", weight: 50 }, { name: "one-page", weight: 50 }],
+      variants: [
+        { name: "control", weight: 50 },
+        { name: "one-page", weight: 50 },
+      ],
     },
   ],
   lifecycle: {
@@ -32,10 +35,12 @@ const stats = createStats({ versions: ["v1", "v2", "v3"] });
 
 const app = new Koa();
 app.use(turnout(router, { stats, key: (ctx) => ctx.get("x-user-id") || undefined }));
-app.use(versioned({
-  v2: (ctx) => void (ctx.body = { version: "v2", variant: ctx.state.turnout?.experiment?.variant ?? null }),
-  v3: (ctx) => void (ctx.body = { version: "v3", variant: ctx.state.turnout?.experiment?.variant ?? null }),
-}));
+app.use(
+  versioned({
+    v2: (ctx) => void (ctx.body = { version: "v2", variant: ctx.state.turnout?.experiment?.variant ?? null }),
+    v3: (ctx) => void (ctx.body = { version: "v3", variant: ctx.state.turnout?.experiment?.variant ?? null }),
+  }),
+);
 
 const server = app.listen(port, "127.0.0.1", async () => {
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

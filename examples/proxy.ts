@@ -50,7 +50,10 @@ const base = url(server);
 console.log(`proxy on ${base}; edit ${configFile} to change the split`);
 
 if (smoke) {
-  await probe(base, [{ path: "/users", headers: { "x-user-id": "alice" } }, { path: "/users", headers: { "x-user-id": "erin" } }]);
+  await probe(base, [
+    { path: "/users", headers: { "x-user-id": "alice" } },
+    { path: "/users", headers: { "x-user-id": "erin" } },
+  ]);
   writeFileSync(configFile, JSON.stringify({ ...config, split: { v1: 0, v2: 100 } })); // raise the rate, no restart
   await watcher.reload();
   await probe(base, [{ path: "/users", headers: { "x-user-id": "alice" } }]);

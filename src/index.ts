@@ -47,20 +47,23 @@ export type {
 
 export { createRouter } from "./router/index.js";
 export { hmacSha256 } from "./router/hmac.js";
-export type {
-  Bucketing,
-  BucketingKeyless,
-  FlagdBucketing,
-  GrowthBookBucketing,
-  LaunchDarklyBucketing,
-  TurnoutBucketing,
-  UnleashBucketing,
-} from "./types.js";
+export type { Bucketing, BucketingKeyless, FlagdBucketing, GrowthBookBucketing, LaunchDarklyBucketing, TurnoutBucketing, UnleashBucketing } from "./types.js";
 export { BUCKETS, bucketOf, murmur3, seedOf } from "./router/index.js";
 export { formatDuration, parseDuration } from "./internal/duration.js";
 export type { Duration } from "./internal/duration.js";
 
-export { createStats, emptySnapshot, largestRemainder, mergeSnapshots, MigrationReason, parseSnapshot, readSnapshot, RejectionReason, SNAPSHOT_FORMAT, SNAPSHOT_FORMATS } from "./stats/index.js";
+export {
+  createStats,
+  emptySnapshot,
+  largestRemainder,
+  mergeSnapshots,
+  MigrationReason,
+  parseSnapshot,
+  readSnapshot,
+  RejectionReason,
+  SNAPSHOT_FORMAT,
+  SNAPSHOT_FORMATS,
+} from "./stats/index.js";
 export type {
   MigrationOptions,
   MigrationStatus,

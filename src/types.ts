@@ -21,12 +21,7 @@
  * const stickiness: StickinessSource[] = ["header:x-transaction-id", "header:x-user-id", "cookie:uid", "key"];
  * ```
  */
-export type StickinessSource =
-  | "key"
-  | `header:${string}`
-  | `cookie:${string}`
-  | `attr:${string}`
-  | `query:${string}`;
+export type StickinessSource = "key" | `header:${string}` | `cookie:${string}` | `attr:${string}` | `query:${string}`;
 
 /**
  * What happens to requests that carry no sticky key.

@@ -61,7 +61,7 @@ function utf8From(key: string, h: number, i: number, length: number): number {
       bytes = c;
       count = 1;
     } else if (c < 0x800) {
-      bytes = (0xc0 | (c >> 6)) | ((0x80 | (c & 0x3f)) << 8);
+      bytes = 0xc0 | (c >> 6) | ((0x80 | (c & 0x3f)) << 8);
       count = 2;
     } else {
       if (c >= 0xd800 && c <= 0xdfff) {
@@ -69,18 +69,14 @@ function utf8From(key: string, h: number, i: number, length: number): number {
         if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
           i++;
           c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
-          bytes =
-            (0xf0 | (c >> 18)) |
-            ((0x80 | ((c >> 12) & 0x3f)) << 8) |
-            ((0x80 | ((c >> 6) & 0x3f)) << 16) |
-            ((0x80 | (c & 0x3f)) << 24);
+          bytes = 0xf0 | (c >> 18) | ((0x80 | ((c >> 12) & 0x3f)) << 8) | ((0x80 | ((c >> 6) & 0x3f)) << 16) | ((0x80 | (c & 0x3f)) << 24);
           count = 4;
         } else {
           bytes = 0xef | (0xbf << 8) | (0xbd << 16);
           count = 3;
         }
       } else {
-        bytes = (0xe0 | (c >> 12)) | ((0x80 | ((c >> 6) & 0x3f)) << 8) | ((0x80 | (c & 0x3f)) << 16);
+        bytes = 0xe0 | (c >> 12) | ((0x80 | ((c >> 6) & 0x3f)) << 8) | ((0x80 | (c & 0x3f)) << 16);
         count = 3;
       }
     }

@@ -250,14 +250,8 @@ function compile(fn: () => unknown, isAsync: boolean): { run: Runner; loop: Loop
     ? (new Function("fn", "sink", "return async function bench() { sink.v = await fn(); }")(fn, sink) as Runner)
     : (new Function("fn", "sink", "return function bench() { sink.v = fn(); }")(fn, sink) as Runner);
   const loop = isAsync
-    ? (new Function("fn", "sink", "return async function loop(n) { for (let i = 0; i < n; i++) sink.v = await fn(); }")(
-        fn,
-        sink,
-      ) as Loop)
-    : (new Function("fn", "sink", "return function loop(n) { for (let i = 0; i < n; i++) sink.v = fn(); }")(
-        fn,
-        sink,
-      ) as Loop);
+    ? (new Function("fn", "sink", "return async function loop(n) { for (let i = 0; i < n; i++) sink.v = await fn(); }")(fn, sink) as Loop)
+    : (new Function("fn", "sink", "return function loop(n) { for (let i = 0; i < n; i++) sink.v = fn(); }")(fn, sink) as Loop);
   return { run, loop };
 }
 
@@ -343,11 +337,7 @@ function progress(line: string): void {
  * const results = await measureGroups("short", [group], settingsFromEnv());
  * ```
  */
-export async function measureGroups(
-  scenario: string,
-  groups: readonly BenchGroup[],
-  settings: Omit<Settings, "isolated">,
-): Promise<GroupResult[]> {
+export async function measureGroups(scenario: string, groups: readonly BenchGroup[], settings: Omit<Settings, "isolated">): Promise<GroupResult[]> {
   const out: GroupResult[] = [];
   for (const group of groups) {
     const compiled = [];
@@ -452,9 +442,7 @@ export function formatSuite(result: SuiteResult): string {
   const lines: string[] = [];
   const m = result.machine;
   lines.push(`\n${result.title}`);
-  lines.push(
-    `${m.cpu} · ${m.cores} cores · ${m.os} · node ${m.node} (V8 ${m.v8}) · load ${m.loadAverage.join(" ")} · ${result.startedAt}`,
-  );
+  lines.push(`${m.cpu} · ${m.cores} cores · ${m.os} · node ${m.node} (V8 ${m.v8}) · load ${m.loadAverage.join(" ")} · ${result.startedAt}`);
   lines.push(
     `${result.settings.rounds} rounds × ${result.settings.timeMs} ms per case, interleaved; ns/op = median of round medians [min–max of rounds]; ` +
       `B/op = heap growth per call in a GC-free window`,
@@ -463,9 +451,7 @@ export function formatSuite(result: SuiteResult): string {
     const nameW = Math.max(26, ...g.cases.map((c) => c.name.length + 2));
     lines.push("");
     lines.push(`── ${g.name}  (× = ns / ${g.baseline})`);
-    lines.push(
-      `${pad("case", nameW)}${pad("ns/op", 10, true)}  ${pad("[rounds]", 17)}${pad("ops/s", 9, true)}${pad("B/op", 9, true)}${pad("×", 10, true)}`,
-    );
+    lines.push(`${pad("case", nameW)}${pad("ns/op", 10, true)}  ${pad("[rounds]", 17)}${pad("ops/s", 9, true)}${pad("B/op", 9, true)}${pad("×", 10, true)}`);
     for (const c of g.cases) {
       const spread = `[${fmtNs(c.nsRounds[0] ?? NaN)}–${fmtNs(c.nsRounds[1] ?? NaN)}]`;
       lines.push(
@@ -498,11 +484,7 @@ interface ChildOutput {
   readonly notes: readonly string[];
 }
 
-async function runScenarioHere(
-  suite: Suite,
-  name: string,
-  settings: Omit<Settings, "isolated">,
-): Promise<ChildOutput> {
+async function runScenarioHere(suite: Suite, name: string, settings: Omit<Settings, "isolated">): Promise<ChildOutput> {
   const make = suite.scenarios[name];
   if (make === undefined) throw new Error(`no scenario "${name}" in suite ${suite.name}`);
   const plan = await make();

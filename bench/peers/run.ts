@@ -141,7 +141,12 @@ async function flagd(): Promise<Contender> {
     state: "ENABLED",
     variants: { v1: "v1", v2: "v2" },
     defaultVariant: "v1",
-    targeting: { fractional: [["v1", SPLITS[split][0]], ["v2", SPLITS[split][1]]] },
+    targeting: {
+      fractional: [
+        ["v1", SPLITS[split][0]],
+        ["v2", SPLITS[split][1]],
+      ],
+    },
   });
   core.setConfigurations(JSON.stringify({ flags: { [flagName("50/50")]: flag("50/50"), [flagName("90/10")]: flag("90/10") } }));
   return {
@@ -169,7 +174,14 @@ async function launchdarkly(): Promise<Contender> {
       salt: flagName(split),
       variations: ["v1", "v2"],
       offVariation: 0,
-      fallthrough: { rollout: { variations: [{ variation: 0, weight: a * 1000 }, { variation: 1, weight: b * 1000 }] } },
+      fallthrough: {
+        rollout: {
+          variations: [
+            { variation: 0, weight: a * 1000 },
+            { variation: 1, weight: b * 1000 },
+          ],
+        },
+      },
       targets: [],
       rules: [],
       prerequisites: [],

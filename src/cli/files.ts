@@ -93,7 +93,7 @@ function locate(text: string): { at: number; message: string } | undefined {
         if (next === "u") {
           if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) fail("\\u must be followed by four hex digits");
           i += 6;
-        } else if (next !== undefined && "\"\\/bfnrt".includes(next)) i += 2;
+        } else if (next !== undefined && '"\\/bfnrt'.includes(next)) i += 2;
         else fail("unknown escape sequence");
       } else i++;
     }

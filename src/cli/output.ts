@@ -44,7 +44,12 @@ export function wantsColor(stream: StreamLike, env: Readonly<Record<string, stri
  * const out = outputOf(process.stdout, process.env, undefined, undefined);
  * ```
  */
-export function outputOf(stream: StreamLike, env: Readonly<Record<string, string | undefined>>, forcedColor: boolean | undefined, width: number | undefined): Output {
+export function outputOf(
+  stream: StreamLike,
+  env: Readonly<Record<string, string | undefined>>,
+  forcedColor: boolean | undefined,
+  width: number | undefined,
+): Output {
   const columns = width ?? (stream.isTTY === true && typeof stream.columns === "number" && stream.columns > 0 ? stream.columns : Number(env.COLUMNS) || 100);
   return { write: (text) => void stream.write(text), color: wantsColor(stream, env, forcedColor), width: Math.max(40, Math.min(columns, 240)) };
 }
@@ -143,5 +148,10 @@ export function percent(value: number, decimals = 2): string {
 export function table(rows: readonly (readonly string[])[], right: readonly number[] = [], gap = "  "): string[] {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, [...plain(cell)].length)));
-  return rows.map((row) => row.map((cell, i) => pad(cell, widths[i] ?? 0, right.includes(i) ? "right" : "left")).join(gap).trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, i) => pad(cell, widths[i] ?? 0, right.includes(i) ? "right" : "left"))
+      .join(gap)
+      .trimEnd(),
+  );
 }

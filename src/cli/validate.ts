@@ -205,7 +205,14 @@ export function validateFiles(files: readonly string[], forced: FileKind | undef
   for (const { file, content } of read) {
     if (!content.ok) {
       const { line, column, message } = content.error;
-      reports.push({ file, kind: forced ?? "router", valid: false, summary: null, problems: [{ code: "invalid_json", path: `${line}:${column}`, message: `line ${line}, column ${column}: ${message}` }], warnings: [] });
+      reports.push({
+        file,
+        kind: forced ?? "router",
+        valid: false,
+        summary: null,
+        problems: [{ code: "invalid_json", path: `${line}:${column}`, message: `line ${line}, column ${column}: ${message}` }],
+        warnings: [],
+      });
       continue;
     }
     const kind = forced ?? kindOf(content.value);
@@ -287,7 +294,8 @@ export function runValidate(argv: readonly string[], io: { readonly stdout: Node
   const parsed = parse("validate", argv, VALIDATE_OPTIONS);
   if (parsed.positionals.length === 0) throw new UsageError("name at least one file to check", "validate");
   const kind = text(parsed, "kind");
-  if (kind !== undefined && kind !== "router" && kind !== "plan") throw new UsageError(`--kind: expected router or plan, got ${JSON.stringify(kind)}`, "validate");
+  if (kind !== undefined && kind !== "router" && kind !== "plan")
+    throw new UsageError(`--kind: expected router or plan, got ${JSON.stringify(kind)}`, "validate");
   const color = flag(parsed, "color") ? true : flag(parsed, "no-color") ? false : undefined;
   const out = outputOf(io.stdout, io.env, color, undefined);
   const reports = validateFiles(parsed.positionals, kind, "validate");

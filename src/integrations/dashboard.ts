@@ -121,16 +121,21 @@ export interface DashboardState {
     readonly split: Readonly<Record<string, number>>;
   } | null;
   /** Figures per version over the last `chartWindowMs`, by version name; empty without a `stats` option. */
-  readonly versions: Readonly<Record<string, {
-    /** Requests per second. */
-    readonly rate: number;
-    /** Failed requests / requests, from 0 to 1 (0 without requests). */
-    readonly errorRate: number;
-    /** 99th-percentile latency in ms, or `null` when no latency was recorded. */
-    readonly p99: number | null;
-    /** Requests recorded. */
-    readonly requests: number;
-  }>>;
+  readonly versions: Readonly<
+    Record<
+      string,
+      {
+        /** Requests per second. */
+        readonly rate: number;
+        /** Failed requests / requests, from 0 to 1 (0 without requests). */
+        readonly errorRate: number;
+        /** 99th-percentile latency in ms, or `null` when no latency was recorded. */
+        readonly p99: number | null;
+        /** Requests recorded. */
+        readonly requests: number;
+      }
+    >
+  >;
   /** The fleet's instances; empty without a `fleet` option. */
   readonly fleet: readonly (DashboardInstance & {
     /** Milliseconds since the instance was last heard from. */
@@ -264,7 +269,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       return json(400, { error: "malformed", message: "weight: expected a number from 0 to 100" });
     }
     for (const [key, until] of seen) if (until < now) seen.delete(key);
-    if (Math.abs(now - at) > SKEW_MS || seen.has(nonce)) return json(409, { error: "replayed", message: "stale or repeated call: send a fresh nonce and the current time" });
+    if (Math.abs(now - at) > SKEW_MS || seen.has(nonce))
+      return json(409, { error: "replayed", message: "stale or repeated call: send a fresh nonce and the current time" });
     seen.set(nonce, now + 2 * SKEW_MS);
     const result = act(action as DashboardAction, weight as number | undefined, actor);
     const event: DashboardControlEvent = {
@@ -375,7 +381,10 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         });
         return new Response(stream.pipeThrough(new TextEncoderStream()), { headers: { "content-type": "text/event-stream", "cache-control": "no-store" } });
       }
-      return new Response(result.body, { status: result.status, headers: { "content-type": result.type, "cache-control": "no-store", "x-content-type-options": "nosniff" } });
+      return new Response(result.body, {
+        status: result.status,
+        headers: { "content-type": result.type, "cache-control": "no-store", "x-content-type-options": "nosniff" },
+      });
     },
   };
 }

@@ -164,5 +164,16 @@ export function versioned(handlers: Readonly<Record<string, RouteHandlerMethod>>
   };
 }
 
-export type { HttpCounters, TurnoutHttpOptions, Validators, Validator, ValidatorFunction, ValidationProblem, ValidationContext, StandardSchemaLike, PinCookieOptions, ResponseHeaderNames } from "./http/types.js";
+export type {
+  HttpCounters,
+  TurnoutHttpOptions,
+  Validators,
+  Validator,
+  ValidatorFunction,
+  ValidationProblem,
+  ValidationContext,
+  StandardSchemaLike,
+  PinCookieOptions,
+  ResponseHeaderNames,
+} from "./http/types.js";
 export type { VersionedOptions } from "./http/dispatch.js";

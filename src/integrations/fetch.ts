@@ -250,7 +250,13 @@ export function createFetchProxy(router: Router, options: FetchProxyOptions): Tu
   const fetchFn: FetchFunction = options.fetch ?? ((input, init) => fetch(input, init));
   const bases = new Map([...config.upstreamUrls].map(([version, url]) => [version, url.origin + url.pathname.replace(/\/$/, "")]));
   const counters = Object.assign(engine.counters, {
-    upstreamErrors: 0, mirrored: 0, mirrorDropped: 0, mirrorErrors: 0, mirrorInFlight: 0, compared: 0, mismatches: 0,
+    upstreamErrors: 0,
+    mirrored: 0,
+    mirrorDropped: 0,
+    mirrorErrors: 0,
+    mirrorInFlight: 0,
+    compared: 0,
+    mismatches: 0,
   });
   const warn = throttledWarn(engine.logger, 60_000);
   const mirrorWarn = throttledWarn(engine.logger, 60_000);
@@ -309,7 +315,9 @@ export function createFetchProxy(router: Router, options: FetchProxyOptions): Tu
       engine.fault("address threw; no client address is forwarded", error);
     }
     const forwarded = forwardHeaders(client, {
-      address: typeof address === "string" ? address : "", proto: request.url.startsWith("https:") ? "https" : "http", trustProxy: config.trustProxy,
+      address: typeof address === "string" ? address : "",
+      proto: request.url.startsWith("https:") ? "https" : "http",
+      trustProxy: config.trustProxy,
     });
     const headers = new Headers();
     for (const name of Object.keys(forwarded)) headers.set(name, String(forwarded[name]));
@@ -322,10 +330,22 @@ export function createFetchProxy(router: Router, options: FetchProxyOptions): Tu
       const tapped = body === null ? undefined : tapBody(body, config.mirror.maxBodyBytes);
       if (tapped !== undefined) ({ body, abandon } = tapped);
       const mirrorPath = pathFor(mirrorVersion);
-      copy = startCopy({
-        version: mirrorVersion, primaryVersion: decision.version, method: request.method, path: mirrorPath, url: mirrorBase + mirrorPath,
-        headers: new Headers(headers), body: tapped?.copy ?? Promise.resolve([]), declared: Number(request.headers.get("content-length") ?? Number.NaN),
-      }, fetchFn, config.mirror, counters, mirrorWarn);
+      copy = startCopy(
+        {
+          version: mirrorVersion,
+          primaryVersion: decision.version,
+          method: request.method,
+          path: mirrorPath,
+          url: mirrorBase + mirrorPath,
+          headers: new Headers(headers),
+          body: tapped?.copy ?? Promise.resolve([]),
+          declared: Number(request.headers.get("content-length") ?? Number.NaN),
+        },
+        fetchFn,
+        config.mirror,
+        counters,
+        mirrorWarn,
+      );
       if (copy === undefined) abandon?.();
       else keepAlive(args[0], copy.done);
     } else if (mirrorVersion !== undefined) {
@@ -367,5 +387,16 @@ export function createFetchProxy(router: Router, options: FetchProxyOptions): Tu
 export type { FetchFunction } from "./http/fetch-exchange.js";
 export type { ProxyCounters, SharedProxyOptions } from "./http/proxy-shared.js";
 export type { MirrorResult } from "./http/mirror.js";
-export type { HttpCounters, TurnoutHttpOptions, Validators, Validator, ValidatorFunction, ValidationProblem, ValidationContext, StandardSchemaLike, PinCookieOptions, ResponseHeaderNames } from "./http/types.js";
+export type {
+  HttpCounters,
+  TurnoutHttpOptions,
+  Validators,
+  Validator,
+  ValidatorFunction,
+  ValidationProblem,
+  ValidationContext,
+  StandardSchemaLike,
+  PinCookieOptions,
+  ResponseHeaderNames,
+} from "./http/types.js";
 export type { VersionedOptions } from "./http/dispatch.js";

@@ -140,5 +140,16 @@ export function versioned<E extends TurnoutEnv>(handlers: Readonly<Record<string
   };
 }
 
-export type { HttpCounters, TurnoutHttpOptions, Validators, Validator, ValidatorFunction, ValidationProblem, ValidationContext, StandardSchemaLike, PinCookieOptions, ResponseHeaderNames } from "./http/types.js";
+export type {
+  HttpCounters,
+  TurnoutHttpOptions,
+  Validators,
+  Validator,
+  ValidatorFunction,
+  ValidationProblem,
+  ValidationContext,
+  StandardSchemaLike,
+  PinCookieOptions,
+  ResponseHeaderNames,
+} from "./http/types.js";
 export type { VersionedOptions } from "./http/dispatch.js";

@@ -171,6 +171,17 @@ export function versioned(handlers: Readonly<Record<string, Middleware>>, option
   };
 }
 
-export type { HttpCounters, TurnoutHttpOptions, Validators, Validator, ValidatorFunction, ValidationProblem, ValidationContext, StandardSchemaLike, PinCookieOptions, ResponseHeaderNames } from "./http/types.js";
+export type {
+  HttpCounters,
+  TurnoutHttpOptions,
+  Validators,
+  Validator,
+  ValidatorFunction,
+  ValidationProblem,
+  ValidationContext,
+  StandardSchemaLike,
+  PinCookieOptions,
+  ResponseHeaderNames,
+} from "./http/types.js";
 export type { StandardResultLike, ValidatorResult } from "./http/types.js";
 export type { VersionedOptions } from "./http/dispatch.js";

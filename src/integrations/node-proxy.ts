@@ -55,7 +55,13 @@ export function createProxy(router: Router, options: ProxyOptions): TurnoutProxy
   const config = settings as ProxySettings;
   const upstreams = buildUpstreams(config);
   const counters = Object.assign(engine.counters, {
-    upstreamErrors: 0, mirrored: 0, mirrorDropped: 0, mirrorErrors: 0, mirrorInFlight: 0, compared: 0, mismatches: 0,
+    upstreamErrors: 0,
+    mirrored: 0,
+    mirrorDropped: 0,
+    mirrorErrors: 0,
+    mirrorInFlight: 0,
+    compared: 0,
+    mismatches: 0,
   });
   const warn = throttledWarn(engine.logger, 60_000);
   const mirrorWarn = throttledWarn(engine.logger, 60_000);
@@ -103,14 +109,31 @@ export function createProxy(router: Router, options: ProxyOptions): TurnoutProxy
       counters.mirrorDropped++;
       mirrorWarn("no upstream is configured for the mirror version", { version: mirrorVersion });
     }
-    const copy = mirrorVersion === undefined || mirrorUpstream === undefined ? undefined : startMirror(
-      req, { ...headers, host: mirrorUpstream.url.host }, mirrorUpstream.basePath + pathFor(mirrorVersion),
-      mirrorUpstream, mirrorVersion, decision.version, config.mirror, counters, mirrorWarn,
-    );
+    const copy =
+      mirrorVersion === undefined || mirrorUpstream === undefined
+        ? undefined
+        : startMirror(
+            req,
+            { ...headers, host: mirrorUpstream.url.host },
+            mirrorUpstream.basePath + pathFor(mirrorVersion),
+            mirrorUpstream,
+            mirrorVersion,
+            decision.version,
+            config.mirror,
+            counters,
+            mirrorWarn,
+          );
     exchange({
-      req, res, upstream, headers, version: decision.version, extraHeaders: prepared.headers,
+      req,
+      res,
+      upstream,
+      headers,
+      version: decision.version,
+      extraHeaders: prepared.headers,
       path: upstream.basePath + pathFor(decision.version),
-      connectMs: config.connectMs, responseMs: config.responseMs, idleMs: config.idleMs,
+      connectMs: config.connectMs,
+      responseMs: config.responseMs,
+      idleMs: config.idleMs,
       onStatus: (status) => copy?.primaryAnswered(status),
       onFailure: (kind, error) => {
         counters.upstreamErrors++;
@@ -125,4 +148,3 @@ export function createProxy(router: Router, options: ProxyOptions): TurnoutProxy
   };
   return Object.assign(proxy, { counters: counters as ProxyCounters, close });
 }
-

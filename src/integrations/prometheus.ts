@@ -10,13 +10,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import {
-  type MetricFamily,
-  type MetricsOptions,
-  type MetricsSources,
-  collectMetrics,
-  renderFamilies,
-} from "../stats/exposition.js";
+import { type MetricFamily, type MetricsOptions, type MetricsSources, collectMetrics, renderFamilies } from "../stats/exposition.js";
 
 export { collectMetrics };
 export type { MetricFamily, MetricSample, MetricsOptions, MetricsSources, RolloutStatusSource } from "../stats/exposition.js";

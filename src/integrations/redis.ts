@@ -55,7 +55,8 @@ function checkOptions(client: unknown, options: unknown): void {
   if (options !== undefined && !isRecord(options)) problems.add(ProblemCode.Type, "options", "expected an options object");
   const o: Record<string, unknown> = isRecord(options) ? options : {};
   checkFields(problems, o, "options", ["namespace", "commandTimeoutMs", "logger", "clock"]);
-  if (o.namespace !== undefined && !validNamespace(o.namespace)) problems.add(ProblemCode.InvalidName, "options.namespace", "expected 1–100 characters without braces or whitespace");
+  if (o.namespace !== undefined && !validNamespace(o.namespace))
+    problems.add(ProblemCode.InvalidName, "options.namespace", "expected 1–100 characters without braces or whitespace");
   const timeout = o.commandTimeoutMs;
   if (timeout !== undefined && (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout < 1 || timeout > 2_147_483_647)) {
     problems.add(ProblemCode.OutOfRange, "options.commandTimeoutMs", "expected a number of milliseconds ≥ 1");
@@ -64,7 +65,8 @@ function checkOptions(client: unknown, options: unknown): void {
   if (logger !== undefined && !(isRecord(logger) && typeof logger.warn === "function" && typeof logger.error === "function")) {
     problems.add(ProblemCode.Type, "options.logger", "expected an object with warn() and error() (console works)");
   }
-  if (o.clock !== undefined && typeof o.clock !== "function") problems.add(ProblemCode.Type, "options.clock", "expected a function returning epoch milliseconds");
+  if (o.clock !== undefined && typeof o.clock !== "function")
+    problems.add(ProblemCode.Type, "options.clock", "expected a function returning epoch milliseconds");
   problems.throwIfAny("redis store options");
 }
 

@@ -172,8 +172,11 @@ function judge(measured: Measured, settings: ResolvedAnalysis, weight: number): 
     if (canaryShort) unjudged(HealthCriterion.MaxErrorRate, HealthVerdict.Inconclusive, limit, tooFew("canary", canary));
     else if (missing.canaryErrors) unjudged(HealthCriterion.MaxErrorRate, HealthVerdict.Inconclusive, limit, "no data for the canary's errors");
     else {
-      judged(HealthCriterion.MaxErrorRate, canary.errorPercent, limit, (ok) =>
-        `canary error rate ${fmt(canary.errorPercent)}% ${ok ? "within" : "exceeds"} the maximum ${fmt(limit)}% (${canary.errors}/${canary.requests})`,
+      judged(
+        HealthCriterion.MaxErrorRate,
+        canary.errorPercent,
+        limit,
+        (ok) => `canary error rate ${fmt(canary.errorPercent)}% ${ok ? "within" : "exceeds"} the maximum ${fmt(limit)}% (${canary.errors}/${canary.requests})`,
       );
     }
   }
@@ -183,11 +186,20 @@ function judge(measured: Measured, settings: ResolvedAnalysis, weight: number): 
     if (noBaseline) unjudged(HealthCriterion.MaxErrorRateIncrease, "skipped", limit, "no stable baseline at 100 %");
     else if (canaryShort || stableShort) unjudged(HealthCriterion.MaxErrorRateIncrease, HealthVerdict.Inconclusive, limit, shortOf());
     else if (missing.canaryErrors || missing.stableErrors) {
-      unjudged(HealthCriterion.MaxErrorRateIncrease, HealthVerdict.Inconclusive, limit, `no data for the ${missing.canaryErrors ? "canary" : "stable"}'s errors`);
+      unjudged(
+        HealthCriterion.MaxErrorRateIncrease,
+        HealthVerdict.Inconclusive,
+        limit,
+        `no data for the ${missing.canaryErrors ? "canary" : "stable"}'s errors`,
+      );
     } else {
       const actual = canary.errorPercent - stable.errorPercent;
-      judged(HealthCriterion.MaxErrorRateIncrease, actual, limit, () =>
-        `canary error rate ${fmt(canary.errorPercent)}% is ${fmt(actual)} points ${actual < 0 ? "(below)" : "above"} stable ${fmt(stable.errorPercent)}% (max ${fmt(limit)})`,
+      judged(
+        HealthCriterion.MaxErrorRateIncrease,
+        actual,
+        limit,
+        () =>
+          `canary error rate ${fmt(canary.errorPercent)}% is ${fmt(actual)} points ${actual < 0 ? "(below)" : "above"} stable ${fmt(stable.errorPercent)}% (max ${fmt(limit)})`,
       );
     }
   }
@@ -225,7 +237,6 @@ function judge(measured: Measured, settings: ResolvedAnalysis, weight: number): 
   const inconclusive = checks.find((c) => c.outcome === HealthVerdict.Inconclusive);
   const verdict = failed !== undefined ? HealthVerdict.Fail : inconclusive !== undefined ? HealthVerdict.Inconclusive : HealthVerdict.Pass;
   const passed = checks.filter((c) => c.outcome === HealthVerdict.Pass).map((c) => c.message);
-  const message =
-    failed?.message ?? inconclusive?.message ?? (passed.length > 0 ? `healthy: ${passed.join("; ")}` : "no criterion applies at 100 %");
+  const message = failed?.message ?? inconclusive?.message ?? (passed.length > 0 ? `healthy: ${passed.join("; ")}` : "no criterion applies at 100 %");
   return { verdict, message, from, to, canary, stable, checks };
 }

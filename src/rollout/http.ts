@@ -18,9 +18,7 @@ export function globalFetch(): FetchLike | undefined {
 }
 
 /** What one exchange ended with: an answer (any status), or no answer and why. */
-export type Exchange =
-  | { readonly answered: true; readonly status: number; readonly text: string }
-  | { readonly answered: false; readonly reason: string };
+export type Exchange = { readonly answered: true; readonly status: number; readonly text: string } | { readonly answered: false; readonly reason: string };
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => {

@@ -32,12 +32,7 @@ const VERDICTS: readonly string[] = Object.values(HealthVerdict);
 const MAX_REASON = 500;
 
 /** Phases in which a step holds (the step's analysis may run). */
-const STEP_PHASES: ReadonlySet<RolloutPhase> = new Set([
-  RolloutPhase.Progressing,
-  RolloutPhase.Analysing,
-  RolloutPhase.Preview,
-  RolloutPhase.Paused,
-]);
+const STEP_PHASES: ReadonlySet<RolloutPhase> = new Set([RolloutPhase.Progressing, RolloutPhase.Analysing, RolloutPhase.Preview, RolloutPhase.Paused]);
 const HOLD_PHASES: ReadonlySet<RolloutPhase> = new Set([RolloutPhase.Progressing, RolloutPhase.Analysing, RolloutPhase.Preview]);
 
 /**
@@ -253,10 +248,7 @@ function abort(d: Draft, reason: RolloutEventReason, message: string, health?: H
   const previousWeight = s.weight;
   // The rollback window exists to flip a promotion back at once, whatever the rollback mode.
   const immediate =
-    plan.rollback === RollbackMode.Immediate ||
-    s.phase === RolloutPhase.RollingBack ||
-    s.phase === RolloutPhase.Idle ||
-    s.phase === RolloutPhase.Promoted;
+    plan.rollback === RollbackMode.Immediate || s.phase === RolloutPhase.RollingBack || s.phase === RolloutPhase.Idle || s.phase === RolloutPhase.Promoted;
   if (s.phase !== RolloutPhase.RollingBack || s.abortReason === null || reason === RolloutEventReason.Operator) s.abortReason = message;
   d.clearTiming();
   s.rollbackUntil = null;
@@ -356,7 +348,8 @@ function tick(d: Draft, health: Health | undefined): void {
         if (!recordCheck(d, analysis, health, s.phase === RolloutPhase.Paused ? null : s.holdUntil)) return;
       }
       if (s.phase === RolloutPhase.Paused) {
-        if (s.pauseReason === RolloutPauseReason.Inconclusive && verdict === HealthVerdict.Pass) enterStep(d, s.stepIndex + 1, RolloutEventReason.AnalysisPassed, health);
+        if (s.pauseReason === RolloutPauseReason.Inconclusive && verdict === HealthVerdict.Pass)
+          enterStep(d, s.stepIndex + 1, RolloutEventReason.AnalysisPassed, health);
         return;
       }
       if (s.holdUntil === null || now < s.holdUntil) return;
@@ -569,7 +562,8 @@ export function checkState(plan: CompiledPlan, value: unknown): readonly ConfigP
     problems.add("conflict", "state.plan", `the state belongs to another plan (${String(value.plan).slice(0, 20)}, this plan is ${plan.fingerprint})`);
   }
   const phase = value.phase;
-  if (typeof phase !== "string" || !PHASES.includes(phase)) problems.add("invalid_value", "state.phase", `unknown phase ${JSON.stringify(phase) ?? "undefined"}`);
+  if (typeof phase !== "string" || !PHASES.includes(phase))
+    problems.add("invalid_value", "state.phase", `unknown phase ${JSON.stringify(phase) ?? "undefined"}`);
   const index = value.stepIndex;
   if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index > plan.steps.length) {
     problems.add("out_of_range", "state.stepIndex", `expected a step from 0 to ${plan.steps.length}, got ${String(index)}`);
@@ -588,9 +582,13 @@ export function checkState(plan: CompiledPlan, value: unknown): readonly ConfigP
     problems.add("invalid_value", "state.pauseReason", `unknown pause reason ${JSON.stringify(value.pauseReason) ?? "undefined"}`);
   }
   const failures = value.consecutiveFailures;
-  if (typeof failures !== "number" || !Number.isInteger(failures) || failures < 0) problems.add("type", "state.consecutiveFailures", "expected a whole number ≥ 0");
+  if (typeof failures !== "number" || !Number.isInteger(failures) || failures < 0)
+    problems.add("type", "state.consecutiveFailures", "expected a whole number ≥ 0");
   const checks = value.checks;
-  if (!isRecord(checks) || !["passed", "failed", "inconclusive"].every((k) => typeof checks[k] === "number" && Number.isInteger(checks[k]) && (checks[k] as number) >= 0)) {
+  if (
+    !isRecord(checks) ||
+    !["passed", "failed", "inconclusive"].every((k) => typeof checks[k] === "number" && Number.isInteger(checks[k]) && (checks[k] as number) >= 0)
+  ) {
     problems.add("type", "state.checks", "expected { passed, failed, inconclusive } counts");
   }
   if (value.lastHealth !== null && !(isRecord(value.lastHealth) && VERDICTS.includes(value.lastHealth.verdict as string))) {
@@ -611,7 +609,8 @@ export function checkState(plan: CompiledPlan, value: unknown): readonly ConfigP
   if (STEP_PHASES.has(state.phase)) {
     const step = plan.steps[state.stepIndex];
     expect(step !== undefined, "state.stepIndex", `phase ${state.phase} needs a current step`);
-    if (step !== undefined) expect(state.weight === step.weight, "state.weight", `${stepLabel(plan, step.index)} has weight ${step.weight}, the state says ${state.weight}`);
+    if (step !== undefined)
+      expect(state.weight === step.weight, "state.weight", `${stepLabel(plan, step.index)} has weight ${step.weight}, the state says ${state.weight}`);
     expect((state.phase === RolloutPhase.Paused) === (state.pauseReason !== null), "state.pauseReason", "a pause reason belongs to the paused phase");
   }
   if (state.phase === RolloutPhase.Idle) expect(state.weight === 0, "state.weight", "an idle rollout has weight 0");

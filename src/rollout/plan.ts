@@ -281,7 +281,11 @@ function checkQuery(problems: Problems, owner: Record<string, unknown>, key: str
   let ok = true;
   for (const match of value.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
     if (!PLACEHOLDERS.includes(match[1] as string)) {
-      problems.add("invalid_value", at, `unknown placeholder {{${(match[1] as string).slice(0, 40)}}} (known: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(", ")})`);
+      problems.add(
+        "invalid_value",
+        at,
+        `unknown placeholder {{${(match[1] as string).slice(0, 40)}}} (known: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(", ")})`,
+      );
       ok = false;
     }
   }
@@ -333,7 +337,13 @@ function checkProviders(problems: Problems, value: unknown): Record<string, Reso
         }
       }
       if (url !== undefined && queries.requests !== undefined) {
-        out[name] = Object.freeze({ type: "prometheus", url: url.replace(/\/+$/, ""), queries: Object.freeze(queries as PrometheusQueries), timeoutMs, retries });
+        out[name] = Object.freeze({
+          type: "prometheus",
+          url: url.replace(/\/+$/, ""),
+          queries: Object.freeze(queries as PrometheusQueries),
+          timeoutMs,
+          retries,
+        });
       }
     }
   }
@@ -506,11 +516,7 @@ function check(input: unknown): Checked {
         } else if (blueGreen && own !== 0 && own !== 100) {
           problems.add("invalid_value", child(path, "weight"), `a blue-green step is at 0 (preview) or 100 (switched), got ${own}`);
         } else if (own < weight) {
-          problems.add(
-            "out_of_range",
-            child(path, "weight"),
-            `${own} is below the ${weight} of ${previousPath}: a rollout only ramps up (abort to go back)`,
-          );
+          problems.add("out_of_range", child(path, "weight"), `${own} is below the ${weight} of ${previousPath}: a rollout only ramps up (abort to go back)`);
         } else {
           weight = own;
           previousPath = child(path, "weight");

@@ -99,7 +99,8 @@ export async function instantQuery(
   if (!answer.answered) throw new PrometheusQueryError(`Prometheus ${answer.reason}`, query);
   const body = parseBody(answer.text);
   if (answer.status >= 200 && answer.status < 300 && body?.status === "success") return valueOf(body, options.combine ?? "sum");
-  const said = typeof body?.error === "string" ? `${typeof body.errorType === "string" ? `${body.errorType}: ` : ""}${body.error}` : answer.text.slice(0, 200).trim();
+  const said =
+    typeof body?.error === "string" ? `${typeof body.errorType === "string" ? `${body.errorType}: ` : ""}${body.error}` : answer.text.slice(0, 200).trim();
   throw new PrometheusQueryError(`Prometheus answered ${answer.status}${said === "" ? "" : `: ${said}`}`, query, answer.status);
 }
 

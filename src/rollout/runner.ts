@@ -83,7 +83,11 @@ function checkExpressible(plan: CompiledPlan, config: RouterConfig, versions: { 
     othersPercent += others[name]!;
   }
   plan.steps.forEach((step, i) => {
-    const candidate = { ...config, canary: versions.canary, split: { ...others, [versions.canary]: step.weight, [versions.stable]: Math.max(0, 100 - othersPercent - step.weight) } };
+    const candidate = {
+      ...config,
+      canary: versions.canary,
+      split: { ...others, [versions.canary]: step.weight, [versions.stable]: Math.max(0, 100 - othersPercent - step.weight) },
+    };
     const refused = configProblems(candidate).list.find((problem) => problem.code === "not_expressible");
     if (refused !== undefined) problems.add("not_expressible", `plan.steps[${i}].weight`, `${step.weight} %: ${refused.message.replace(/^[^:]*: /, "")}`);
   });
@@ -114,7 +118,8 @@ function checkOptions(plan: CompiledPlan, options: unknown): RolloutOptions {
       checkExpressible(plan, router.config, versions, problems);
     }
   }
-  if (!hasFunctions(o.stats, ["window"])) problems.add(o.stats === undefined ? "required" : "type", "options.stats", "expected a stats reader (an object with window())");
+  if (!hasFunctions(o.stats, ["window"]))
+    problems.add(o.stats === undefined ? "required" : "type", "options.stats", "expected a stats reader (an object with window())");
   if (o.clock !== undefined && typeof o.clock !== "function") problems.add("type", "options.clock", "expected a function returning epoch milliseconds");
   if (o.timers !== undefined && !hasFunctions(o.timers, ["setTimeout", "clearTimeout"])) {
     problems.add("type", "options.timers", "expected { setTimeout(callback, ms), clearTimeout(handle) }");
@@ -141,7 +146,8 @@ function checkOptions(plan: CompiledPlan, options: unknown): RolloutOptions {
       problems.add("required", `options.providers.${name}`, `the plan's custom provider "${name}" needs its function in options.providers`);
     }
   }
-  if (o.logger !== undefined && !hasFunctions(o.logger, ["warn", "error"])) problems.add("type", "options.logger", "expected an object with warn() and error() (console works)");
+  if (o.logger !== undefined && !hasFunctions(o.logger, ["warn", "error"]))
+    problems.add("type", "options.logger", "expected an object with warn() and error() (console works)");
   if (o.state !== undefined) for (const problem of checkState(plan, o.state)) problems.list.push(problem);
   problems.throwIfAny("rollout options");
   return o as unknown as RolloutOptions;
@@ -229,7 +235,11 @@ class Runner implements Rollout {
             for (const event of events) this.emit(event);
           })
         : undefined;
-    if (isThenable(restored)) void this.track(Promise.resolve(restored).then(() => this.schedule(0)), undefined);
+    if (isThenable(restored))
+      void this.track(
+        Promise.resolve(restored).then(() => this.schedule(0)),
+        undefined,
+      );
     else this.schedule(0);
   }
 
@@ -737,13 +747,20 @@ class Runner implements Rollout {
     if (this.stopped) return;
     const held = this.heldCommand;
     if (held !== undefined) {
-      this.timer = this.timers.setTimeout(() => {
-        this.timer = undefined;
-        if (this.heldCommand !== held) return;
-        if (this.occupied()) return void this.enqueue(() => this.schedule(0), () => undefined);
-        const result = this.execute(held);
-        if (isThenable(result)) void this.track(result, undefined);
-      }, Math.max(wait, 1));
+      this.timer = this.timers.setTimeout(
+        () => {
+          this.timer = undefined;
+          if (this.heldCommand !== held) return;
+          if (this.occupied())
+            return void this.enqueue(
+              () => this.schedule(0),
+              () => undefined,
+            );
+          const result = this.execute(held);
+          if (isThenable(result)) void this.track(result, undefined);
+        },
+        Math.max(wait, 1),
+      );
       return;
     }
     const at = nextTickAt(this.plan, this.current);

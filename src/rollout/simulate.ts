@@ -162,7 +162,8 @@ function durationOf(problems: Problems, owner: Record<string, unknown>, key: str
   const value = owner[key];
   const ms = parseDuration(value);
   const at = child(path, key);
-  if (ms === undefined) problems.add(typeof value === "string" ? "invalid_duration" : "type", at, `expected a duration ("10s", "5m") or ms, got ${String(value).slice(0, 40)}`);
+  if (ms === undefined)
+    problems.add(typeof value === "string" ? "invalid_duration" : "type", at, `expected a duration ("10s", "5m") or ms, got ${String(value).slice(0, 40)}`);
   else if (positive && ms <= 0) problems.add("out_of_range", at, "must be longer than 0");
   else if (ms > 3660 * DAY) problems.add("out_of_range", at, "longer than ten years");
   else return ms;
@@ -171,7 +172,11 @@ function durationOf(problems: Problems, owner: Record<string, unknown>, key: str
 
 function checkModel(input: unknown): { regimes: Regime[]; seed: number } {
   const problems = new Problems();
-  const base: Behaviour = { errorPercent: DEFAULT_BEHAVIOUR.errorPercent, mu: Math.log(DEFAULT_BEHAVIOUR.p50), sigma: Math.log(DEFAULT_BEHAVIOUR.p99 / DEFAULT_BEHAVIOUR.p50) / Z99 };
+  const base: Behaviour = {
+    errorPercent: DEFAULT_BEHAVIOUR.errorPercent,
+    mu: Math.log(DEFAULT_BEHAVIOUR.p50),
+    sigma: Math.log(DEFAULT_BEHAVIOUR.p99 / DEFAULT_BEHAVIOUR.p50) / Z99,
+  };
   if (!isRecord(input)) {
     problems.add("type", "", `expected a traffic model { requestsPerSecond, stable, canary }, got ${typeName(input)}`);
     problems.throwIfAny("traffic model");
@@ -257,7 +262,8 @@ function checkOptions(plan: CompiledPlan, input: unknown): Settings {
     const value = options[key];
     if (value === undefined) return plan.source[key] ?? fallback;
     if (typeof value !== "string" || value === "") problems.add("type", key, "expected a version name");
-    else if (plan.source[key] !== undefined && plan.source[key] !== value) problems.add("conflict", key, `the plan says ${key} "${plan.source[key]}", the options say "${value}"`);
+    else if (plan.source[key] !== undefined && plan.source[key] !== value)
+      problems.add("conflict", key, `the plan says ${key} "${plan.source[key]}", the options say "${value}"`);
     else return value;
     return fallback;
   };

@@ -43,9 +43,7 @@ export function notificationsFor(
       const wanted =
         webhook.type === WebhookType.Event ||
         (webhook.type === WebhookType.PostRollout && (event.type === RolloutEventType.Promoted || event.type === RolloutEventType.Completed)) ||
-        (webhook.type === WebhookType.Rollback &&
-          rollbackBegins &&
-          (event.type === RolloutEventType.Aborted || event.type === RolloutEventType.RollbackStep));
+        (webhook.type === WebhookType.Rollback && rollbackBegins && (event.type === RolloutEventType.Aborted || event.type === RolloutEventType.RollbackStep));
       if (wanted) out.push({ webhook, event });
     }
   }

@@ -124,16 +124,48 @@ function compileCondition(source: FieldSource, rawName: string, condition: Omit<
   const name = source === FieldSource.Header ? rawName.toLowerCase() : rawName;
   const field = `${["key", "header", "cookie", "attr", "query"][source]} ${name}`;
   if (condition.equals !== undefined) {
-    return { source, name, kind: MatchKind.Equals, equals: condition.equals, values: undefined, regex: undefined, label: `${field} = ${JSON.stringify(condition.equals)}` };
+    return {
+      source,
+      name,
+      kind: MatchKind.Equals,
+      equals: condition.equals,
+      values: undefined,
+      regex: undefined,
+      label: `${field} = ${JSON.stringify(condition.equals)}`,
+    };
   }
   if (condition.values !== undefined) {
-    return { source, name, kind: MatchKind.Values, equals: "", values: new Set(condition.values), regex: undefined, label: `${field} in [${condition.values.join(", ")}]` };
+    return {
+      source,
+      name,
+      kind: MatchKind.Values,
+      equals: "",
+      values: new Set(condition.values),
+      regex: undefined,
+      label: `${field} in [${condition.values.join(", ")}]`,
+    };
   }
   if (condition.matches !== undefined) {
-    return { source, name, kind: MatchKind.Matches, equals: "", values: undefined, regex: new RegExp(condition.matches), label: `${field} ~ /${condition.matches}/` };
+    return {
+      source,
+      name,
+      kind: MatchKind.Matches,
+      equals: "",
+      values: undefined,
+      regex: new RegExp(condition.matches),
+      label: `${field} ~ /${condition.matches}/`,
+    };
   }
   const absent = condition.present === false;
-  return { source, name, kind: absent ? MatchKind.Absent : MatchKind.Present, equals: "", values: undefined, regex: undefined, label: `${field} ${absent ? "absent" : "present"}` };
+  return {
+    source,
+    name,
+    kind: absent ? MatchKind.Absent : MatchKind.Present,
+    equals: "",
+    values: undefined,
+    regex: undefined,
+    label: `${field} ${absent ? "absent" : "present"}`,
+  };
 }
 
 function compileConditionRule(condition: Condition): CompiledCondition {
@@ -155,8 +187,7 @@ function compileKeySources(sources: readonly StickinessSource[]): KeySource[] {
     const colon = label.indexOf(":");
     const kind = label.slice(0, colon);
     const name = label.slice(colon + 1);
-    const source =
-      kind === "header" ? FieldSource.Header : kind === "cookie" ? FieldSource.Cookie : kind === "attr" ? FieldSource.Attr : FieldSource.Query;
+    const source = kind === "header" ? FieldSource.Header : kind === "cookie" ? FieldSource.Cookie : kind === "attr" ? FieldSource.Attr : FieldSource.Query;
     return { source, name: source === FieldSource.Header ? name.toLowerCase() : name, label };
   });
 }
@@ -442,7 +473,10 @@ export function compile(config: RouterConfig, revision: number, pinKeys: PinKeys
       paths: experiment.paths,
       keySources: experiment.stickiness === undefined ? undefined : compileKeySources(experiment.stickiness),
       codeBase,
-      chooser: chooserFor(experiment.bucketing, experiment.variants.map((variant) => variant.weight)),
+      chooser: chooserFor(
+        experiment.bucketing,
+        experiment.variants.map((variant) => variant.weight),
+      ),
     };
     codeBase += experiment.variants.length;
     return compiled;
@@ -456,9 +490,7 @@ export function compile(config: RouterConfig, revision: number, pinKeys: PinKeys
       : {
           version: config.mirror.version,
           threshold: Math.round(config.mirror.percent * 100),
-          from: versions.map((name) =>
-            config.mirror!.from === undefined ? name !== config.mirror!.version : config.mirror!.from.includes(name),
-          ),
+          from: versions.map((name) => (config.mirror!.from === undefined ? name !== config.mirror!.version : config.mirror!.from.includes(name))),
           seed: seedOf(`mirror:${config.salt ?? ""}`),
         };
 
@@ -468,7 +500,10 @@ export function compile(config: RouterConfig, revision: number, pinKeys: PinKeys
     splitScheme === undefined || schemeOrder === undefined
       ? undefined
       : {
-          chooser: compileScheme(splitScheme, schemeOrder.map((name) => weights[index.get(name) as number] as number)),
+          chooser: compileScheme(
+            splitScheme,
+            schemeOrder.map((name) => weights[index.get(name) as number] as number),
+          ),
           entries: Int32Array.from(schemeOrder, (name) => index.get(name) as number),
         };
 
@@ -479,8 +514,7 @@ export function compile(config: RouterConfig, revision: number, pinKeys: PinKeys
     keySources.some(fromHeaders) ||
     segments.some((segment) => segment.include.some(fromHeaders) || segment.exclude.some(fromHeaders)) ||
     experiments.some(
-      (experiment) =>
-        experiment.include.some(fromHeaders) || experiment.exclude.some(fromHeaders) || (experiment.keySources ?? []).some(fromHeaders),
+      (experiment) => experiment.include.some(fromHeaders) || experiment.exclude.some(fromHeaders) || (experiment.keySources ?? []).some(fromHeaders),
     ) ||
     (explicit !== undefined && (explicit.header !== undefined || explicit.acceptNeedle !== undefined));
 

@@ -24,18 +24,7 @@ import {
   ownPins,
 } from "./compile.js";
 import { readPin } from "./pin.js";
-import {
-  type BagGetter,
-  FieldSource,
-  type LooseRequest,
-  bagOf,
-  getterOf,
-  pathHasPrefix,
-  pathOf,
-  readBagWith,
-  readField,
-  readKeyHeader,
-} from "./request.js";
+import { type BagGetter, FieldSource, type LooseRequest, bagOf, getterOf, pathHasPrefix, pathOf, readBagWith, readField, readKeyHeader } from "./request.js";
 
 /** What `explain` collects besides the decision. */
 export interface Trace {
@@ -181,7 +170,8 @@ export function afterPin(
     } else {
       const chosen = experiment.chooser.choose(experimentKey);
       if (chosen < 0) {
-        if (trace !== undefined) step(trace, experiment.rule, "experiment", false, `${experiment.name}: not enrolled under ${experiment.chooser.scheme} bucketing`);
+        if (trace !== undefined)
+          step(trace, experiment.rule, "experiment", false, `${experiment.name}: not enrolled under ${experiment.chooser.scheme} bucketing`);
         continue;
       }
       variantIndex = chosen;
@@ -201,7 +191,8 @@ export function afterPin(
       if (trace !== undefined) step(trace, segment.rule, "segment", true, `${segment.name ?? "segment"} → ${segment.slot.base.version}`);
       return finish(c, annotate(segment.slot, annotated, variantIndex), request, key, rng, pinNote, trace, headers, get);
     }
-    if (trace !== undefined) step(trace, segment.rule, "segment", false, `${segment.name ?? "segment"}: ${conditionsDetail(segment.include, segment.exclude, request, headers, get)}`);
+    if (trace !== undefined)
+      step(trace, segment.rule, "segment", false, `${segment.name ?? "segment"}: ${conditionsDetail(segment.include, segment.exclude, request, headers, get)}`);
   }
 
   // 6. The split: by the key's bucket, or keyless.
@@ -323,7 +314,13 @@ function anyMatch(conditions: readonly CompiledCondition[], request: LooseReques
   return false;
 }
 
-function eligible(experiment: CompiledExperiment, request: LooseRequest, headers: object | undefined, get: BagGetter | undefined, trace: Trace | undefined): boolean {
+function eligible(
+  experiment: CompiledExperiment,
+  request: LooseRequest,
+  headers: object | undefined,
+  get: BagGetter | undefined,
+  trace: Trace | undefined,
+): boolean {
   const paths = experiment.paths;
   if (paths !== undefined) {
     const path = pathOf(request);
@@ -336,7 +333,13 @@ function eligible(experiment: CompiledExperiment, request: LooseRequest, headers
   }
   if (allMatch(experiment.include, request, headers, get) && !anyMatch(experiment.exclude, request, headers, get)) return true;
   if (trace !== undefined) {
-    step(trace, experiment.rule, "experiment", false, `${experiment.name}: targeting ${conditionsDetail(experiment.include, experiment.exclude, request, headers, get)}`);
+    step(
+      trace,
+      experiment.rule,
+      "experiment",
+      false,
+      `${experiment.name}: targeting ${conditionsDetail(experiment.include, experiment.exclude, request, headers, get)}`,
+    );
   }
   return false;
 }
@@ -381,7 +384,14 @@ export function explicitChoice(
     if (token !== undefined && (explicit.tokens.has(token) || explicit.pathPattern.test(token))) {
       return resolveToken(c, ExplicitChannel.Path, token, request, headers, get, rng, trace);
     }
-    if (trace !== undefined) step(trace, EXPLICIT_RULES[ExplicitChannel.Path], "explicit", false, token === undefined ? "no version segment in the path" : `path segment ${describe(token)} is not a version`);
+    if (trace !== undefined)
+      step(
+        trace,
+        EXPLICIT_RULES[ExplicitChannel.Path],
+        "explicit",
+        false,
+        token === undefined ? "no version segment in the path" : `path segment ${describe(token)} is not a version`,
+      );
   }
   if (explicit.header !== undefined) {
     const token = readBagWith(headers, get, explicit.header)?.trim();
@@ -391,7 +401,8 @@ export function explicitChoice(
   if (explicit.acceptNeedle !== undefined) {
     const token = acceptToken(readBagWith(headers, get, "accept"), explicit.acceptNeedle);
     if (token) return resolveToken(c, ExplicitChannel.Accept, token, request, headers, get, rng, trace);
-    if (trace !== undefined) step(trace, EXPLICIT_RULES[ExplicitChannel.Accept], "explicit", false, `no application/${explicit.acceptNeedle}… media type in Accept`);
+    if (trace !== undefined)
+      step(trace, EXPLICIT_RULES[ExplicitChannel.Accept], "explicit", false, `no application/${explicit.acceptNeedle}… media type in Accept`);
   }
   if (explicit.query !== undefined) {
     const token = readField(request, FieldSource.Query, explicit.query, headers, get)?.trim();

@@ -195,7 +195,9 @@ export function generate(c: Compiled): { source: string; values: unknown[] } {
  * before ES2019 refuse in a literal.
  */
 function literal(text: string): string {
-  return JSON.stringify(text).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(text)
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 /** `target = <header, as readBagWith reads it from a record>` (a named load: the name is a literal). */

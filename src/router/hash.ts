@@ -82,7 +82,7 @@ function murmur3Utf8(key: string, seed: number): number {
       bytes = c;
       count = 1;
     } else if (c < 0x800) {
-      bytes = (0xc0 | (c >> 6)) | ((0x80 | (c & 0x3f)) << 8);
+      bytes = 0xc0 | (c >> 6) | ((0x80 | (c & 0x3f)) << 8);
       count = 2;
     } else {
       if (c >= 0xd800 && c <= 0xdfff) {
@@ -90,11 +90,7 @@ function murmur3Utf8(key: string, seed: number): number {
         if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
           i++;
           c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
-          bytes =
-            (0xf0 | (c >> 18)) |
-            ((0x80 | ((c >> 12) & 0x3f)) << 8) |
-            ((0x80 | ((c >> 6) & 0x3f)) << 16) |
-            ((0x80 | (c & 0x3f)) << 24);
+          bytes = 0xf0 | (c >> 18) | ((0x80 | ((c >> 12) & 0x3f)) << 8) | ((0x80 | ((c >> 6) & 0x3f)) << 16) | ((0x80 | (c & 0x3f)) << 24);
           count = 4;
         } else {
           c = 0xfffd; // a lone surrogate encodes as U+FFFD, exactly as TextEncoder does
@@ -102,7 +98,7 @@ function murmur3Utf8(key: string, seed: number): number {
           count = 3;
         }
       } else {
-        bytes = (0xe0 | (c >> 12)) | ((0x80 | ((c >> 6) & 0x3f)) << 8) | ((0x80 | (c & 0x3f)) << 16);
+        bytes = 0xe0 | (c >> 12) | ((0x80 | ((c >> 6) & 0x3f)) << 8) | ((0x80 | (c & 0x3f)) << 16);
         count = 3;
       }
     }

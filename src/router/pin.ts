@@ -25,12 +25,7 @@ export interface PinKeys {
 }
 
 /** Makes the keys from the router's options (already validated). */
-export function pinKeys(
-  signer: PinSigner,
-  secret: string,
-  previous: readonly (string | PreviousPinSecret)[],
-  clock: () => number,
-): PinKeys {
+export function pinKeys(signer: PinSigner, secret: string, previous: readonly (string | PreviousPinSecret)[], clock: () => number): PinKeys {
   const keyed = (key: string): ((body: string) => string) => {
     const mac = signer(key);
     return (body) => mac(DOMAIN + body).slice(0, MAC_HEX);
@@ -51,8 +46,7 @@ export function instant(value: number | string): number {
 
 /** The pin for `version` at `revision`, with an expiry (epoch seconds) or without. */
 export function encodePin(version: string, revision: number, keys: PinKeys, expiresAtSeconds?: number): string {
-  const body =
-    expiresAtSeconds === undefined ? `${version}~${revision.toString(36)}` : `${version}~${revision.toString(36)}~${expiresAtSeconds.toString(36)}`;
+  const body = expiresAtSeconds === undefined ? `${version}~${revision.toString(36)}` : `${version}~${revision.toString(36)}~${expiresAtSeconds.toString(36)}`;
   return `${body}~${keys.sign(body)}`;
 }
 

@@ -2,17 +2,7 @@
  * `createRouter`: owns the compiled config in force, swaps it atomically on update, and serves decisions.
  */
 import { Problems, typeName } from "../internal/problems.js";
-import type {
-  Assignment,
-  Decision,
-  Explanation,
-  Logger,
-  RouteRequest,
-  Router,
-  RouterChange,
-  RouterConfig,
-  RouterOptions,
-} from "../types.js";
+import type { Assignment, Decision, Explanation, Logger, RouteRequest, Router, RouterChange, RouterConfig, RouterOptions } from "../types.js";
 import { type Compiled, compile } from "./compile.js";
 import { type Trace, decideWith, readKey } from "./decide.js";
 import { ROUTER_INTERNALS, type RouterInternals } from "./internals.js";
@@ -48,7 +38,11 @@ export function createRouter(config: RouterConfig, options: RouterOptions = {}):
   checkOptions(options, problems);
   const secretOption: unknown = options.overrideSecret;
   const overrideSecrets: readonly string[] =
-    typeof secretOption === "string" ? [secretOption] : Array.isArray(secretOption) ? secretOption.filter((s): s is string => typeof s === "string" && s !== "") : [];
+    typeof secretOption === "string"
+      ? [secretOption]
+      : Array.isArray(secretOption)
+        ? secretOption.filter((s): s is string => typeof s === "string" && s !== "")
+        : [];
   checkOverrideSecrets(config, overrideSecrets, problems);
   problems.throwIfAny("router configuration");
 
@@ -267,7 +261,8 @@ function checkOptions(options: unknown, problems: Problems): void {
       });
     }
   }
-  if (clock !== undefined && typeof clock !== "function") problems.add("type", "options.clock", `expected a function returning epoch ms, got ${typeName(clock)}`);
+  if (clock !== undefined && typeof clock !== "function")
+    problems.add("type", "options.clock", `expected a function returning epoch ms, got ${typeName(clock)}`);
   if (pinSigner !== undefined) checkSigner(pinSigner, problems);
   if (
     logger !== undefined &&

@@ -31,8 +31,20 @@ export const LIMITS = {
 } as const;
 
 const TOP_FIELDS = [
-  "versions", "stable", "canary", "split", "salt", "stickiness", "keyless", "overrides",
-  "explicit", "segments", "experiments", "mirror", "lifecycle", "bucketing",
+  "versions",
+  "stable",
+  "canary",
+  "split",
+  "salt",
+  "stickiness",
+  "keyless",
+  "overrides",
+  "explicit",
+  "segments",
+  "experiments",
+  "mirror",
+  "lifecycle",
+  "bucketing",
 ] as const;
 const CONDITION_SOURCES = ["header", "cookie", "attr", "query"] as const;
 const MATCHERS = ["equals", "values", "matches", "present"] as const;
@@ -111,7 +123,7 @@ function check(input: unknown, problems: Problems): void {
 function checkVersions(value: unknown, problems: Problems): Set<string> {
   const names = new Set<string>();
   if (value === undefined) {
-    problems.add("required", "versions", "list the live versions, e.g. [\"v1\", \"v2\"]");
+    problems.add("required", "versions", 'list the live versions, e.g. ["v1", "v2"]');
     return names;
   }
   if (!Array.isArray(value)) {
@@ -153,12 +165,7 @@ function checkVersionRef(ctx: Context, value: unknown, path: string, required: b
   return true;
 }
 
-function checkString(
-  ctx: Context,
-  value: unknown,
-  path: string,
-  options: { allowEmpty?: boolean; pattern?: RegExp; what?: string } = {},
-): value is string {
+function checkString(ctx: Context, value: unknown, path: string, options: { allowEmpty?: boolean; pattern?: RegExp; what?: string } = {}): value is string {
   if (typeof value !== "string") {
     ctx.problems.add("type", path, `expected a string, got ${typeName(value)}`);
     return false;
@@ -242,11 +249,7 @@ function checkWeightTable(ctx: Context, weights: readonly { path: string; weight
   // A compatibility scheme has its own units (checked with the scheme); turnout's buckets are 0.01 %.
   for (const entry of resolution ? usable : []) {
     if (entry.weight > 0 && (entry.weight / total) * BUCKETS < 0.5) {
-      ctx.problems.add(
-        "out_of_range",
-        entry.path,
-        `weight ${entry.weight} of ${total} is below the 0.01 % resolution and would receive no traffic`,
-      );
+      ctx.problems.add("out_of_range", entry.path, `weight ${entry.weight} of ${total} is below the 0.01 % resolution and would receive no traffic`);
     }
   }
 }
@@ -289,7 +292,9 @@ function checkSplitBucketing(ctx: Context, input: Record<string, unknown>): void
     }
   }
   const entries = order.map((name) => ({ path: split === undefined ? "split" : child("split", name), weight: weightOf(name) }));
-  if (entries.every((entry): entry is { path: string; weight: number } => typeof entry.weight === "number" && Number.isFinite(entry.weight) && entry.weight >= 0)) {
+  if (
+    entries.every((entry): entry is { path: string; weight: number } => typeof entry.weight === "number" && Number.isFinite(entry.weight) && entry.weight >= 0)
+  ) {
     checkSchemeWeights(ctx.problems, spec, entries, "bucketing");
   }
 }
@@ -443,7 +448,8 @@ function checkExperiments(ctx: Context, value: unknown): void {
     const path = child("experiments", index);
     if (!checkObject(ctx, experiment, path)) return;
     checkFields(ctx.problems, experiment, path, ["name", "salt", "variants", "include", "exclude", "paths", "stickiness", "bucketing"]);
-    const spec = experiment.bucketing === undefined ? undefined : checkBucketingShape(ctx.problems, experiment.bucketing, child(path, "bucketing"), false, ctx.versions);
+    const spec =
+      experiment.bucketing === undefined ? undefined : checkBucketingShape(ctx.problems, experiment.bucketing, child(path, "bucketing"), false, ctx.versions);
     if (experiment.name === undefined) ctx.problems.add("required", child(path, "name"), "name the experiment");
     else if (checkString(ctx, experiment.name, child(path, "name"))) {
       if (FORBIDDEN_KEYS.has(experiment.name)) ctx.problems.add("forbidden_key", child(path, "name"), `"${experiment.name}" cannot be a name`);
@@ -564,4 +570,3 @@ function checkLifecycle(ctx: Context, value: unknown, stable: unknown): void {
 function truncate(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
-

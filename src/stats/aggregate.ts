@@ -5,28 +5,11 @@
 // folded into the retired totals when the ring moves past it.
 
 import { BINS, binOf, quantilesInto } from "./ddsketch.js";
-import {
-  ClientUnion,
-  DENSE,
-  LIFETIME_P,
-  type SketchRef,
-  countOf,
-  densify,
-  exactLimitOf,
-  registerAdd,
-  setAdd,
-  slotsOf,
-} from "./hll.js";
+import { ClientUnion, DENSE, LIFETIME_P, type SketchRef, countOf, densify, exactLimitOf, registerAdd, setAdd, slotsOf } from "./hll.js";
 import { isTime } from "./options.js";
 import { largestRemainder } from "./percentages.js";
 import type { WindowQuery } from "../types.js";
-import {
-  MigrationReason,
-  type MigrationStatus,
-  RejectionReason,
-  type StatsWindow,
-  type VersionSummary,
-} from "./types.js";
+import { MigrationReason, type MigrationStatus, RejectionReason, type StatsWindow, type VersionSummary } from "./types.js";
 
 const LIFE_INTS = slotsOf(LIFETIME_P);
 const LIFE_MASK = LIFE_INTS - 1;
@@ -589,7 +572,6 @@ export class Aggregate {
     });
     return out;
   }
-
 }
 
 function percentages(sorted: readonly VersionState[], requests: readonly number[]): Record<string, number> {

@@ -62,7 +62,7 @@ export class ByteWriter {
   uint(value: number): void {
     let v = value;
     while (v >= 128) {
-      this.push((v % 128) | 128);
+      this.push(v % 128 | 128);
       v = Math.floor(v / 128);
     }
     this.push(v);

@@ -95,12 +95,7 @@ export function encodeBins(bins: Float64Array, base: number): EncodedBins {
  * Adds encoded bins into `bins[base …]`; returns the number of observations added, or an error message.
  * `[lo, hi]` of the touched range is written to `range` when anything was added.
  */
-export function addEncodedBins(
-  encoded: EncodedBins,
-  bins: Float64Array,
-  base: number,
-  range: { lo: number; hi: number },
-): number | string {
+export function addEncodedBins(encoded: EncodedBins, bins: Float64Array, base: number, range: { lo: number; hi: number }): number | string {
   const bytes = fromBase64(encoded.bins);
   if (bytes === undefined) return "bins: not base64";
   const counts: number[] = [];

@@ -164,9 +164,7 @@ export function collectMetrics(sources: MetricsSources, options: MetricsOptions 
       lifetime.flatMap(([version, v]) => {
         const latency = s.window.versions[version]?.latency ?? null;
         return [
-          ...QUANTILES.map(([quantile, key]) =>
-            sample("request_duration_seconds", { version, quantile }, latency === null ? Number.NaN : latency[key] / 1000),
-          ),
+          ...QUANTILES.map(([quantile, key]) => sample("request_duration_seconds", { version, quantile }, latency === null ? Number.NaN : latency[key] / 1000)),
           sample("request_duration_seconds_sum", { version }, v.latencySumMs / 1000),
           sample("request_duration_seconds_count", { version }, v.latencyCount),
         ];
@@ -178,14 +176,24 @@ export function collectMetrics(sources: MetricsSources, options: MetricsOptions 
       "Distinct clients since start (exact up to 3,072 per version, then a HyperLogLog estimate, standard error 0.8 %).",
       lifetime.map(([version, v]) => sample("clients", { version }, v.clients)),
     );
-    family("window_requests", "gauge", "Requests in the sliding window.", windowed.map(([version, v]) => sample("window_requests", { version }, v.requests)));
+    family(
+      "window_requests",
+      "gauge",
+      "Requests in the sliding window.",
+      windowed.map(([version, v]) => sample("window_requests", { version }, v.requests)),
+    );
     family(
       "window_error_ratio",
       "gauge",
       "Failed share of the requests in the sliding window (0 without requests).",
       windowed.map(([version, v]) => sample("window_error_ratio", { version }, v.errorRate)),
     );
-    family("window_clients", "gauge", "Distinct clients in the sliding window.", windowed.map(([version, v]) => sample("window_clients", { version }, v.clients)));
+    family(
+      "window_clients",
+      "gauge",
+      "Distinct clients in the sliding window.",
+      windowed.map(([version, v]) => sample("window_clients", { version }, v.clients)),
+    );
     family(
       "window_share_ratio",
       "gauge",

@@ -120,7 +120,7 @@ export function estimate(regs: Uint8Array, base: number, p: number): number {
   let z = m * tau(1 - (histogram[q + 1] as number) / m);
   for (let k = q; k >= 1; k--) z = 0.5 * (z + (histogram[k] as number));
   z += m * sigma((histogram[0] as number) / m);
-  return Math.round(m / (2 * Math.LN2) * (m / z));
+  return Math.round((m / (2 * Math.LN2)) * (m / z));
 }
 
 /**
@@ -320,11 +320,7 @@ export function mergeEncodedClients(into: SketchRef, intoSize: number, encoded: 
   let size = intoSize;
   for (let i = 0; i < n; i++) {
     const h =
-      (((bytes[i * 4] as number) << 24) |
-        ((bytes[i * 4 + 1] as number) << 16) |
-        ((bytes[i * 4 + 2] as number) << 8) |
-        (bytes[i * 4 + 3] as number)) >>>
-      0;
+      (((bytes[i * 4] as number) << 24) | ((bytes[i * 4 + 1] as number) << 16) | ((bytes[i * 4 + 2] as number) << 8) | (bytes[i * 4 + 3] as number)) >>> 0;
     if (h <= previous) return "hashes: not strictly increasing non-zero values";
     previous = h;
     size = sketchAdd(into, size, h | 0);

@@ -61,18 +61,18 @@ export function checkVersionName(problems: Problems, value: unknown, path: strin
 }
 
 /** Checks window and resolution (durations or ms) and returns them in ms, or undefined after adding problems. */
-export function checkWindow(
-  problems: Problems,
-  window: unknown,
-  resolution: unknown,
-  windowPath: string,
-  resolutionPath: string,
-): WindowParams | undefined {
+export function checkWindow(problems: Problems, window: unknown, resolution: unknown, windowPath: string, resolutionPath: string): WindowParams | undefined {
   const before = problems.size;
   const windowMs = window === undefined ? DEFAULT_WINDOW_MS : parseDuration(window);
   const resolutionMs = resolution === undefined ? DEFAULT_RESOLUTION_MS : parseDuration(resolution);
-  if (windowMs === undefined) problems.add("invalid_duration", windowPath, `expected a duration such as "5m" or a number of ms, got ${JSON.stringify(window) ?? typeName(window)}`);
-  if (resolutionMs === undefined) problems.add("invalid_duration", resolutionPath, `expected a duration such as "10s" or a number of ms, got ${JSON.stringify(resolution) ?? typeName(resolution)}`);
+  if (windowMs === undefined)
+    problems.add("invalid_duration", windowPath, `expected a duration such as "5m" or a number of ms, got ${JSON.stringify(window) ?? typeName(window)}`);
+  if (resolutionMs === undefined)
+    problems.add(
+      "invalid_duration",
+      resolutionPath,
+      `expected a duration such as "10s" or a number of ms, got ${JSON.stringify(resolution) ?? typeName(resolution)}`,
+    );
   if (windowMs === undefined || resolutionMs === undefined) return undefined;
   if (!Number.isInteger(resolutionMs) || resolutionMs < 1) {
     problems.add("out_of_range", resolutionPath, `the resolution must be a whole number of milliseconds ≥ 1, got ${resolutionMs}`);
@@ -104,12 +104,7 @@ export function checkClientPrecision(problems: Problems, value: unknown, path: s
 }
 
 /** Checks a migration block; `versions` (strict mode) must contain both ends. */
-export function checkMigration(
-  problems: Problems,
-  value: unknown,
-  path: string,
-  versions: readonly string[] | undefined,
-): MigrationConfig | undefined {
+export function checkMigration(problems: Problems, value: unknown, path: string, versions: readonly string[] | undefined): MigrationConfig | undefined {
   if (!isRecord(value)) {
     problems.add("type", path, `expected an object { from, to, minRequests? }, got ${typeName(value)}`);
     return undefined;
@@ -194,9 +189,7 @@ export function resolveOptions(options: StatsOptions | undefined): ResolvedOptio
   }
 
   const windowClientPrecision =
-    o.windowClientPrecision === undefined
-      ? DEFAULT_WINDOW_CLIENT_PRECISION
-      : checkClientPrecision(problems, o.windowClientPrecision, "windowClientPrecision");
+    o.windowClientPrecision === undefined ? DEFAULT_WINDOW_CLIENT_PRECISION : checkClientPrecision(problems, o.windowClientPrecision, "windowClientPrecision");
 
   problems.throwIfAny("stats options");
   return {

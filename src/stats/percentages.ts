@@ -46,9 +46,7 @@ export function largestRemainder(names: readonly string[], counts: readonly numb
     return { name, n, quotient, remainder };
   });
   let missing = 100 - rows.reduce((a, row) => a + row.quotient, 0);
-  const order = [...rows].sort(
-    (a, b) => b.remainder - a.remainder || b.n - a.n || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
-  );
+  const order = [...rows].sort((a, b) => b.remainder - a.remainder || b.n - a.n || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const row of order) {
     if (missing <= 0) break;
     if (row.remainder > 0) {

@@ -60,14 +60,7 @@ function formatOf(p: number): SnapshotFormat {
   return p === DEFAULT_WINDOW_CLIENT_PRECISION ? SNAPSHOT_FORMAT : "turnout.stats/2";
 }
 
-function latencyOf(
-  count: number,
-  sumUs: number,
-  min: number,
-  max: number,
-  bins: Float64Array,
-  base: number,
-): RawLatency | null {
+function latencyOf(count: number, sumUs: number, min: number, max: number, bins: Float64Array, base: number): RawLatency | null {
   if (count === 0) return null;
   return { ...encodeBins(bins, base), sumUs, min, max };
 }
@@ -88,14 +81,7 @@ function encodeVersion(agg: Aggregate, state: VersionState): RawVersion {
       index: s,
       requests,
       errors: state.errors[k] as number,
-      latency: latencyOf(
-        state.latCount[k] as number,
-        state.latSumUs[k] as number,
-        state.latMin[k] as number,
-        state.latMax[k] as number,
-        state.bins,
-        k * BINS,
-      ),
+      latency: latencyOf(state.latCount[k] as number, state.latSumUs[k] as number, state.latMin[k] as number, state.latMax[k] as number, state.bins, k * BINS),
       clients: encodeClients(state.sliceRef(k), state.sliceSize[k] as number) as RawClients,
     });
   }
@@ -202,7 +188,11 @@ function readHeader(problems: Problems, input: unknown, path: string): Header | 
   } else {
     const p = checkClientPrecision(problems, input.windowClientPrecision, ppath);
     if (p !== undefined && format === SNAPSHOT_FORMAT && p !== DEFAULT_WINDOW_CLIENT_PRECISION) {
-      problems.add("invalid_value", ppath, `a "${SNAPSHOT_FORMAT}" snapshot has window client precision ${DEFAULT_WINDOW_CLIENT_PRECISION}, got ${p} (higher precisions are "turnout.stats/2")`);
+      problems.add(
+        "invalid_value",
+        ppath,
+        `a "${SNAPSHOT_FORMAT}" snapshot has window client precision ${DEFAULT_WINDOW_CLIENT_PRECISION}, got ${p} (higher precisions are "turnout.stats/2")`,
+      );
     } else if (p !== undefined) precision = p;
   }
   let migration: MigrationConfig | null = null;
@@ -430,7 +420,11 @@ function decodeAll(inputs: readonly unknown[], single: boolean): { agg: Aggregat
     precision = Math.min(precision, h.precision);
     const p = h.params as WindowParams;
     if (p.windowMs !== params.windowMs || p.resolutionMs !== params.resolutionMs) {
-      problems.add("conflict", child(h.path, "windowMs"), `window ${p.windowMs} ms / resolution ${p.resolutionMs} ms differs from ${params.windowMs} ms / ${params.resolutionMs} ms (${first.path || "the first snapshot"})`);
+      problems.add(
+        "conflict",
+        child(h.path, "windowMs"),
+        `window ${p.windowMs} ms / resolution ${p.resolutionMs} ms differs from ${params.windowMs} ms / ${params.resolutionMs} ms (${first.path || "the first snapshot"})`,
+      );
     }
     if (h.migration !== null) {
       if (migration === null) migration = h.migration;

@@ -54,13 +54,7 @@ class LiveStats implements Stats {
     this.resolution = resolved.params.resolutionMs;
     // A clock that fails now leaves the ring empty: the first record then places it (see Aggregate.slotFor).
     const start = this.safeClock();
-    this.agg = new Aggregate(
-      resolved.params,
-      Math.floor((start ?? 0) / this.resolution),
-      start ?? null,
-      resolved.migration,
-      resolved.windowClientPrecision,
-    );
+    this.agg = new Aggregate(resolved.params, Math.floor((start ?? 0) / this.resolution), start ?? null, resolved.migration, resolved.windowClientPrecision);
     this.agg.awaitingFirst = true;
     for (const name of resolved.versions ?? []) this.agg.state(name);
   }
@@ -130,15 +124,7 @@ class LiveStats implements Stats {
    * `version` is a new version (dynamic mode), created here, once every check has passed, so that a rejected sample
    * never adds one.
    */
-  private commit(
-    state: VersionState | null,
-    version: unknown,
-    ok: boolean,
-    timed: boolean,
-    client: unknown,
-    n: number,
-    staged: boolean,
-  ): boolean {
+  private commit(state: VersionState | null, version: unknown, ok: boolean, timed: boolean, client: unknown, n: number, staged: boolean): boolean {
     let hash = 0;
     if (client !== undefined && client !== null) {
       if (typeof client !== "string" || client.length > MAX_CLIENT_LENGTH) return this.reject(R_CLIENT);

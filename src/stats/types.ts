@@ -5,15 +5,7 @@
  */
 
 import type { Duration } from "../internal/duration.js";
-import type {
-  Decision,
-  Outcome,
-  OutcomeRecorder,
-  StatsReader,
-  VersionStats,
-  WindowQuery,
-  WindowSummary,
-} from "../types.js";
+import type { Decision, Outcome, OutcomeRecorder, StatsReader, VersionStats, WindowQuery, WindowSummary } from "../types.js";
 
 /**
  * The migration whose progress the stats track: traffic moves from `from` to `to`.

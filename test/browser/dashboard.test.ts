@@ -23,7 +23,11 @@ const TOKEN = "operator-token-0123456789abcdef";
 // Virtual time for the rollout, ending before the real time the page and the controls use (timeline in order).
 const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 20 * 60_000;
 const plan: RolloutPlan = {
-  steps: [{ weight: 10, pause: "3m" }, { weight: 25, pause: "3m" }, { weight: 50, pause: "3m" }],
+  steps: [
+    { weight: 10, pause: "3m" },
+    { weight: 25, pause: "3m" },
+    { weight: 50, pause: "3m" },
+  ],
   analysis: { window: "2m", interval: "1m", minRequests: 10, maxErrorRate: 5, maxP99Ms: 400 },
   rollbackWindow: "30m",
 };
@@ -65,12 +69,20 @@ function scenario() {
       tick++;
       const canaryShare = router.canaryPercent / 100;
       const total = 400 + 60 * Math.sin(tick / 4);
-      for (const [version, share] of [["v1", 1 - canaryShare], ["v2", canaryShare]] as const) {
+      for (const [version, share] of [
+        ["v1", 1 - canaryShare],
+        ["v2", canaryShare],
+      ] as const) {
         const count = Math.round(total * share);
         const failed = version === "v2" ? Math.round(count * canaryErrors) : Math.round(count * 0.004);
         const base = version === "v2" ? 95 : 110;
         for (let i = 0; i < 20 && count > 0; i++) {
-          stats.record({ version, ok: true, latencyMs: base + 60 * Math.sin(tick + i) ** 2 + (i === 19 ? 120 : 0), count: Math.max(1, Math.floor((count - failed) / 20)) });
+          stats.record({
+            version,
+            ok: true,
+            latencyMs: base + 60 * Math.sin(tick + i) ** 2 + (i === 19 ? 120 : 0),
+            count: Math.max(1, Math.floor((count - failed) / 20)),
+          });
         }
         if (failed > 0) stats.record({ version, ok: false, latencyMs: 300, count: failed });
       }
@@ -95,7 +107,16 @@ describe("the dashboard in headless Chromium", () => {
     context = await playwright.chromium.launchPersistentContext(userData, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
       viewport: { width: 1280, height: 900 },
     });
     mkdirSync(ARTIFACTS, { recursive: true });

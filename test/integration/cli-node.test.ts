@@ -121,7 +121,9 @@ describe("turnout node: get_users", () => {
     const user = (i: number): string => `u-${i}`;
     const lines: string[] = [];
     for (const percent of [1, 5, 25, 50, 100]) {
-      const input = Array.from({ length: 300 }, (_, i) => JSON.stringify({ body: { type: "get_users", msg_id: i, user_id: user(i) }, canary_percentage: percent })).join("\n");
+      const input = Array.from({ length: 300 }, (_, i) =>
+        JSON.stringify({ body: { type: "get_users", msg_id: i, user_id: user(i) }, canary_percentage: percent }),
+      ).join("\n");
       lines.push(...(await turnout(["node"], input)).lines);
     }
     for (let i = 0; i < 300; i++) {
@@ -133,7 +135,9 @@ describe("turnout node: get_users", () => {
   });
 
   it("keyless traffic follows traffic_split exactly (round-robin) and carries no canary field", async () => {
-    const input = Array.from({ length: 100 }, (_, i) => JSON.stringify({ body: { type: "get_users", msg_id: i }, traffic_split: { v1: 70, v2: 30 } })).join("\n");
+    const input = Array.from({ length: 100 }, (_, i) => JSON.stringify({ body: { type: "get_users", msg_id: i }, traffic_split: { v1: 70, v2: 30 } })).join(
+      "\n",
+    );
     const { lines } = await turnout(["node"], input);
     const replies = lines.map(parse);
     expect(replies.every((r) => Object.keys(r).join() === "type,in_reply_to,version")).toBe(true);
@@ -148,7 +152,9 @@ describe("turnout node: get_users", () => {
 
 describe("turnout node: route", () => {
   it("a keyless 80/20 split answers v1 first and exactly 80/20 over every 100 requests", async () => {
-    const input = Array.from({ length: 200 }, (_, i) => JSON.stringify({ src: "c1", dest: "proxy", body: { type: "route", msg_id: i + 1 }, traffic_split: { v1: 80, v2: 20 } })).join("\n");
+    const input = Array.from({ length: 200 }, (_, i) =>
+      JSON.stringify({ src: "c1", dest: "proxy", body: { type: "route", msg_id: i + 1 }, traffic_split: { v1: 80, v2: 20 } }),
+    ).join("\n");
     const { lines } = await turnout(["node"], input);
     const versions = lines.map((line) => parse(line).version);
     expect(versions[0]).toBe("v1");
@@ -158,7 +164,8 @@ describe("turnout node: route", () => {
   });
 
   it("header rules beat the weights; other headers do not", async () => {
-    const ask = (headers: Record<string, string>, split = { v1: 100, v2: 0 }) => JSON.stringify({ body: { type: "route", msg_id: 1, headers }, traffic_split: split });
+    const ask = (headers: Record<string, string>, split = { v1: 100, v2: 0 }) =>
+      JSON.stringify({ body: { type: "route", msg_id: 1, headers }, traffic_split: split });
     const input = [
       ask({ "x-beta": "true" }),
       ask({ "X-Canary": "1" }),
@@ -179,7 +186,9 @@ describe("turnout node: route", () => {
   });
 
   it("a user_id makes the route sticky", async () => {
-    const input = Array.from({ length: 20 }, (_, i) => JSON.stringify({ body: { type: "route", msg_id: i, user_id: "alice" }, traffic_split: { v1: 50, v2: 50 } })).join("\n");
+    const input = Array.from({ length: 20 }, (_, i) =>
+      JSON.stringify({ body: { type: "route", msg_id: i, user_id: "alice" }, traffic_split: { v1: 50, v2: 50 } }),
+    ).join("\n");
     const versions = new Set((await turnout(["node"], input)).lines.map((line) => parse(line).version));
     expect(versions.size).toBe(1);
   });
@@ -310,8 +319,23 @@ describe("turnout node: gradual_rollout", () => {
     const bad = [
       { type: "gradual_rollout", msg_id: 1 },
       { type: "gradual_rollout", msg_id: 2, steps: "fast" },
-      { type: "gradual_rollout", msg_id: 3, steps: [{ percentage: 150, duration_minutes: 5 }, { percentage: 10, duration_minutes: -1 }, { percentage: 20, minutes: 3 }] },
-      { type: "gradual_rollout", msg_id: 4, steps: [{ percentage: 50, duration_minutes: 5 }, { percentage: 10, duration_minutes: 5 }] },
+      {
+        type: "gradual_rollout",
+        msg_id: 3,
+        steps: [
+          { percentage: 150, duration_minutes: 5 },
+          { percentage: 10, duration_minutes: -1 },
+          { percentage: 20, minutes: 3 },
+        ],
+      },
+      {
+        type: "gradual_rollout",
+        msg_id: 4,
+        steps: [
+          { percentage: 50, duration_minutes: 5 },
+          { percentage: 10, duration_minutes: 5 },
+        ],
+      },
       { type: "gradual_rollout", msg_id: 5, steps: [] },
       { type: "gradual_rollout", msg_id: 6, steps: [{ percentage: 10, duration_minutes: 5 }], traffic: { canary: { errorPercent: 500 } } },
     ];
@@ -384,9 +408,22 @@ describe("turnout node: bad input gets an error reply and the node keeps serving
     const values = fc.sample(
       fc.oneof(
         fc.jsonValue(),
-        fc.record({ type: fc.constantFrom("get_users", "route", "update_canary", "assign_variant", "get_migration_stats", "gradual_rollout", "init"), msg_id: fc.jsonValue() }, { requiredKeys: ["type"] }),
+        fc.record(
+          {
+            type: fc.constantFrom("get_users", "route", "update_canary", "assign_variant", "get_migration_stats", "gradual_rollout", "init"),
+            msg_id: fc.jsonValue(),
+          },
+          { requiredKeys: ["type"] },
+        ),
         fc.record({
-          body: fc.record({ type: fc.constantFrom("get_users", "route", "update_canary", "assign_variant"), msg_id: fc.integer(), user_id: fc.jsonValue(), headers: fc.jsonValue(), percentage: fc.jsonValue(), service: fc.jsonValue() }),
+          body: fc.record({
+            type: fc.constantFrom("get_users", "route", "update_canary", "assign_variant"),
+            msg_id: fc.integer(),
+            user_id: fc.jsonValue(),
+            headers: fc.jsonValue(),
+            percentage: fc.jsonValue(),
+            service: fc.jsonValue(),
+          }),
           traffic_split: fc.oneof(fc.jsonValue(), fc.dictionary(fc.string(), fc.jsonValue())),
           canary_percentage: fc.jsonValue(),
         }),
@@ -412,7 +449,10 @@ describe("turnout node: options", () => {
   });
 
   it("answers Maelstrom's init and uses the node id as src", async () => {
-    const { lines } = await turnout(["node", "--envelope"], '{"src": "c0", "dest": "n1", "body": {"type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n1"]}}\n{"type": "route", "msg_id": 2}\n');
+    const { lines } = await turnout(
+      ["node", "--envelope"],
+      '{"src": "c0", "dest": "n1", "body": {"type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n1"]}}\n{"type": "route", "msg_id": 2}\n',
+    );
     expect(lines).toEqual([
       '{"src": "n1", "dest": "c0", "body": {"type": "init_ok", "in_reply_to": 1}}',
       '{"src": "n1", "body": {"type": "routed", "in_reply_to": 2, "version": "v1", "reason": "weighted_routing"}}',

@@ -42,7 +42,9 @@ describe("the node's framing", () => {
         (values, cuts, eol) => {
           const text = values.map(([value, pretty]) => (pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)).replaceAll("\n", eol)).join(eol) + eol;
           const out = frames(cut(text, cuts));
-          expect(out.map((f) => (f.kind === "value" ? JSON.stringify(f.value) : `malformed ${f.reason}`))).toEqual(values.map(([value]) => JSON.stringify(value)));
+          expect(out.map((f) => (f.kind === "value" ? JSON.stringify(f.value) : `malformed ${f.reason}`))).toEqual(
+            values.map(([value]) => JSON.stringify(value)),
+          );
         },
       ),
       { numRuns: 300 },
@@ -82,8 +84,12 @@ describe("the node's framing", () => {
 
 describe("the reply layout", () => {
   it("is Python's json.dumps: ', ' and ': ' separators, ASCII only, and parses back to the same value", () => {
-    expect(formatLine({ type: "users_response", in_reply_to: 1, version: "v1", canary: false })).toBe('{"type": "users_response", "in_reply_to": 1, "version": "v1", "canary": false}');
-    expect(formatLine({ a: [1, { b: null }], c: "é\u2013\n", d: undefined, e: Number.NaN })).toBe('{"a": [1, {"b": null}], "c": "\\u00e9\\u2013\\n", "e": null}');
+    expect(formatLine({ type: "users_response", in_reply_to: 1, version: "v1", canary: false })).toBe(
+      '{"type": "users_response", "in_reply_to": 1, "version": "v1", "canary": false}',
+    );
+    expect(formatLine({ a: [1, { b: null }], c: "é\u2013\n", d: undefined, e: Number.NaN })).toBe(
+      '{"a": [1, {"b": null}], "c": "\\u00e9\\u2013\\n", "e": null}',
+    );
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
         const line = formatLine(value);
@@ -130,13 +136,26 @@ describe("terminal charts", () => {
     expect(bar(1, 10)).toBe("█".repeat(10));
     expect(bar(0.55, 10)).toBe("█████▌");
     expect(sparkline([0, 1, 2, 4, 8, null], 8)).toBe("▁▂▃▅█ ");
-    const lines = barChart([{ label: "v1", fraction: 0.9, value: "90 %", mark: 0.9 }, { label: "v2", fraction: 0.05, value: "5 %", mark: 0.1 }], 60, false);
+    const lines = barChart(
+      [
+        { label: "v1", fraction: 0.9, value: "90 %", mark: 0.9 },
+        { label: "v2", fraction: 0.05, value: "5 %", mark: 0.1 },
+      ],
+      60,
+      false,
+    );
     expect(lines.every((line) => [...line].length <= 60)).toBe(true);
     expect(lines[1]).toContain("┊");
   });
 
   it("the timeline fits the width it is given and shows every step and the outcome", () => {
-    const plan = compilePlan({ steps: [{ weight: 5, pause: "10m" }, { weight: 50, pause: "20m" }], analysis: { maxErrorRateIncrease: 1 } });
+    const plan = compilePlan({
+      steps: [
+        { weight: 5, pause: "10m" },
+        { weight: 50, pause: "20m" },
+      ],
+      analysis: { maxErrorRateIncrease: 1 },
+    });
     const result = simulateRollout(plan, { requestsPerSecond: 200, canary: { errorPercent: 4 } }, { sampleEvery: "30s" });
     const chart = chartOfSimulation(result, plan, { title: "t", subtitle: "", stable: "v1", canary: "v2" });
     for (const width of [60, 100, 160]) {

@@ -43,7 +43,9 @@ describe("turnout simulate --to-bucketing", () => {
   it("refuses a scheme the configuration cannot use, and --to-bucketing beside --to", async () => {
     const refused = await turnout(["simulate", path, "--keys", "10", "--json", "--to-bucketing", '{"scheme":"unleash"}']);
     expect(refused.code).toBe(1);
-    expect(JSON.parse(refused.stdout)).toEqual(expect.objectContaining({ valid: false, problems: [expect.objectContaining({ code: "required", path: "bucketing.groupId" })] }));
+    expect(JSON.parse(refused.stdout)).toEqual(
+      expect.objectContaining({ valid: false, problems: [expect.objectContaining({ code: "required", path: "bucketing.groupId" })] }),
+    );
     const both = await turnout(["simulate", path, "--to", path, "--to-bucketing", "turnout"]);
     expect(both.code).toBe(2);
   });

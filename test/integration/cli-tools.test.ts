@@ -32,7 +32,13 @@ describe("turnout validate", () => {
     const problems = stdout
       .split("\n")
       .filter((line) => line.startsWith("    "))
-      .map((line) => line.trim().split(/\s{2,}/).slice(0, 2).join(" "));
+      .map((line) =>
+        line
+          .trim()
+          .split(/\s{2,}/)
+          .slice(0, 2)
+          .join(" "),
+      );
     expect(problems).toEqual([
       "unknown_version split.v3",
       "invalid_source stickiness[0]",
@@ -66,7 +72,12 @@ describe("turnout validate", () => {
   });
 
   it("usage errors exit 2 with a pointer to --help", async () => {
-    for (const args of [["validate"], ["validate", f("missing.json")], ["validate", "--kind", "yaml", f("router.json")], ["validate", "--bogus", f("router.json")]]) {
+    for (const args of [
+      ["validate"],
+      ["validate", f("missing.json")],
+      ["validate", "--kind", "yaml", f("router.json")],
+      ["validate", "--bogus", f("router.json")],
+    ]) {
       const { code, stderr, stdout } = await turnout(args);
       expect(code, args.join(" ")).toBe(2);
       expect(stdout).toBe("");
@@ -84,7 +95,9 @@ describe("turnout simulate: keys", () => {
   it("the split of N keys is exactly what the library decides for them", async () => {
     const { code, stdout } = await turnout(["simulate", f("router.json"), "--keys", "20000", "--json"]);
     expect(code).toBe(0);
-    const { split } = JSON.parse(stdout) as { split: { keys: number; source: string; rows: { version: string; keys: number; expected: number }[]; reasons: Record<string, number> } };
+    const { split } = JSON.parse(stdout) as {
+      split: { keys: number; source: string; rows: { version: string; keys: number; expected: number }[]; reasons: Record<string, number> };
+    };
     const router = createRouter(config("router.json"));
     let v2 = 0;
     for (let i = 0; i < 20_000; i++) if (router.decide({ headers: { "x-user-id": `user-${i}` } }).version === "v2") v2++;
@@ -98,7 +111,9 @@ describe("turnout simulate: keys", () => {
 
   it("raising the canary moves exactly the keys that must move (the minimum, the total-variation distance)", async () => {
     const { stdout } = await turnout(["simulate", f("router.json"), "--to", f("router-next.json"), "--keys", "20000", "--json"]);
-    const { movement } = JSON.parse(stdout) as { movement: { matrix: number[][]; moved: number; minimum: number; minimal: boolean; configuredDistance: number } };
+    const { movement } = JSON.parse(stdout) as {
+      movement: { matrix: number[][]; moved: number; minimum: number; minimal: boolean; configuredDistance: number };
+    };
     const before = createRouter(config("router.json"));
     const after = createRouter(config("router-next.json"));
     let moved = 0;
@@ -135,7 +150,9 @@ describe("turnout simulate: rollout plans on the virtual clock", () => {
   it("a healthy canary is promoted; a bad one is rolled back at the first failed check", async () => {
     const healthy = JSON.parse((await turnout(["simulate", "--plan", f("plan.json"), "--json"])).stdout) as { rollout: Record<string, unknown> };
     expect(healthy.rollout).toMatchObject({ outcome: "promoted", finalWeight: 100, healthChecksPassed: true, durationMs: 8_100_000 });
-    const bad = JSON.parse((await turnout(["simulate", "--plan", f("plan.json"), "--canary-error-rate", "5", "--json"])).stdout) as { rollout: { outcome: string; finalWeight: number; events: { type: string }[] } };
+    const bad = JSON.parse((await turnout(["simulate", "--plan", f("plan.json"), "--canary-error-rate", "5", "--json"])).stdout) as {
+      rollout: { outcome: string; finalWeight: number; events: { type: string }[] };
+    };
     expect(bad.rollout).toMatchObject({ outcome: "aborted", finalWeight: 0 });
     expect(bad.rollout.events.map((e) => e.type)).toContain("aborted");
   });
@@ -143,13 +160,17 @@ describe("turnout simulate: rollout plans on the virtual clock", () => {
   it("simulates a plan judged by a Prometheus provider, modelled by the simulated traffic", async () => {
     const healthy = JSON.parse((await turnout(["simulate", "--plan", f("plan-prometheus.json"), "--json"])).stdout) as { rollout: Record<string, unknown> };
     expect(healthy.rollout).toMatchObject({ outcome: "promoted", finalWeight: 100, healthChecksPassed: true });
-    const bad = JSON.parse((await turnout(["simulate", "--plan", f("plan-prometheus.json"), "--canary-error-rate", "5", "--json"])).stdout) as { rollout: Record<string, unknown> };
+    const bad = JSON.parse((await turnout(["simulate", "--plan", f("plan-prometheus.json"), "--canary-error-rate", "5", "--json"])).stdout) as {
+      rollout: Record<string, unknown>;
+    };
     expect(bad.rollout).toMatchObject({ outcome: "aborted", finalWeight: 0 });
   });
 
   it("replays exactly with the same seed", async () => {
     const run = async (): Promise<unknown> => {
-      const { rollout } = JSON.parse((await turnout(["simulate", "--plan", f("plan-with-traffic.json"), "--json"])).stdout) as { rollout: Record<string, unknown> };
+      const { rollout } = JSON.parse((await turnout(["simulate", "--plan", f("plan-with-traffic.json"), "--json"])).stdout) as {
+        rollout: Record<string, unknown>;
+      };
       const { wallMs: _wall, ...rest } = rollout;
       return rest;
     };
@@ -207,13 +228,40 @@ describe("turnout simulate --svg", () => {
   it("writes one self-contained, well-formed SVG with every chart, axes, labels and a legend", async () => {
     const dir = mkdtempSync(join(tmpdir(), "turnout-cli-"));
     const out = join(dir, "review.svg");
-    const { code } = await turnout(["simulate", f("router.json"), "--to", f("router-next.json"), "--plan", f("plan-with-traffic.json"), "--keys", "5000", "--svg", out]);
+    const { code } = await turnout([
+      "simulate",
+      f("router.json"),
+      "--to",
+      f("router-next.json"),
+      "--plan",
+      f("plan-with-traffic.json"),
+      "--keys",
+      "5000",
+      "--svg",
+      out,
+    ]);
     expect(code).toBe(0);
     const svg = readFileSync(out, "utf8");
     expect(wellFormedSvg(svg)).toEqual([]);
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="960" height="\d+" viewBox="0 0 960 \d+"/);
     expect(svg).not.toMatch(/<script|<image|xlink:href|@import|url\(/);
-    const labels = ["Split of 5,000 keys", "configured weight", "keys change version", "before", "after", "weight of v2 (canary)", "error rate", "p99 latency", "time since start", "check passed", "check failed", "limit", "step 1 · 5 %", "step 3 · 50 %", "✖"];
+    const labels = [
+      "Split of 5,000 keys",
+      "configured weight",
+      "keys change version",
+      "before",
+      "after",
+      "weight of v2 (canary)",
+      "error rate",
+      "p99 latency",
+      "time since start",
+      "check passed",
+      "check failed",
+      "limit",
+      "step 1 · 5 %",
+      "step 3 · 50 %",
+      "✖",
+    ];
     expect(labels.filter((label) => !svg.includes(label))).toEqual([]);
   });
 });

@@ -14,7 +14,6 @@ import { type ConfigReload, type ConfigReloadFailure, type ConfigWatcher, watchC
 import { splitConfig as config } from "./fixtures.js";
 import { memoryLogger, until } from "./helpers.js";
 
-
 const directories: string[] = [];
 const watchers: ConfigWatcher[] = [];
 afterEach(async () => {

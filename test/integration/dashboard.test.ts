@@ -11,7 +11,12 @@ import { createRouter } from "../../src/router/index.js";
 import { createStats } from "../../src/stats/index.js";
 
 const T0 = 1_767_225_600_000;
-const plan: RolloutPlan = { steps: [{ weight: 10, pause: "10m" }, { weight: 50, pause: "10m" }] };
+const plan: RolloutPlan = {
+  steps: [
+    { weight: 10, pause: "10m" },
+    { weight: 50, pause: "10m" },
+  ],
+};
 const TOKEN = "alice-token-0123456789abcdef";
 
 /** The page's size budget: what the dashboard ships, one file. */
@@ -106,10 +111,20 @@ describe("turnout/dashboard over node:http", () => {
     // A form post (what a cross-site page can send without CORS) is not JSON.
     expect((await call(url, { action: "abort" }, { "content-type": "application/x-www-form-urlencoded" })).status).toBe(415);
     // Malformed.
-    for (const body of [{ action: "explode" }, { action: "abort", nonce: "short" }, { action: "weight", weight: 150 }, { action: "weight" }, { action: "abort", at: "now" }]) {
+    for (const body of [
+      { action: "explode" },
+      { action: "abort", nonce: "short" },
+      { action: "weight", weight: 150 },
+      { action: "weight" },
+      { action: "abort", at: "now" },
+    ]) {
       expect((await call(url, body)).status, JSON.stringify(body)).toBe(400);
     }
-    const raw = await fetch(`${url}/control`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` }, body: "{not json" });
+    const raw = await fetch(`${url}/control`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+      body: "{not json",
+    });
     expect(raw.status).toBe(400);
     // Stale.
     expect((await call(url, { action: "abort" }, {}, T0 - 5 * 60_000)).status).toBe(409);
@@ -177,7 +192,9 @@ describe("turnout/dashboard over node:http", () => {
 
     const response = await dashboard.fetch(new Request("http://127.0.0.1/state"));
     expect(((await response.json()) as { router: { revision: number } }).router.revision).toBe(1);
-    const refused = await dashboard.fetch(new Request("http://127.0.0.1/control", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }));
+    const refused = await dashboard.fetch(
+      new Request("http://127.0.0.1/control", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }),
+    );
     expect(refused.status).toBe(401);
   });
 });

@@ -47,7 +47,10 @@ function blocksOf(file: string): Block[] {
     const end = lines.findIndex((line, j) => j > i && line.startsWith(`${indent}\`\`\``) && line.trim() === "```");
     const body = lines.slice(i + 1, end).map((line) => line.slice(indent.length));
     if (lang === "ts" || lang === "js" || lang === "typescript" || lang === "javascript") {
-      const slugged = file.replace(/\.md$/, "").replace(/[^A-Za-z0-9]+/g, "-").toLowerCase();
+      const slugged = file
+        .replace(/\.md$/, "")
+        .replace(/[^A-Za-z0-9]+/g, "-")
+        .toLowerCase();
       blocks.push({
         where: `${file}:${i + 1}`,
         name: `${slugged}-${String(i + 1).padStart(4, "0")}`,
@@ -70,7 +73,11 @@ const needsRedis = (block: Block): boolean => block.code.includes("REDIS_URL");
 /** Linked from this repository into the scratch app's node_modules: what the examples import besides turnout. */
 const LINKED = ["express", "koa", "fastify", "hono", "@hono", "prom-client", "redis", "ioredis", "@opentelemetry", "@openfeature", "zod", "valibot", "@types"];
 
-function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeout: number }): Promise<{ code: number | null; output: string }> {
+function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; timeout: number },
+): Promise<{ code: number | null; output: string }> {
   return new Promise((done) => {
     execFile(command, args, { ...options, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : null;
@@ -89,9 +96,14 @@ describe("the code blocks of README.md and docs/", () => {
     work = mkdtempSync(join(tmpdir(), "turnout-docs-"));
     app = join(work, "app");
     mkdirSync(join(app, "src"), { recursive: true });
-    const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", work], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as { filename: string }[];
+    const packed = JSON.parse(
+      execFileSync("npm", ["pack", "--json", "--pack-destination", work], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }),
+    ) as { filename: string }[];
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "docs-examples", private: true, type: "module" }));
-    execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", join(work, packed[0]!.filename)], { cwd: app, stdio: "pipe" });
+    execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", join(work, packed[0]!.filename)], {
+      cwd: app,
+      stdio: "pipe",
+    });
     for (const name of LINKED) symlinkSync(join(root, "node_modules", name), join(app, "node_modules", name), "dir");
     writeFileSync(
       join(app, "tsconfig.json"),
@@ -142,13 +154,17 @@ describe("the code blocks of README.md and docs/", () => {
     expect(compileOutput.trim()).toBe("");
   });
 
-  it.each(runnable.map((block) => [block.where, block] as const))("%s runs to completion", async (_where, block) => {
-    if (needsRedis(block) && redis === undefined) return; // redisAvailable() warned (and throws under CI)
-    const script = join(app, "dist", `${block.name}.js`);
-    expect(existsSync(script), `${relative(app, script)} was not emitted`).toBe(true);
-    const env = { ...process.env, NO_COLOR: "1", ...(redis !== undefined ? { REDIS_URL: redis.url } : {}) };
-    const { code, output } = await run(process.execPath, [script], { cwd: app, env, timeout: 30_000 });
-    expect(output).not.toMatch(/\b(TypeError|RangeError|SyntaxError|ReferenceError|TurnoutConfigError)\b|Unhandled|ERR_[A-Z_]+/);
-    expect(code, output).toBe(0);
-  }, 40_000);
+  it.each(runnable.map((block) => [block.where, block] as const))(
+    "%s runs to completion",
+    async (_where, block) => {
+      if (needsRedis(block) && redis === undefined) return; // redisAvailable() warned (and throws under CI)
+      const script = join(app, "dist", `${block.name}.js`);
+      expect(existsSync(script), `${relative(app, script)} was not emitted`).toBe(true);
+      const env = { ...process.env, NO_COLOR: "1", ...(redis !== undefined ? { REDIS_URL: redis.url } : {}) };
+      const { code, output } = await run(process.execPath, [script], { cwd: app, env, timeout: 30_000 });
+      expect(output).not.toMatch(/\b(TypeError|RangeError|SyntaxError|ReferenceError|TurnoutConfigError)\b|Unhandled|ERR_[A-Z_]+/);
+      expect(code, output).toBe(0);
+    },
+    40_000,
+  );
 });

@@ -79,9 +79,7 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
   });
 
   it("percent-encodes experiment names that are not valid header values instead of failing the response", async () => {
-    const router = createRouter(
-      baseConfig({ experiments: [{ name: "结账 flow", variants: [{ name: "línea\nnueva", weight: 1 }] }] }),
-    );
+    const router = createRouter(baseConfig({ experiments: [{ name: "结账 flow", variants: [{ name: "línea\nnueva", weight: 1 }] }] }));
     const url = await start(router, {}, (app) => app.get("/", echo));
     const response = await fetch(url, { headers: { "x-user-id": "u-1" } });
     expect(response.status).toBe(200);
@@ -245,7 +243,7 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
   });
 
   it("versioned() passes a rejected async handler to the error handler (also on Express 4)", async () => {
-    const router = createRouter(baseConfig({ split: { v1: 100 }, }));
+    const router = createRouter(baseConfig({ split: { v1: 100 } }));
     const stats = observedStats();
     const url = await start(router, { stats }, (app) => {
       app.get("/boom", versioned({ v1: async () => Promise.reject(new Error("v1 broke")) }));
@@ -283,7 +281,7 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
   });
 
   it("validates per version with zod, valibot and plain functions: 400 with every problem listed", async () => {
-    const router = createRouter(baseConfig({ }));
+    const router = createRouter(baseConfig({}));
     const url = await start(router, {}, (app) => {
       app.post("/users", factory.json(), versioned({ v1: echo, v2: echo }, { validate: { v1: userV1, v2: userV2 } }));
       app.post(
@@ -321,7 +319,7 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
   });
 
   it("never breaks the request on a fault inside turnout: stable version, logged, counted", async () => {
-    const router = createRouter(baseConfig({ split: { v1: 0, v2: 100 }, }));
+    const router = createRouter(baseConfig({ split: { v1: 0, v2: 100 } }));
     const logger = memoryLogger();
     const failing: OutcomeRecorder = {
       recordOutcome: () => {
@@ -353,7 +351,7 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
   });
 
   it("records every outcome when the response finishes: status, duration, client; 5xx are failures", async () => {
-    const router = createRouter(baseConfig({ split: { v1: 100 }, }));
+    const router = createRouter(baseConfig({ split: { v1: 100 } }));
     const stats = observedStats();
     const url = await start(router, { stats, key: (req) => req.get("x-user-id") }, (app) => {
       app.get("/ok", (_req, res) => void res.send("ok"));
@@ -371,7 +369,7 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
   });
 
   it("records a client that went away before the response as 499", async () => {
-    const router = createRouter(baseConfig({ split: { v1: 100 }, }));
+    const router = createRouter(baseConfig({ split: { v1: 100 } }));
     const stats = observedStats();
     const url = await start(router, { stats }, (app) => app.get("/hang", () => undefined));
     const controller = new AbortController();
@@ -384,7 +382,7 @@ describe.each(frameworks)("turnout/express on %s", (_name, factory) => {
   });
 
   it("decides once when mounted twice", async () => {
-    const router = createRouter(baseConfig({ }));
+    const router = createRouter(baseConfig({}));
     const stats = observedStats();
     const app = factory();
     const middleware = turnout(router, { stats, logger: memoryLogger() });

@@ -72,7 +72,9 @@ describe("turnout/fastify", () => {
   it("puts its headers on error replies, appends to the application's cookies, and records outcomes on response", async () => {
     const stats = observedStats();
     const server = fastify();
-    await server.register(turnout(createRouter(baseConfig()), { stats, pin: { cookie: true }, key: (request) => request.headers["x-user-id"] as string | undefined }));
+    await server.register(
+      turnout(createRouter(baseConfig()), { stats, pin: { cookie: true }, key: (request) => request.headers["x-user-id"] as string | undefined }),
+    );
     server.get("/boom", async () => {
       throw new Error("boom");
     });
@@ -84,7 +86,11 @@ describe("turnout/fastify", () => {
     expect(teapot.headers["set-cookie"]).toEqual(["session=abc", expect.stringMatching(/^turnout_pin=/)]);
     const missing = await server.inject({ url: "/nowhere", headers: { "x-canary": "true" } });
     expect([missing.statusCode, missing.headers["x-api-version"]]).toEqual([404, "v2"]);
-    expect(stats.outcomes.map((o) => [o.outcome.status, o.outcome.error instanceof Error])).toEqual([[500, true], [418, false], [404, false]]);
+    expect(stats.outcomes.map((o) => [o.outcome.status, o.outcome.error instanceof Error])).toEqual([
+      [500, true],
+      [418, false],
+      [404, false],
+    ]);
     expect(stats.outcomes[1]?.outcome.client).toBe("u-3");
   });
 

@@ -112,7 +112,12 @@ describe("createFetchProxy", () => {
     response.resume();
     const forwarded = v1.seen[0]?.headers ?? {};
     for (const name of ["x-hop", "keep-alive", "proxy-authorization", "te", "forwarded", "x-real-ip"]) expect(forwarded[name]).toBeUndefined();
-    expect(forwarded).toMatchObject({ "x-end-to-end": "kept", "x-forwarded-for": "127.0.0.1", "x-forwarded-proto": "http", "x-forwarded-host": `127.0.0.1:${port}` });
+    expect(forwarded).toMatchObject({
+      "x-end-to-end": "kept",
+      "x-forwarded-for": "127.0.0.1",
+      "x-forwarded-proto": "http",
+      "x-forwarded-host": `127.0.0.1:${port}`,
+    });
     expect(forwarded.host).toBe(new URL(v1.url).host);
     expect(response.headers["x-upstream-private"]).toBeUndefined();
     expect(response.headers["x-upstream"]).toBe("v1");
@@ -123,7 +128,9 @@ describe("createFetchProxy", () => {
     const { url } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: v1.url }, trustProxy: true });
     await (await fetch(url, { headers: { "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https", forwarded: "for=203.0.113.7;proto=https" } })).text();
     expect(v1.seen[0]?.headers).toMatchObject({
-      "x-forwarded-for": "203.0.113.7, 127.0.0.1", "x-forwarded-proto": "https", forwarded: "for=203.0.113.7;proto=https, for=127.0.0.1;proto=http",
+      "x-forwarded-for": "203.0.113.7, 127.0.0.1",
+      "x-forwarded-proto": "https",
+      forwarded: "for=203.0.113.7;proto=https, for=127.0.0.1;proto=http",
     });
     const bare = createFetchProxy(createRouter(twoVersions()), { upstreams: { v1: v1.url, v2: v1.url } });
     await (await bare(new Request("https://api.example/y", { headers: { "x-forwarded-for": "6.6.6.6" } }))).text();
@@ -173,16 +180,26 @@ describe("createFetchProxy", () => {
     const hanging = await customUpstream(() => undefined);
     const stats = observedStats();
     const { url, proxy } = await startProxy(twoVersions(), { upstreams: { v1: dead, v2: hanging.url }, stats, timeouts: { response: "150ms" } });
-    const node = createProxy(createRouter(twoVersions()), { upstreams: { v1: dead, v2: hanging.url }, timeouts: { response: "150ms" }, logger: memoryLogger() });
+    const node = createProxy(createRouter(twoVersions()), {
+      upstreams: { v1: dead, v2: hanging.url },
+      timeouts: { response: "150ms" },
+      logger: memoryLogger(),
+    });
     const nodeServer = await listen(node);
-    cleanups.push(() => node.close(), () => nodeServer.close());
+    cleanups.push(
+      () => node.close(),
+      () => nodeServer.close(),
+    );
     for (const headers of [{}, { "x-canary": "true" }] as Record<string, string>[]) {
       const [ours, theirs] = await Promise.all([fetch(url, { headers }), fetch(nodeServer.url, { headers })]);
       expect(ours.status).toBe(theirs.status);
       expect(await ours.json()).toEqual(await theirs.json());
       expect(ours.headers.get("x-api-version")).toBe(theirs.headers.get("x-api-version"));
     }
-    expect(stats.outcomes.map((o) => [o.version, o.outcome.status, o.outcome.error !== undefined])).toEqual([["v1", 502, true], ["v2", 504, true]]);
+    expect(stats.outcomes.map((o) => [o.version, o.outcome.status, o.outcome.error !== undefined])).toEqual([
+      ["v1", 502, true],
+      ["v2", 504, true],
+    ]);
     expect(proxy.counters.upstreamErrors).toBe(2);
   });
 
@@ -278,7 +295,11 @@ describe("createFetchProxy shadow traffic", () => {
   it("prefers the context's waitUntil (a Workers ExecutionContext) and never lets a hanging mirror delay the client", async () => {
     const v1 = await upstream("v1");
     const hanging = await customUpstream(() => undefined);
-    const proxy = createFetchProxy(createRouter(mirrorAll), { upstreams: { v1: v1.url, v2: hanging.url }, mirror: { timeout: "300ms" }, logger: memoryLogger() });
+    const proxy = createFetchProxy(createRouter(mirrorAll), {
+      upstreams: { v1: v1.url, v2: hanging.url },
+      mirror: { timeout: "300ms" },
+      logger: memoryLogger(),
+    });
     const kept: Promise<unknown>[] = [];
     const response = await proxy(new Request("http://a.example/x"), { waitUntil: (promise: Promise<unknown>) => void kept.push(promise) });
     expect(await response.json()).toMatchObject({ upstream: "v1" });

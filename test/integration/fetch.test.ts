@@ -26,7 +26,9 @@ const echo: FetchHandler = (request) => Response.json({ version: decisionOf(requ
 
 describe("routeRequest", () => {
   it("gives the router the path with its query and the Headers, so path, header, query and cookie rules all work", () => {
-    const router = createRouter(baseConfig({ explicit: { query: "version", path: { prefix: "/api" }, header: "x-api-version" }, stickiness: ["cookie:uid", "key"] }));
+    const router = createRouter(
+      baseConfig({ explicit: { query: "version", path: { prefix: "/api" }, header: "x-api-version" }, stickiness: ["cookie:uid", "key"] }),
+    );
     expect(router.decide(routeRequest(new Request("http://a.example/users?version=2&x=1"))).version).toBe("v2");
     expect(router.decide(routeRequest(new Request("http://a.example/api/v2/users#frag"))).reason).toBe("explicit_version");
     expect(router.decide(routeRequest(new Request("http://a.example/u", { headers: { "X-API-Version": "2" } }))).version).toBe("v2");
@@ -80,10 +82,12 @@ describe("turnout/fetch over real HTTP", () => {
 
   it("adds its headers to Response.redirect() (immutable headers) and appends to the application's Set-Cookie and Link", async () => {
     const router = createRouter(retiringConfig());
-    const wrapped = turnout(router, (request) =>
-      new URL(request.url).pathname.endsWith("/go")
-        ? Response.redirect("http://b.example/", 307)
-        : new Response("ok", { headers: { "set-cookie": "session=abc", link: '<https://a.example/>; rel="help"' } }),
+    const wrapped = turnout(
+      router,
+      (request) =>
+        new URL(request.url).pathname.endsWith("/go")
+          ? Response.redirect("http://b.example/", 307)
+          : new Response("ok", { headers: { "set-cookie": "session=abc", link: '<https://a.example/>; rel="help"' } }),
       { clock: () => DEPRECATED, pin: { cookie: true }, logger: memoryLogger() },
     );
     const redirect = await wrapped(new Request("http://a.example/api/v2/go"));
@@ -121,10 +125,14 @@ describe("turnout/fetch over real HTTP", () => {
     let now = DEPRECATED;
     let reached = 0;
     const stats = observedStats();
-    const url = await serve(router, (request) => {
-      reached++;
-      return echo(request);
-    }, { clock: () => now, stats });
+    const url = await serve(
+      router,
+      (request) => {
+        reached++;
+        return echo(request);
+      },
+      { clock: () => now, stats },
+    );
     const deprecated = await fetch(`${url}/api/v1/users`);
     expect(deprecated.status).toBe(200);
     expect(deprecated.headers.get("deprecation")).toBe(`@${Date.parse("2025-01-01T00:00:00Z") / 1000}`);
@@ -139,20 +147,30 @@ describe("turnout/fetch over real HTTP", () => {
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get("x-api-version")).toBeNull();
     expect(await unknown.json()).toEqual({
-      error: "API_VERSION_UNKNOWN", message: 'API version "v9" does not exist. Available: v2.', requested: "v9", versions: ["v2"],
+      error: "API_VERSION_UNKNOWN",
+      message: 'API version "v9" does not exist. Available: v2.',
+      requested: "v9",
+      versions: ["v2"],
     });
     expect(reached).toBe(1);
-    expect(stats.outcomes.map((o) => [o.version, o.outcome.status])).toEqual([["v1", 200], ["v1", 410]]);
+    expect(stats.outcomes.map((o) => [o.version, o.outcome.status])).toEqual([
+      ["v1", 200],
+      ["v1", 410],
+    ]);
   });
 
   it("records status, duration and client of every outcome; a throw is a failure, recorded and rethrown", async () => {
     const router = createRouter(baseConfig());
     const stats = observedStats();
     const boom = new Error("boom");
-    const wrapped = turnout(router, (request) => {
-      if (request.method === "DELETE") throw boom;
-      return new Response(null, { status: request.method === "POST" ? 503 : 200 });
-    }, { stats, key: (request) => request.headers.get("x-user-id") ?? undefined });
+    const wrapped = turnout(
+      router,
+      (request) => {
+        if (request.method === "DELETE") throw boom;
+        return new Response(null, { status: request.method === "POST" ? 503 : 200 });
+      },
+      { stats, key: (request) => request.headers.get("x-user-id") ?? undefined },
+    );
     await wrapped(new Request("http://a.example/", { headers: { "x-user-id": "u-1" } }));
     await wrapped(new Request("http://a.example/", { method: "POST", headers: { "x-user-id": "u-2" } }));
     await expect(wrapped(new Request("http://a.example/", { method: "DELETE" }))).rejects.toBe(boom);
@@ -200,7 +218,10 @@ describe("turnout/fetch over real HTTP", () => {
     const notJson = await post("v1", "{oops");
     expect(notJson.status).toBe(400);
     expect(await notJson.json()).toMatchObject({ problems: [{ path: "", message: "the body is not valid JSON" }] });
-    const form = turnout(router, versioned({ v1: () => new Response("ok") }, { validate: { v1: (input) => (input as { name?: string }).name === "Ada" || "name must be Ada" } }));
+    const form = turnout(
+      router,
+      versioned({ v1: () => new Response("ok") }, { validate: { v1: (input) => (input as { name?: string }).name === "Ada" || "name must be Ada" } }),
+    );
     const formRequest = (name: string) =>
       new Request("http://a.example/api/v1/users", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `name=${name}` });
     expect((await form(formRequest("Ada"))).status).toBe(200);

@@ -73,7 +73,10 @@ describe("turnout/hono", () => {
     expect(boom.headers.get("x-api-version")).toBe("v2");
     const teapot = await app.request("/teapot", { headers: { "x-canary": "true" } });
     expect([teapot.status, teapot.headers.get("x-api-version")]).toEqual([418, "v2"]);
-    expect(stats.outcomes.map((o) => [o.version, o.outcome.status, o.outcome.error instanceof Error])).toEqual([["v2", 500, true], ["v2", 418, false]]);
+    expect(stats.outcomes.map((o) => [o.version, o.outcome.status, o.outcome.error instanceof Error])).toEqual([
+      ["v2", 500, true],
+      ["v2", 418, false],
+    ]);
   });
 
   it("adds its headers to a response from fetch (immutable headers) and keeps the application's cookies", async () => {

@@ -140,7 +140,15 @@ describe.each(frameworks)("turnout/koa on %s", (_name, KoaClass) => {
   it("a validator that throws or rejects (a Standard Schema or a function) is an application error: 500, a failure", async () => {
     const router = createRouter(baseConfig({ versions: ["v1", "v2", "v3"] }));
     const stats = observedStats();
-    const broken = { "~standard": { version: 1, vendor: "test", validate: () => { throw new Error("schema broke"); } } };
+    const broken = {
+      "~standard": {
+        version: 1,
+        vendor: "test",
+        validate: () => {
+          throw new Error("schema broke");
+        },
+      },
+    };
     const url = await start(
       router,
       { stats },

@@ -29,7 +29,12 @@ function listen(server: http.Server): Promise<number> {
 }
 
 async function upstreamsRole(): Promise<void> {
-  const body = JSON.stringify({ users: [{ id: 1, name: "Ada" }, { id: 2, name: "Grace" }] });
+  const body = JSON.stringify({
+    users: [
+      { id: 1, name: "Ada" },
+      { id: 2, name: "Grace" },
+    ],
+  });
   const v1 = http.createServer((req, res) => {
     req.resume();
     req.on("end", () => res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body));
@@ -144,12 +149,19 @@ async function main(): Promise<void> {
     const sorted = [...latencies].sort((a, b) => a - b);
     const p50 = quantile(sorted, 0.5);
     const p99 = quantile(sorted, 0.99);
-    console.log(JSON.stringify({
-      path: name, rate, requests: sorted.length, errors,
-      p50Ms: +p50.toFixed(3), p99Ms: +p99.toFixed(3),
-      addedP50Ms: +(p50 - quantile(direct, 0.5)).toFixed(3), addedP99Ms: +(p99 - quantile(direct, 0.99)).toFixed(3),
-      proxyCpuUsPerRequest: name === "direct" ? 0 : Math.round(proxyCpuUs / Math.max(1, sorted.length + errors)),
-    }));
+    console.log(
+      JSON.stringify({
+        path: name,
+        rate,
+        requests: sorted.length,
+        errors,
+        p50Ms: +p50.toFixed(3),
+        p99Ms: +p99.toFixed(3),
+        addedP50Ms: +(p50 - quantile(direct, 0.5)).toFixed(3),
+        addedP99Ms: +(p99 - quantile(direct, 0.99)).toFixed(3),
+        proxyCpuUsPerRequest: name === "direct" ? 0 : Math.round(proxyCpuUs / Math.max(1, sorted.length + errors)),
+      }),
+    );
   }
   const { counters } = await ask();
   console.log(JSON.stringify({ mirrorCounters: counters }));

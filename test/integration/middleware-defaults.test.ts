@@ -24,19 +24,21 @@ interface Options extends Omit<TurnoutHttpOptions<unknown>, "key" | "attributes"
 
 type Start = (router: Router, options: Options) => Promise<{ url: string; counters: HttpCounters; running: Running }>;
 
-const express5Start = (factory: typeof express): Start => async (router, options) => {
-  const app = factory();
-  const { key, attributes, ...rest } = options;
-  const middleware = expressTurnout(router, {
-    ...rest,
-    ...(key ? { key: (req) => key((name) => req.get(name)) } : {}),
-    ...(attributes ? { attributes: (req) => attributes((name) => req.get(name)) } : {}),
-  });
-  app.use(middleware);
-  app.get("/{*rest}", (_req, res) => void res.json({ version: res.locals.turnout?.version, reason: res.locals.turnout?.reason }));
-  const running = await listen(app.listen(0, "127.0.0.1"));
-  return { url: running.url, counters: middleware.counters, running };
-};
+const express5Start =
+  (factory: typeof express): Start =>
+  async (router, options) => {
+    const app = factory();
+    const { key, attributes, ...rest } = options;
+    const middleware = expressTurnout(router, {
+      ...rest,
+      ...(key ? { key: (req) => key((name) => req.get(name)) } : {}),
+      ...(attributes ? { attributes: (req) => attributes((name) => req.get(name)) } : {}),
+    });
+    app.use(middleware);
+    app.get("/{*rest}", (_req, res) => void res.json({ version: res.locals.turnout?.version, reason: res.locals.turnout?.reason }));
+    const running = await listen(app.listen(0, "127.0.0.1"));
+    return { url: running.url, counters: middleware.counters, running };
+  };
 
 const express4Start: Start = async (router, options) => {
   const app = (express4 as unknown as typeof express)();
@@ -52,22 +54,24 @@ const express4Start: Start = async (router, options) => {
   return { url: running.url, counters: middleware.counters, running };
 };
 
-const koaStart = (KoaClass: typeof Koa): Start => async (router, options) => {
-  const app = new KoaClass();
-  app.silent = true;
-  const { key, attributes, ...rest } = options;
-  const middleware = koaTurnout(router, {
-    ...rest,
-    ...(key ? { key: (ctx) => key((name) => ctx.get(name) || undefined) } : {}),
-    ...(attributes ? { attributes: (ctx) => attributes((name) => ctx.get(name) || undefined) } : {}),
-  });
-  app.use(middleware);
-  app.use((ctx) => {
-    ctx.body = { version: ctx.state.turnout?.version, reason: ctx.state.turnout?.reason };
-  });
-  const running = await listen(app.listen(0, "127.0.0.1"));
-  return { url: running.url, counters: middleware.counters, running };
-};
+const koaStart =
+  (KoaClass: typeof Koa): Start =>
+  async (router, options) => {
+    const app = new KoaClass();
+    app.silent = true;
+    const { key, attributes, ...rest } = options;
+    const middleware = koaTurnout(router, {
+      ...rest,
+      ...(key ? { key: (ctx) => key((name) => ctx.get(name) || undefined) } : {}),
+      ...(attributes ? { attributes: (ctx) => attributes((name) => ctx.get(name) || undefined) } : {}),
+    });
+    app.use(middleware);
+    app.use((ctx) => {
+      ctx.body = { version: ctx.state.turnout?.version, reason: ctx.state.turnout?.reason };
+    });
+    const running = await listen(app.listen(0, "127.0.0.1"));
+    return { url: running.url, counters: middleware.counters, running };
+  };
 
 const frameworks: [string, Start][] = [
   ["Express 5", express5Start(express)],

@@ -72,7 +72,11 @@ describe("turnout/otel with the OpenTelemetry metrics SDK", () => {
     const { reader, router, meter } = setup();
     const otel = createOtelMetrics({ meter, router, maxErrorTypes: 3 });
     for (let i = 0; i < 500; i++) {
-      otel.recordOutcome({ version: `attacker-${i}` }, { ok: false, error: Object.assign(new Error("x"), { name: `Err${i}` }), durationMs: 1 }, { method: `M${i}` });
+      otel.recordOutcome(
+        { version: `attacker-${i}` },
+        { ok: false, error: Object.assign(new Error("x"), { name: `Err${i}` }), durationMs: 1 },
+        { method: `M${i}` },
+      );
     }
     otel.recordOutcome(null as never, undefined as never);
     const metrics = await collect(reader);
@@ -85,7 +89,16 @@ describe("turnout/otel with the OpenTelemetry metrics SDK", () => {
 
   it("observes the rollout's phase, step and weight at each collection; close() stops the gauges", async () => {
     const { reader, router, stats, meter } = setup();
-    const rollout = createRollout({ name: "checkout", steps: [{ weight: 10, pause: "1h" }, { weight: 50, pause: "1h" }] }, { router, stats });
+    const rollout = createRollout(
+      {
+        name: "checkout",
+        steps: [
+          { weight: 10, pause: "1h" },
+          { weight: 50, pause: "1h" },
+        ],
+      },
+      { router, stats },
+    );
     const otel = createOtelMetrics({ meter, router, rollout, rolloutName: "checkout" });
     const phase = async () => {
       const points = (await collect(reader)).get("turnout.rollout.phase")?.dataPoints as DataPoint<number>[];
@@ -97,7 +110,10 @@ describe("turnout/otel with the OpenTelemetry metrics SDK", () => {
     const metrics = await collect(reader);
     expect(await phase()).toEqual(["progressing"]);
     expect((metrics.get("turnout.rollout.phase")?.dataPoints ?? []).length).toBe(9);
-    expect((metrics.get("turnout.rollout.step")?.dataPoints as DataPoint<number>[])[0]).toMatchObject({ value: 1, attributes: { "turnout.rollout.name": "checkout" } });
+    expect((metrics.get("turnout.rollout.step")?.dataPoints as DataPoint<number>[])[0]).toMatchObject({
+      value: 1,
+      attributes: { "turnout.rollout.name": "checkout" },
+    });
     expect((metrics.get("turnout.rollout.weight")?.dataPoints as DataPoint<number>[])[0]?.value).toBe(50);
     otel.close();
     rollout.promote();

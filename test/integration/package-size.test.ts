@@ -18,7 +18,9 @@ interface PackResult {
 }
 
 describe("the published package", () => {
-  const [pack] = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as PackResult[];
+  const [pack] = JSON.parse(
+    execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }),
+  ) as PackResult[];
 
   it("fits the size budget, packed and unpacked", () => {
     expect(pack!.size).toBeLessThanOrEqual(BUDGET.packed);
@@ -27,7 +29,9 @@ describe("the published package", () => {
 
   it("ships the builds, their declarations and the docs a registry shows, and no source maps", () => {
     const paths = pack!.files.map((file) => file.path);
-    expect(paths).toEqual(expect.arrayContaining(["README.md", "CHANGELOG.md", "LICENSE", "package.json", "dist/index.js", "dist/index.cjs", "dist/index.d.ts", "dist/cli.js"]));
+    expect(paths).toEqual(
+      expect.arrayContaining(["README.md", "CHANGELOG.md", "LICENSE", "package.json", "dist/index.js", "dist/index.cjs", "dist/index.d.ts", "dist/cli.js"]),
+    );
     expect(paths.filter((path) => path.endsWith(".map"))).toEqual([]);
   });
 });

@@ -6,14 +6,7 @@
  * retried, then inconclusive.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type Health,
-  type RolloutEvent,
-  type RolloutPlan,
-  type StatsReader,
-  createRollout,
-  prometheusProvider,
-} from "../../src/index.js";
+import { type Health, type RolloutEvent, type RolloutPlan, type StatsReader, createRollout, prometheusProvider } from "../../src/index.js";
 import { type App, drive, startApp } from "./prometheus/app.js";
 import { type PrometheusServer, startPrometheus } from "./prometheus/server.js";
 
@@ -41,7 +34,10 @@ function plan(url: string, job: string): RolloutPlan {
       },
     },
     analysis: { provider: "prom", window: "4s", interval: "2s", minRequests: 10, maxErrorRate: 5, maxErrorRateIncrease: 5, maxP99Ms: 1000 },
-    steps: [{ weight: 25, pause: "5s" }, { weight: 50, pause: "5s" }],
+    steps: [
+      { weight: 25, pause: "5s" },
+      { weight: 50, pause: "5s" },
+    ],
   };
 }
 
@@ -108,8 +104,7 @@ describe("a rollout judged by PromQL against a real Prometheus", () => {
     const bad = run(failing, prometheus.url);
     const [goodEnd, badEnd] = await Promise.all([good.done, bad.done]);
     const checks = (r: Run): Health[] => r.events.filter((e) => e.type === "check").map((e) => e.health as Health);
-    const figures = (r: Run) =>
-      checks(r).map((h) => ({ verdict: h.verdict, canary: h.canary, stable: h.stable, message: h.message }));
+    const figures = (r: Run) => checks(r).map((h) => ({ verdict: h.verdict, canary: h.canary, stable: h.stable, message: h.message }));
     console.log(`PromQL-judged rollouts in ${Date.now() - started} ms`, JSON.stringify({ healthy: figures(good), failing: figures(bad) }, null, 1));
 
     expect(goodEnd).toBe("promoted");

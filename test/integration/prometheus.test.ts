@@ -5,13 +5,7 @@ import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import { AggregatorRegistry, Counter, Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  PROMETHEUS_CONTENT_TYPE,
-  collectMetrics,
-  metricsHandler,
-  registerPrometheus,
-  renderPrometheus,
-} from "../../src/integrations/prometheus.js";
+import { PROMETHEUS_CONTENT_TYPE, collectMetrics, metricsHandler, registerPrometheus, renderPrometheus } from "../../src/integrations/prometheus.js";
 import { TurnoutConfigError } from "../../src/errors.js";
 import { createStats, mergeSnapshots, readSnapshot, type Stats } from "../../src/stats/index.js";
 

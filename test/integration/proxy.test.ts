@@ -67,7 +67,10 @@ async function startProxy(config: RouterConfig, options: Omit<ProxyOptions, "log
   const router = createRouter(config);
   const proxy = createProxy(router, { logger: memoryLogger(), ...options });
   const running = await listen(proxy);
-  cleanups.push(() => proxy.close(), () => running.close());
+  cleanups.push(
+    () => proxy.close(),
+    () => running.close(),
+  );
   return { router, proxy, url: running.url, port: running.port };
 }
 
@@ -145,7 +148,13 @@ describe("createProxy", () => {
     const v1 = await upstream("v1");
     const { url } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: v1.url }, trustProxy: true });
     await fetch(url, {
-      headers: { "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https", "x-forwarded-host": "api.example.com", forwarded: "for=203.0.113.7;proto=https", "x-real-ip": "203.0.113.7" },
+      headers: {
+        "x-forwarded-for": "203.0.113.7",
+        "x-forwarded-proto": "https",
+        "x-forwarded-host": "api.example.com",
+        forwarded: "for=203.0.113.7;proto=https",
+        "x-real-ip": "203.0.113.7",
+      },
     });
     expect(v1.seen[0]?.headers).toMatchObject({
       "x-forwarded-for": "203.0.113.7, 127.0.0.1",
@@ -465,11 +474,14 @@ describe("createProxy with https upstreams", () => {
 
   /** An https upstream with the CA-signed certificate; with `clientCa`, it demands a client certificate signed by it. */
   async function httpsUpstream(clientCa?: string) {
-    const server = createHttpsServer({ cert, key, ...(clientCa === undefined ? {} : { ca: clientCa, requestCert: true, rejectUnauthorized: true }) }, (req, res) => {
-      const peer = (req.socket as TLSSocket).getPeerCertificate();
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ path: req.url, client: peer?.subject?.CN ?? null }));
-    });
+    const server = createHttpsServer(
+      { cert, key, ...(clientCa === undefined ? {} : { ca: clientCa, requestCert: true, rejectUnauthorized: true }) },
+      (req, res) => {
+        const peer = (req.socket as TLSSocket).getPeerCertificate();
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ path: req.url, client: peer?.subject?.CN ?? null }));
+      },
+    );
     const running = await listen(server as unknown as Server);
     cleanups.push(() => running.close());
     return `https://127.0.0.1:${running.port}`;
@@ -651,10 +663,7 @@ describe("createProxy shadow traffic", () => {
           resolve(Buffer.concat(chunks).toString());
         });
         req.write("first ");
-        void until(() => answered === i + 1 && proxy.counters.mirrorInFlight === 0, 5000, `copy ${i + 1} answered`).then(
-          () => req.end("second"),
-          reject,
-        );
+        void until(() => answered === i + 1 && proxy.counters.mirrorInFlight === 0, 5000, `copy ${i + 1} answered`).then(() => req.end("second"), reject);
       });
       expect((JSON.parse(body) as Seen).body).toBe("first second");
     }

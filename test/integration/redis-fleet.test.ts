@@ -54,7 +54,15 @@ describe.skipIf(!available).each(CLIENTS)("a fleet of processes sharing one Redi
   }, 180_000);
 
   it("two controllers drive a whole rollout: every step exactly once, the fleet follows every weight", async () => {
-    const plan: RolloutPlan = { steps: [{ weight: 5, pause: 400 }, { weight: 20, pause: 400 }, { weight: 50, pause: 400 }, { weight: 80, pause: 400 }], analysis };
+    const plan: RolloutPlan = {
+      steps: [
+        { weight: 5, pause: 400 },
+        { weight: 20, pause: 400 },
+        { weight: 50, pause: 400 },
+        { weight: 80, pause: 400 },
+      ],
+      analysis,
+    };
     const pair = fleet.startControllers("whole", plan);
     await until(() => pair.every((c) => c.messages.some((m) => m.type === "ready")), 90_000, "controllers ready");
     const marks = fleet.workers.map((w) => w.messages.length);
@@ -63,19 +71,31 @@ describe.skipIf(!available).each(CLIENTS)("a fleet of processes sharing one Redi
     await fleet.expectEveryStepOnce("whole", pair, 4);
     await fleet.expectAgrees();
     for (const [i, w] of fleet.workers.entries()) {
-      const weights = w.messages.slice(marks[i]).filter((m): m is Extract<FromWorker, { type: "applied" }> => m.type === "applied").map((m) => m.weight);
+      const weights = w.messages
+        .slice(marks[i])
+        .filter((m): m is Extract<FromWorker, { type: "applied" }> => m.type === "applied")
+        .map((m) => m.weight);
       expect(weights.at(-1)).toBe(100);
       expect(weights).toEqual([...weights].sort((a, b) => a - b)); // never back down
     }
     // Healthy traffic on both versions: checks pass (an early one may be inconclusive: too few canary requests yet).
-    const verdicts = eventsOf(pair).filter((e) => e.event.type === "check").map((e) => e.event.health?.verdict);
+    const verdicts = eventsOf(pair)
+      .filter((e) => e.event.type === "check")
+      .map((e) => e.event.health?.verdict);
     expect(verdicts).toContain("pass");
     expect(verdicts).not.toContain("fail");
     await Promise.all(pair.map((c) => stopChild(c as Child<unknown>)));
   }, 180_000);
 
   it("the active controller is killed mid-step: the other takes over and finishes from the stored state", async () => {
-    const plan: RolloutPlan = { steps: [{ weight: 10, pause: 400 }, { weight: 30, pause: 2500 }, { weight: 60, pause: 400 }], analysis };
+    const plan: RolloutPlan = {
+      steps: [
+        { weight: 10, pause: 400 },
+        { weight: 30, pause: 2500 },
+        { weight: 60, pause: 400 },
+      ],
+      analysis,
+    };
     const pair = fleet.startControllers("killed", plan);
     await until(() => pair.every((c) => c.messages.some((m) => m.type === "ready")), 90_000, "controllers ready");
     pair[0]?.proc.send({ type: "start" });
@@ -98,7 +118,14 @@ describe.skipIf(!available).each(CLIENTS)("a fleet of processes sharing one Redi
   }, 180_000);
 
   it("Redis is killed and restarted mid-rollout: no step and no config is lost, and the fleet catches up", async () => {
-    const plan: RolloutPlan = { steps: [{ weight: 10, pause: 400 }, { weight: 30, pause: 1500 }, { weight: 60, pause: 400 }], analysis };
+    const plan: RolloutPlan = {
+      steps: [
+        { weight: 10, pause: 400 },
+        { weight: 30, pause: 1500 },
+        { weight: 60, pause: 400 },
+      ],
+      analysis,
+    };
     const pair = fleet.startControllers("restart", plan);
     await until(() => pair.every((c) => c.messages.some((m) => m.type === "ready")), 90_000, "controllers ready");
     pair[0]?.proc.send({ type: "start" });

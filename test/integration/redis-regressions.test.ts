@@ -113,42 +113,50 @@ describe.skipIf(!available)("turnout/redis regressions", () => {
     }
   }, 30_000);
 
-  it.each(CLIENTS)("%s: watchConfig then close() and the client's close leave no socket open (12 runs, closing at every moment of the subscriber's connect)", async (kind) => {
-    const before = openSockets();
-    for (let run = 0; run < 12; run++) {
-      const { client, close } = await connectClient(kind, { type: "single", url: server.url });
-      const sync = createRedisStore(client, { namespace: `close-${++ns}`, logger: memoryLogger() }).watchConfig(createRouter(config(0)), { pollMs: 0 });
-      // Close while the subscriber's connect is still in flight (every fourth run), or a little later.
-      if (run % 4 !== 0) await new Promise((r) => setTimeout(r, run % 4));
-      await sync.close();
-      await close();
-      await until(() => openSockets() <= before, 2000, `no socket left open (run ${run}: ${process.getActiveResourcesInfo().join(", ")})`);
-    }
-  }, 60_000);
+  it.each(CLIENTS)(
+    "%s: watchConfig then close() and the client's close leave no socket open (12 runs, closing at every moment of the subscriber's connect)",
+    async (kind) => {
+      const before = openSockets();
+      for (let run = 0; run < 12; run++) {
+        const { client, close } = await connectClient(kind, { type: "single", url: server.url });
+        const sync = createRedisStore(client, { namespace: `close-${++ns}`, logger: memoryLogger() }).watchConfig(createRouter(config(0)), { pollMs: 0 });
+        // Close while the subscriber's connect is still in flight (every fourth run), or a little later.
+        if (run % 4 !== 0) await new Promise((r) => setTimeout(r, run % 4));
+        await sync.close();
+        await close();
+        await until(() => openSockets() <= before, 2000, `no socket left open (run ${run}: ${process.getActiveResourcesInfo().join(", ")})`);
+      }
+    },
+    60_000,
+  );
 
-  it.each(CLIENTS)("%s: a subscriber whose connection drops while its first SUBSCRIBE is under way subscribes once it reconnects, and announcements arrive", async (kind) => {
-    const relay = await startRelay(server.port);
-    const { client, close } = await connectClient(kind, { type: "single", url: relay.url });
-    const namespace = `handshake-${++ns}`;
-    const store = createRedisStore(client, { namespace, logger: memoryLogger() });
-    await store.writeConfig(config(10), { expectedRevision: 0 });
-    const router = createRouter(config(0));
-    relay.dropNextSubscribe(); // the subscriber's first attempt
-    const sync = store.watchConfig(router, { pollMs: 0, staleAfterMs: 60_000 });
-    try {
-      await sync.ready;
-      await until(() => sync.status().subscribed, 5000, `${kind} subscribed after its first attempt was cut off`);
-      // With polling off, only the announcement can bring this change.
-      await store.writeConfig(config(40), { expectedRevision: 1 });
-      await until(() => router.revision === 2, 5000, "the announced change applied");
-      expect(router.canaryPercent).toBe(40);
-      await until(() => sync.status().upToDate && sync.status().lastError === null, 5000, "up to date, no error left");
-    } finally {
-      await sync.close();
-      await close();
-      await relay.close();
-    }
-  }, 30_000);
+  it.each(CLIENTS)(
+    "%s: a subscriber whose connection drops while its first SUBSCRIBE is under way subscribes once it reconnects, and announcements arrive",
+    async (kind) => {
+      const relay = await startRelay(server.port);
+      const { client, close } = await connectClient(kind, { type: "single", url: relay.url });
+      const namespace = `handshake-${++ns}`;
+      const store = createRedisStore(client, { namespace, logger: memoryLogger() });
+      await store.writeConfig(config(10), { expectedRevision: 0 });
+      const router = createRouter(config(0));
+      relay.dropNextSubscribe(); // the subscriber's first attempt
+      const sync = store.watchConfig(router, { pollMs: 0, staleAfterMs: 60_000 });
+      try {
+        await sync.ready;
+        await until(() => sync.status().subscribed, 5000, `${kind} subscribed after its first attempt was cut off`);
+        // With polling off, only the announcement can bring this change.
+        await store.writeConfig(config(40), { expectedRevision: 1 });
+        await until(() => router.revision === 2, 5000, "the announced change applied");
+        expect(router.canaryPercent).toBe(40);
+        await until(() => sync.status().upToDate && sync.status().lastError === null, 5000, "up to date, no error left");
+      } finally {
+        await sync.close();
+        await close();
+        await relay.close();
+      }
+    },
+    30_000,
+  );
 
   it("push() while another push is in flight resolves only once its own numbers are stored", async () => {
     const client = createClient({ url: server.url });

@@ -9,7 +9,15 @@ import { join } from "node:path";
 import { createClient } from "redis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { isTurnoutConfigError } from "../../src/errors.js";
-import { type ConfigSync, type ConfigSyncFailure, type RedisStore, type StatsPublisher, createRedisStore, RedisFailure, TurnoutRedisError } from "../../src/integrations/redis.js";
+import {
+  type ConfigSync,
+  type ConfigSyncFailure,
+  type RedisStore,
+  type StatsPublisher,
+  createRedisStore,
+  RedisFailure,
+  TurnoutRedisError,
+} from "../../src/integrations/redis.js";
 import { createRouter } from "../../src/router/index.js";
 import type { RolloutEvent } from "../../src/rollout/types.js";
 import { createStats } from "../../src/stats/index.js";
@@ -19,7 +27,6 @@ import { memoryLogger, until } from "./helpers.js";
 import { type RedisServer, redisAvailable, startRedis } from "./redis/server.js";
 
 const available = redisAvailable();
-
 
 type Client = ReturnType<typeof createClient>;
 
@@ -48,10 +55,20 @@ describe.skipIf(!available)("turnout/redis against redis-server", () => {
     return c;
   }
 
-  async function store(options: { logger?: ReturnType<typeof memoryLogger>; commandTimeoutMs?: number } = {}): Promise<{ store: RedisStore; client: Client; ns: string }> {
+  async function store(
+    options: { logger?: ReturnType<typeof memoryLogger>; commandTimeoutMs?: number } = {},
+  ): Promise<{ store: RedisStore; client: Client; ns: string }> {
     const c = await client();
     const ns = `t${process.pid}-${++namespaceCounter}`;
-    return { store: createRedisStore(c, { namespace: ns, logger: options.logger ?? memoryLogger(), ...(options.commandTimeoutMs ? { commandTimeoutMs: options.commandTimeoutMs } : {}) }), client: c, ns };
+    return {
+      store: createRedisStore(c, {
+        namespace: ns,
+        logger: options.logger ?? memoryLogger(),
+        ...(options.commandTimeoutMs ? { commandTimeoutMs: options.commandTimeoutMs } : {}),
+      }),
+      client: c,
+      ns,
+    };
   }
 
   function watch(s: RedisStore, router: ReturnType<typeof createRouter>, options: Parameters<RedisStore["watchConfig"]>[1] = {}): ConfigSync {
@@ -243,7 +260,12 @@ describe.skipIf(!available)("turnout/redis against redis-server", () => {
       await writer.writeConfig(config(60), { expectedRevision: 1 });
       await until(() => router.revision === 2, 10_000, "caught up after the restart");
       expect(router.canaryPercent).toBe(60);
-      await until(() => !sync.status().stale && sync.status().lastError === null, 15_000, "fresh again", () => ({ status: sync.status(), log: logger.entries }));
+      await until(
+        () => !sync.status().stale && sync.status().lastError === null,
+        15_000,
+        "fresh again",
+        () => ({ status: sync.status(), log: logger.entries }),
+      );
       expect(logger.entries.some((e) => e.level === "warn" && /works again/.test(e.message))).toBe(true);
     });
 
@@ -341,7 +363,13 @@ describe.skipIf(!available)("turnout/redis against redis-server", () => {
   });
 
   describe("rollout controllers", () => {
-    const plan = { steps: [{ weight: 10, pause: 150 }, { weight: 40, pause: 150 }, { weight: 70, pause: 150 }] };
+    const plan = {
+      steps: [
+        { weight: 10, pause: 150 },
+        { weight: 40, pause: 150 },
+        { weight: 70, pause: 150 },
+      ],
+    };
 
     function collect(events: RolloutEvent[], who: string, log: string[]) {
       return (e: RolloutEvent) => {
@@ -358,7 +386,10 @@ describe.skipIf(!available)("turnout/redis against redis-server", () => {
       const log: string[] = [];
       const a = s.controlRollout(plan, { id: "a", leaseMs: 300, onEvent: collect(events, "a", log) });
       const b = createRedisStore(await client(), { namespace: ns }).controlRollout(plan, { id: "b", leaseMs: 300, onEvent: collect(events, "b", log) });
-      closers.push(() => a.close(), () => b.close());
+      closers.push(
+        () => a.close(),
+        () => b.close(),
+      );
       await Promise.all([a.ready, b.ready]);
       expect([a.status().leading, b.status().leading].filter(Boolean)).toHaveLength(1);
       const router = createRouter(config(0));
@@ -389,7 +420,13 @@ describe.skipIf(!available)("turnout/redis against redis-server", () => {
       const ns = s.prefix.slice(1, -2);
       const events: RolloutEvent[] = [];
       const log: string[] = [];
-      const longPlan = { steps: [{ weight: 10, pause: 200 }, { weight: 50, pause: 1500 }, { weight: 80, pause: 200 }] };
+      const longPlan = {
+        steps: [
+          { weight: 10, pause: 200 },
+          { weight: 50, pause: 1500 },
+          { weight: 80, pause: 200 },
+        ],
+      };
       const a = s.controlRollout(longPlan, { id: "a", leaseMs: 400, onEvent: collect(events, "a", log) });
       await a.ready;
       const b = createRedisStore(await client(), { namespace: ns }).controlRollout(longPlan, { id: "b", leaseMs: 400, onEvent: collect(events, "b", log) });
@@ -557,7 +594,15 @@ describe.skipIf(!available)("turnout/redis against redis-server", () => {
     });
 
     it("validates its options with every problem listed", () => {
-      const s = createRedisStore({ sendCommand: async () => null, duplicate: () => { throw new Error("x"); }, connect: async () => undefined, subscribe: async () => undefined, on: () => undefined });
+      const s = createRedisStore({
+        sendCommand: async () => null,
+        duplicate: () => {
+          throw new Error("x");
+        },
+        connect: async () => undefined,
+        subscribe: async () => undefined,
+        on: () => undefined,
+      });
       const error = (() => {
         try {
           s.controlRollout({ steps: [{ weight: 5 }] }, { leaseMs: 100, renewMs: 200, name: "has space", stats: { minInstances: 0 } } as never);

@@ -81,10 +81,12 @@ describe("outcomes reach the real stats", () => {
 
   it("from the proxy, shadow outcomes kept apart in their own stats", async () => {
     const upstream = (fails: boolean) =>
-      listen(createServer((req, res) => {
-        res.statusCode = fails && req.url === "/fail" ? 503 : 200;
-        res.end("x");
-      }));
+      listen(
+        createServer((req, res) => {
+          res.statusCode = fails && req.url === "/fail" ? 503 : 200;
+          res.end("x");
+        }),
+      );
     const [v1, v2] = [await upstream(false), await upstream(true)];
     servers.push(v1, v2);
     const router = createRouter({ ...config, mirror: { version: "v2", percent: 100 } });

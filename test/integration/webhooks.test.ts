@@ -53,9 +53,16 @@ describe("webhook gates", () => {
     const preStep = await hook(() => ({ status: 204 }));
     const rollout = await hook(() => ({ status: 200 }));
     open.push(confirm, preStep, rollout);
-    const { router, rollout: r, events } = start({
+    const {
+      router,
+      rollout: r,
+      events,
+    } = start({
       name: "checkout v2",
-      steps: [{ weight: 10, pause: "150ms" }, { weight: 40, pause: "150ms" }],
+      steps: [
+        { weight: 10, pause: "150ms" },
+        { weight: 40, pause: "150ms" },
+      ],
       webhooks: [
         { name: "freeze", type: "confirmRollout", url: rollout.url },
         { name: "smoke", type: "preStep", url: `${preStep.url}/smoke?suite=fast` },
@@ -64,7 +71,11 @@ describe("webhook gates", () => {
     });
     await until(() => events.some((e) => e.type === "held"), 5000, "the hold");
     expect(r.status().phase).toBe("progressing");
-    expect(r.status().held).toMatchObject({ webhook: "qa", type: "confirmPromotion", message: 'confirmPromotion gate "qa" answered 403: QA has not signed off' });
+    expect(r.status().held).toMatchObject({
+      webhook: "qa",
+      type: "confirmPromotion",
+      message: 'confirmPromotion gate "qa" answered 403: QA has not signed off',
+    });
     expect(router.canaryPercent).toBe(40);
     await until(() => r.status().phase === "promoted", 5000, "the promotion");
     expect(router.canaryPercent).toBe(100);
@@ -96,7 +107,11 @@ describe("webhook gates", () => {
   it("a gate that hangs holds the start after its time-out and retries; the router is untouched", async () => {
     const hang = await hook(() => "hang");
     open.push(hang);
-    const { router, rollout: r, events } = start({
+    const {
+      router,
+      rollout: r,
+      events,
+    } = start({
       steps: [{ weight: 10, pause: "1m" }],
       webhooks: [{ name: "change-freeze", type: "confirmRollout", url: hang.url, timeout: "150ms", retries: 1 }],
     });
@@ -113,7 +128,10 @@ describe("webhook gates", () => {
     const broken = await hook(() => ({ status: 500, body: "boom" }));
     open.push(broken);
     const { router, rollout: r } = start({
-      steps: [{ weight: 10, pause: "100ms" }, { weight: 50, pause: "1m" }],
+      steps: [
+        { weight: 10, pause: "100ms" },
+        { weight: 50, pause: "1m" },
+      ],
       webhooks: [{ name: "load-test", type: "preStep", url: broken.url, retries: 2 }],
     });
     await until(() => r.status().held !== undefined, 5000, "the hold");
@@ -157,7 +175,13 @@ describe("webhook notifications", () => {
     expect(hang.calls[0]).toMatchObject({ type: "postRollout", phase: "promoted", weight: 100, event: { type: "promoted" } });
     expect(r.abort("latency alarm").accepted).toBe(true);
     await until(() => told.calls.length === 1, 2000, "the rollback notification");
-    expect(told.calls[0]).toMatchObject({ rollout: "search v2", type: "rollback", phase: "aborted", weight: 0, event: { type: "aborted", message: "aborted: latency alarm" } });
+    expect(told.calls[0]).toMatchObject({
+      rollout: "search v2",
+      type: "rollback",
+      phase: "aborted",
+      weight: 0,
+      event: { type: "aborted", message: "aborted: latency alarm" },
+    });
     await until(() => every.calls.length >= 4, 2000, "the event notifications");
     // Sent as they happen, without waiting for each other: they may arrive in any order.
     expect(every.calls.map((c) => c.event?.type).sort()).toEqual(["aborted", "promoted", "started", "step"]);

@@ -308,7 +308,13 @@ describe("the rollout machine under random commands, clock jumps and verdicts", 
   it("never advances past a step whose gate keeps failing, and aborts at the failure limit", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 5 }), fc.array(fc.integer({ min: 1, max: 10 * MIN }), { minLength: 1, maxLength: 30 }), (limit, gaps) => {
-        const plan = compilePlan({ steps: [{ weight: 10, pause: "2m" }, { weight: 20, pause: "2m" }], analysis: { maxErrorRate: 1, failureLimit: limit } });
+        const plan = compilePlan({
+          steps: [
+            { weight: 10, pause: "2m" },
+            { weight: 20, pause: "2m" },
+          ],
+          analysis: { maxErrorRate: 1, failureLimit: limit },
+        });
         let state = transition(plan, initialState(plan), { type: "start" }, 0).state;
         let now = 0;
         let failed = 0;

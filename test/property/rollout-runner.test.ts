@@ -24,7 +24,12 @@ const T0 = 1_767_225_600_000;
 
 const plans: readonly RolloutPlan[] = [
   {
-    steps: [{ weight: 1, pause: "10m" }, { weight: 5, pause: "10m" }, { weight: 25, pause: "manual" }, { weight: 50, pause: "10m" }],
+    steps: [
+      { weight: 1, pause: "10m" },
+      { weight: 5, pause: "10m" },
+      { weight: 25, pause: "manual" },
+      { weight: 50, pause: "10m" },
+    ],
     analysis: { window: "5m", interval: "1m", minRequests: 50, maxErrorRateIncrease: 3, maxP99Ratio: 2, failureLimit: 2 },
     rollback: "stepped",
     rollbackInterval: "1m",
@@ -37,7 +42,10 @@ const plans: readonly RolloutPlan[] = [
   },
   {
     strategy: "blueGreen",
-    steps: [{ weight: 0, pause: "5m", analysis: { maxErrorRate: 5, minRequests: 20 } }, { weight: 100, pause: "5m" }],
+    steps: [
+      { weight: 0, pause: "5m", analysis: { maxErrorRate: 5, minRequests: 20 } },
+      { weight: 100, pause: "5m" },
+    ],
     analysis: { maxErrorRate: 5, minRequests: 100 },
     rollbackWindow: "15m",
   },
@@ -329,7 +337,8 @@ class Operator extends Cmd {
     const before = rollout.state();
     const command = this.control === "abort" ? ({ type: "abort", reason: "model" } as const) : ({ type: this.control } as const);
     // Asynchronous commits: send() answers once the store did; otherwise the synchronous controls.
-    const result = system.store?.spec.async === true ? await rollout.send(command) : this.control === "abort" ? rollout.abort("model") : rollout[this.control]();
+    const result =
+      system.store?.spec.async === true ? await rollout.send(command) : this.control === "abort" ? rollout.abort("model") : rollout[this.control]();
     await system.settle();
     if (this.control === "abort" && result.commitFailure === undefined) expect(result.accepted).toBe(!isFinal(before));
     if (result.commitFailure !== undefined) expect(result.accepted).toBe(false);
@@ -420,7 +429,9 @@ describe("the runner, a real router and a real stats under random commands", () 
 
   it("with commits refused or failing at random (synchronous and asynchronous): the runner is always on the stored state, tells only what was stored, keeps the invariants, and retries", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...plans), stores, fc.commands(commands, { maxCommands: 30 }), (source, spec, cmds) => runModel(compilePlan(source), spec, cmds)),
+      fc.asyncProperty(fc.constantFrom(...plans), stores, fc.commands(commands, { maxCommands: 30 }), (source, spec, cmds) =>
+        runModel(compilePlan(source), spec, cmds),
+      ),
       { numRuns: 200 },
     );
   });

@@ -17,7 +17,7 @@ const VERSIONS = ["v1", "v2", "v3", "v4"];
 const HEADERS = ["x-user-id", "x-canary", "x-plan", "x-api-version", "accept", "cookie", "x-b'q`|~^*", "0", "get", "tostring"];
 /** Names no config may use (they are refused), but requests carry. */
 const HOSTILE = ["__proto__", "constructor", "prototype", "hasOwnProperty"];
-const FIELDS = ["uid", "user", "plan", "region", "version", "we\"ird\\name</script>"];
+const FIELDS = ["uid", "user", "plan", "region", "version", 'we"ird\\name</script>'];
 const VALUES = ["", "true", "yes", "pro", "v1", "v2", "2", "beta", "aaa", "application/vnd.acme.v2+json", "uid=u-7; plan=pro", "\u2028\"'\\"];
 const PATTERNS = ["^a+$", "^(yes|true)$", "^v[0-9]$", "pro"];
 
@@ -69,7 +69,9 @@ const configArb: fc.Arbitrary<RouterConfig> = versionsArb.chain((versions) => {
           },
           { requiredKeys: ["header"] },
         ),
-        segments: fc.array(fc.record({ version, include: fc.array(conditionArb, { maxLength: 2 }), exclude: fc.array(conditionArb, { maxLength: 2 }) }), { maxLength: 2 }),
+        segments: fc.array(fc.record({ version, include: fc.array(conditionArb, { maxLength: 2 }), exclude: fc.array(conditionArb, { maxLength: 2 }) }), {
+          maxLength: 2,
+        }),
         experiments: fc.array(
           fc.record(
             {
@@ -132,8 +134,23 @@ const bagArb = fc.oneof(
   { weight: 1, arbitrary: record.map((entries) => ({ get: (name: string) => (typeof entries[name] === "string" ? entries[name] : null) })) },
   { weight: 1, arbitrary: record.map((entries) => Object.assign(Object.create(null) as object, entries)) },
   { weight: 1, arbitrary: record.map((entries) => Object.create(entries) as object) }, // every header inherited
-  { weight: 1, arbitrary: record.map((entries) => JSON.parse(`{"__proto__":"own"${JSON.stringify(entries).slice(1) === "}" ? "" : ","}${JSON.stringify(entries).slice(1)}`) as object) },
-  { weight: 1, arbitrary: fc.tuple(record, fc.constantFrom(...HEADERS)).map(([entries, name]) => Object.defineProperty({ ...entries }, name, { get: () => { throw new Error("getter"); }, enumerable: true })) },
+  {
+    weight: 1,
+    arbitrary: record.map(
+      (entries) => JSON.parse(`{"__proto__":"own"${JSON.stringify(entries).slice(1) === "}" ? "" : ","}${JSON.stringify(entries).slice(1)}`) as object,
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(record, fc.constantFrom(...HEADERS)).map(([entries, name]) =>
+      Object.defineProperty({ ...entries }, name, {
+        get: () => {
+          throw new Error("getter");
+        },
+        enumerable: true,
+      }),
+    ),
+  },
   { weight: 1, arbitrary: fc.oneof(fc.constant(null), fc.constant(undefined), fc.string(), fc.integer(), fc.constant([])) },
 );
 
@@ -144,7 +161,10 @@ function requestArb(pins: readonly string[]): fc.Arbitrary<unknown> {
       headers: bagArb,
       cookies: fc.oneof(fc.dictionary(fc.constantFrom("uid", "plan"), fc.oneof(value, fc.integer()), { maxKeys: 2 }), fc.constant(null)),
       path: fc.constantFrom("/", "/api/v2/users", "/api/beta", "/api/cart/items?version=2", "/shop", "/v9/x", "/api/x?uid=u&version=v1"),
-      query: fc.oneof(fieldRecord, fieldRecord.map((entries) => new URLSearchParams(Object.entries(entries).map(([k, v]): [string, string] => [k, String(v)])))),
+      query: fc.oneof(
+        fieldRecord,
+        fieldRecord.map((entries) => new URLSearchParams(Object.entries(entries).map(([k, v]): [string, string] => [k, String(v)]))),
+      ),
       attributes: fieldRecord,
       pin: fc.oneof(fc.constantFrom(...pins), fc.string({ maxLength: 12 }), fc.constant("v1~0~0")),
     },

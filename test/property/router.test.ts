@@ -20,7 +20,9 @@ function keys(seed: number, count: number): string[] {
     return state >>> 0;
   };
   return Array.from({ length: count }, (_, i) =>
-    i % 2 === 0 ? `user-${next() % 10_000_000}` : `${next().toString(16).padStart(8, "0")}-${(next() & 0xffff).toString(16)}-4${next().toString(16).slice(0, 3)}-${next().toString(16)}`,
+    i % 2 === 0
+      ? `user-${next() % 10_000_000}`
+      : `${next().toString(16).padStart(8, "0")}-${(next() & 0xffff).toString(16)}-4${next().toString(16).slice(0, 3)}-${next().toString(16)}`,
   );
 }
 
@@ -42,21 +44,26 @@ const splitArb = fc.integer({ min: 2, max: 5 }).chain((n) =>
 describe("determinism", () => {
   it("same config and request → same decision, across router instances and the source, ESM and CJS builds", () => {
     fc.assert(
-      fc.property(splitArb, fc.string({ maxLength: 12 }), fc.array(fc.string({ unit: "binary", minLength: 1, maxLength: 30 }), { minLength: 1, maxLength: 50 }), ({ versions, split }, salt, keyList) => {
-        const config: RouterConfig = { versions, stable: "v1", canary: "v2", split, salt };
-        const a = createRouter(config);
-        const b = createRouter(config);
-        const c = cjs.createRouter(config);
-        const e = esm.createRouter(config);
-        for (const key of keyList) {
-          const request = { headers: { "x-user-id": key }, key };
-          const decision = a.decide(request);
-          expect(b.decide(request)).toEqual(decision);
-          expect(c.decide(request)).toEqual(decision);
-          expect(e.decide(request)).toEqual(decision);
-          expect(a.decide(request)).toBe(decision);
-        }
-      }),
+      fc.property(
+        splitArb,
+        fc.string({ maxLength: 12 }),
+        fc.array(fc.string({ unit: "binary", minLength: 1, maxLength: 30 }), { minLength: 1, maxLength: 50 }),
+        ({ versions, split }, salt, keyList) => {
+          const config: RouterConfig = { versions, stable: "v1", canary: "v2", split, salt };
+          const a = createRouter(config);
+          const b = createRouter(config);
+          const c = cjs.createRouter(config);
+          const e = esm.createRouter(config);
+          for (const key of keyList) {
+            const request = { headers: { "x-user-id": key }, key };
+            const decision = a.decide(request);
+            expect(b.decide(request)).toEqual(decision);
+            expect(c.decide(request)).toEqual(decision);
+            expect(e.decide(request)).toEqual(decision);
+            expect(a.decide(request)).toBe(decision);
+          }
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -162,11 +169,20 @@ describe("salt independence", () => {
         const n = 20_000;
         const a = source.seedOf(s1);
         const b = source.seedOf(s2);
-        let sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, agree = 0;
+        let sx = 0,
+          sy = 0,
+          sxx = 0,
+          syy = 0,
+          sxy = 0,
+          agree = 0;
         for (const key of keys(seed, n)) {
           const x = source.bucketOf(key, a);
           const y = source.bucketOf(key, b);
-          sx += x; sy += y; sxx += x * x; syy += y * y; sxy += x * y;
+          sx += x;
+          sy += y;
+          sxx += x * x;
+          syy += y * y;
+          sxy += x * y;
           if (x < 5000 === y < 5000) agree++;
         }
         const r = (n * sxy - sx * sy) / Math.sqrt((n * sxx - sx * sx) * (n * syy - sy * sy));
@@ -183,28 +199,36 @@ describe("precedence", () => {
 
   it("an explicit version beats everything; a matching override beats pins, segments and weights", () => {
     fc.assert(
-      fc.property(token, token, fc.constantFrom("v1", "v2"), fc.constantFrom("v1", "v2"), fc.constantFrom("v1", "v2"), fc.boolean(), (key, plan, overrideTo, segmentTo, explicitTo, sendExplicit) => {
-        const router = createRouter({
-          versions: ["v1", "v2"],
-          stable: "v1",
-          canary: "v2",
-          split: { v1: 50, v2: 50 },
-          stickiness: ["header:x-user-id"],
-          overrides: [{ header: "x-force", equals: "yes", version: overrideTo }],
-          segments: [{ version: segmentTo, include: [{ header: "x-plan", equals: plan }] }],
-          explicit: { header: "x-api-version" },
-        });
-        const pin = router.decide({ headers: { "x-api-version": segmentTo === "v1" ? "v2" : "v1" } }).pin;
-        const headers: Record<string, string> = { "x-user-id": key, "x-force": "yes", "x-plan": plan };
-        if (sendExplicit) headers["x-api-version"] = explicitTo;
-        const decision = router.decide({ headers, pin });
-        if (sendExplicit) expect(decision).toMatchObject({ version: explicitTo, reason: "explicit_version" });
-        else expect(decision).toMatchObject({ version: overrideTo, reason: "header_match" });
-        delete headers["x-force"];
-        delete headers["x-api-version"];
-        expect(router.decide({ headers, pin }).reason).toBe("pinned");
-        expect(router.decide({ headers })).toMatchObject({ version: segmentTo, reason: "segment_match" });
-      }),
+      fc.property(
+        token,
+        token,
+        fc.constantFrom("v1", "v2"),
+        fc.constantFrom("v1", "v2"),
+        fc.constantFrom("v1", "v2"),
+        fc.boolean(),
+        (key, plan, overrideTo, segmentTo, explicitTo, sendExplicit) => {
+          const router = createRouter({
+            versions: ["v1", "v2"],
+            stable: "v1",
+            canary: "v2",
+            split: { v1: 50, v2: 50 },
+            stickiness: ["header:x-user-id"],
+            overrides: [{ header: "x-force", equals: "yes", version: overrideTo }],
+            segments: [{ version: segmentTo, include: [{ header: "x-plan", equals: plan }] }],
+            explicit: { header: "x-api-version" },
+          });
+          const pin = router.decide({ headers: { "x-api-version": segmentTo === "v1" ? "v2" : "v1" } }).pin;
+          const headers: Record<string, string> = { "x-user-id": key, "x-force": "yes", "x-plan": plan };
+          if (sendExplicit) headers["x-api-version"] = explicitTo;
+          const decision = router.decide({ headers, pin });
+          if (sendExplicit) expect(decision).toMatchObject({ version: explicitTo, reason: "explicit_version" });
+          else expect(decision).toMatchObject({ version: overrideTo, reason: "header_match" });
+          delete headers["x-force"];
+          delete headers["x-api-version"];
+          expect(router.decide({ headers, pin }).reason).toBe("pinned");
+          expect(router.decide({ headers })).toMatchObject({ version: segmentTo, reason: "segment_match" });
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -239,20 +263,42 @@ describe("never throws", () => {
       overrides: [{ header: "x-canary", matches: "^(yes|true)$", version: "v2" }],
       explicit: { path: { prefix: "/api" }, header: "x-api-version", accept: "api", query: "version" },
       segments: [{ version: "v2", include: [{ attr: "plan", values: ["pro"] }], exclude: [{ cookie: "beta", present: false }] }],
-      experiments: [{ name: "e", paths: ["/api"], variants: [{ name: "A", weight: 1 }, { name: "B", weight: 1, version: "v2" }] }],
+      experiments: [
+        {
+          name: "e",
+          paths: ["/api"],
+          variants: [
+            { name: "A", weight: 1 },
+            { name: "B", weight: 1, version: "v2" },
+          ],
+        },
+      ],
       mirror: { version: "v2", percent: 30 },
     },
     { rng: () => 0.3 },
   );
-  const field = fc.oneof(fc.anything(), fc.dictionary(fc.string(), fc.anything()), fc.dictionary(fc.constantFrom("x-user-id", "x-canary", "x-api-version", "accept", "cookie", "__proto__", "constructor", "get"), fc.anything()));
+  const field = fc.oneof(
+    fc.anything(),
+    fc.dictionary(fc.string(), fc.anything()),
+    fc.dictionary(fc.constantFrom("x-user-id", "x-canary", "x-api-version", "accept", "cookie", "__proto__", "constructor", "get"), fc.anything()),
+  );
 
   it("for arbitrary values as requests", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.anything(), fc.record({ key: fc.anything(), headers: field, cookies: field, path: fc.anything(), query: field, attributes: field, pin: fc.anything() }, { requiredKeys: [] })), (request) => {
-        const decision = router.decide(request as never);
-        expect(["v1", "v2"]).toContain(decision.version);
-        expect(router.explain(request as never).decision.version).toBe(decision.version);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.anything(),
+          fc.record(
+            { key: fc.anything(), headers: field, cookies: field, path: fc.anything(), query: field, attributes: field, pin: fc.anything() },
+            { requiredKeys: [] },
+          ),
+        ),
+        (request) => {
+          const decision = router.decide(request as never);
+          expect(["v1", "v2"]).toContain(decision.version);
+          expect(router.explain(request as never).decision.version).toBe(decision.version);
+        },
+      ),
       { numRuns: 3_000 },
     );
   });
@@ -267,7 +313,10 @@ describe("never throws", () => {
         salt: fc.jsonValue(),
         stickiness: fc.oneof(fc.array(fc.string()), fc.jsonValue()),
         keyless: fc.oneof(fc.constantFrom("random", "round-robin", "stable"), fc.jsonValue()),
-        overrides: fc.oneof(fc.array(fc.record({ header: fc.jsonValue(), equals: fc.jsonValue(), version: fc.jsonValue() }, { requiredKeys: [] })), fc.jsonValue()),
+        overrides: fc.oneof(
+          fc.array(fc.record({ header: fc.jsonValue(), equals: fc.jsonValue(), version: fc.jsonValue() }, { requiredKeys: [] })),
+          fc.jsonValue(),
+        ),
         explicit: fc.jsonValue(),
         segments: fc.jsonValue(),
         experiments: fc.jsonValue(),

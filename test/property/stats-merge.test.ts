@@ -1,14 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DENSE, type SketchRef, encodeClients, mergeEncodedClients, sketchAdd } from "../../src/stats/hll.js";
-import {
-  createStats,
-  emptySnapshot,
-  mergeSnapshots,
-  type Stats,
-  type StatsSnapshot,
-  type WindowClientPrecision,
-} from "../../src/stats/index.js";
+import { createStats, emptySnapshot, mergeSnapshots, type Stats, type StatsSnapshot, type WindowClientPrecision } from "../../src/stats/index.js";
 
 const T0 = 1_700_000_000_000;
 const OPTIONS = { window: "1m", resolution: "10s", migration: { from: "v1", to: "v2", minRequests: 5 } } as const;
@@ -21,7 +14,10 @@ const event = fc.oneof(
       version: fc.constantFrom("v1", "v2", "v3"),
       ok: fc.boolean(),
       latencyMs: fc.option(fc.double({ min: 0, max: 5000, noNaN: true }), { nil: undefined }),
-      client: fc.option(fc.integer({ min: 0, max: 50 }).map((i) => `user-${i}`), { nil: undefined }),
+      client: fc.option(
+        fc.integer({ min: 0, max: 50 }).map((i) => `user-${i}`),
+        { nil: undefined },
+      ),
       count: fc.integer({ min: 1, max: 5 }),
       at: fc.integer({ min: 0, max: 240_000 }),
     }),
@@ -78,15 +74,19 @@ describe("mergeSnapshots laws", () => {
 
   it("of a stream split across instances gives exactly what one instance that saw it all reports", () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.tuple(event, fc.integer({ min: 0, max: 2 })), { maxLength: 40 }),
-        fc.integer({ min: 0, max: 300_000 }),
-        (tagged, at) => {
-          const whole = play(createStats({ ...OPTIONS, clock: () => T0 }), tagged.map(([e]) => e));
-          const parts = [0, 1, 2].map((p) => play(createStats({ ...OPTIONS, clock: () => T0 }), tagged.filter(([, i]) => i === p).map(([e]) => e)));
-          expect(mergeSnapshots(...parts.map((p) => p.snapshot(T0 + at)))).toEqual(whole.snapshot(T0 + at));
-        },
-      ),
+      fc.property(fc.array(fc.tuple(event, fc.integer({ min: 0, max: 2 })), { maxLength: 40 }), fc.integer({ min: 0, max: 300_000 }), (tagged, at) => {
+        const whole = play(
+          createStats({ ...OPTIONS, clock: () => T0 }),
+          tagged.map(([e]) => e),
+        );
+        const parts = [0, 1, 2].map((p) =>
+          play(
+            createStats({ ...OPTIONS, clock: () => T0 }),
+            tagged.filter(([, i]) => i === p).map(([e]) => e),
+          ),
+        );
+        expect(mergeSnapshots(...parts.map((p) => p.snapshot(T0 + at)))).toEqual(whole.snapshot(T0 + at));
+      }),
       { numRuns: 60 },
     );
   });
@@ -151,9 +151,15 @@ describe("mergeSnapshots laws across window client precisions", () => {
         fc.integer({ min: 0, max: 300_000 }),
         (tagged, precisions, at) => {
           const lowest = Math.min(...precisions) as WindowClientPrecision;
-          const whole = play(createStats({ ...OPTIONS, windowClientPrecision: lowest, clock: () => T0 }), tagged.map(([e]) => e));
+          const whole = play(
+            createStats({ ...OPTIONS, windowClientPrecision: lowest, clock: () => T0 }),
+            tagged.map(([e]) => e),
+          );
           const parts = precisions.map((p, i) =>
-            play(createStats({ ...OPTIONS, windowClientPrecision: p, clock: () => T0 }), tagged.filter(([, j]) => j === i).map(([e]) => e)),
+            play(
+              createStats({ ...OPTIONS, windowClientPrecision: p, clock: () => T0 }),
+              tagged.filter(([, j]) => j === i).map(([e]) => e),
+            ),
           );
           expect(mergeSnapshots(...parts.map((p) => p.snapshot(T0 + at)))).toEqual(whole.snapshot(T0 + at));
         },

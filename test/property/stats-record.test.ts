@@ -18,7 +18,10 @@ const sample = fc.oneof(
   ),
   fc.anything(),
 );
-const time = fc.oneof(fc.integer({ min: -5_000_000, max: 5_000_000 }).map((d) => T0 + d), fc.constantFrom(Number.NaN, undefined));
+const time = fc.oneof(
+  fc.integer({ min: -5_000_000, max: 5_000_000 }).map((d) => T0 + d),
+  fc.constantFrom(Number.NaN, undefined),
+);
 
 describe("record never throws and never corrupts the numbers", () => {
   it("accepts exactly the valid samples, counts every rejection, and keeps totals consistent", () => {

@@ -99,8 +99,18 @@ export const APP_CONFIG = Object.freeze({
 function coreApp(router) {
   return async (request) => {
     const url = new URL(request.url);
-    const decision = router.decide({ headers: request.headers, path: url.pathname, query: url.searchParams, pin: request.headers.get("x-turnout-pin") ?? undefined });
-    const headers = new Headers({ "content-type": "application/json", "x-turnout-version": decision.version, "x-turnout-reason": decision.reason, "x-turnout-pin": decision.pin });
+    const decision = router.decide({
+      headers: request.headers,
+      path: url.pathname,
+      query: url.searchParams,
+      pin: request.headers.get("x-turnout-pin") ?? undefined,
+    });
+    const headers = new Headers({
+      "content-type": "application/json",
+      "x-turnout-version": decision.version,
+      "x-turnout-reason": decision.reason,
+      "x-turnout-pin": decision.pin,
+    });
     const lifecycle = decision.lifecycle;
     if (lifecycle?.deprecatedAt !== undefined) headers.set("deprecation", `@${Math.floor(lifecycle.deprecatedAt / 1000)}`);
     if (lifecycle?.sunsetAt !== undefined) headers.set("sunset", new Date(lifecycle.sunsetAt).toUTCString());
@@ -195,7 +205,9 @@ function turnoutApp(fetchModule, router, now, logger) {
   };
   /** v2 takes a body with a string `name`, or none. */
   const named = (/** @type {unknown} */ body) =>
-    body === undefined || (typeof body === "object" && body !== null && typeof (/** @type {Record<string, unknown>} */ (body))["name"] === "string") ? true : [{ path: "name", message: "a string is required" }];
+    body === undefined || (typeof body === "object" && body !== null && typeof /** @type {Record<string, unknown>} */ (body)["name"] === "string")
+      ? true
+      : [{ path: "name", message: "a string is required" }];
   const validate = { v2: named };
   return turnout(router, versioned({ v1: handler("v1"), v2: handler("v2"), v3: handler("v3") }, { validate }), { clock: () => now, logger });
 }
@@ -319,7 +331,13 @@ export const PROXY_SCENARIO = /** @type {readonly HttpRequest[]} */ ([
   { label: "proxied sticky", path: "/proxied/orders", headers: { "x-user-id": "user-37" } },
   { label: "proxied override", path: "/proxied/orders?page=2", headers: { "x-user-id": "user-0", "x-canary": "always" } },
   { label: "proxied explicit", path: "/proxied/orders", headers: { "x-api-version": "v3" } },
-  { label: "proxied body", path: "/proxied/users", method: "POST", headers: { "content-type": "application/json", "x-api-version": "2" }, body: '{"name":"Ada"}' },
+  {
+    label: "proxied body",
+    path: "/proxied/users",
+    method: "POST",
+    headers: { "content-type": "application/json", "x-api-version": "2" },
+    body: '{"name":"Ada"}',
+  },
   { label: "proxied unknown version", path: "/proxied/orders", headers: { "x-api-version": "9" } },
 ]);
 Object.freeze(PROXY_SCENARIO);

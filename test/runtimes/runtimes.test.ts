@@ -94,7 +94,11 @@ interface Serving {
  * Starts a server process and waits for the port it listens on, which `port` reads from `channel`'s output; a
  * failure to start, an early exit or 30 s without a port rejects with the process's error output.
  */
-function serve(command: string, args: readonly string[], options: { cwd: string; channel: 1 | 3; port: (line: string) => number | undefined }): Promise<Serving> {
+function serve(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; channel: 1 | 3; port: (line: string) => number | undefined },
+): Promise<Serving> {
   const stdio: ("ignore" | "pipe")[] = options.channel === 3 ? ["ignore", "ignore", "pipe", "pipe"] : ["ignore", "pipe", "pipe"];
   const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" }, stdio });
   const stop = () => void child.kill("SIGKILL");
@@ -215,7 +219,12 @@ async function inProcess(): Promise<string> {
 
 const TYPES: Record<string, string> = { ".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json", ".html": "text/html" };
 /** What the page server hands out: the build, the acceptance script and its host, the golden cases. */
-const SERVED = [`dist${sep}`, `test${sep}runtimes${sep}acceptance.mjs`, `test${sep}runtimes${sep}hosts${sep}browser.mjs`, `test${sep}cases${sep}bucketing.json`];
+const SERVED = [
+  `dist${sep}`,
+  `test${sep}runtimes${sep}acceptance.mjs`,
+  `test${sep}runtimes${sep}hosts${sep}browser.mjs`,
+  `test${sep}cases${sep}bucketing.json`,
+];
 
 /** Serves the page and the files it loads on 127.0.0.1 (port 0); `/csp.html` forbids code generation from strings. */
 async function pageServer(): Promise<{ server: Server; origin: string }> {
@@ -254,9 +263,11 @@ class Chromium {
         if (message.type() === "error") errors.push(message.text());
       });
       await tab.goto(url);
-      await tab.waitForFunction(() => "turnoutResult" in globalThis, undefined, { timeout: 30_000 }).catch(() => {
-        throw new Error(`the page never ran the acceptance script: ${errors.join("; ") || "no error reported"}`);
-      });
+      await tab
+        .waitForFunction(() => "turnoutResult" in globalThis, undefined, { timeout: 30_000 })
+        .catch(() => {
+          throw new Error(`the page never ran the acceptance script: ${errors.join("; ") || "no error reported"}`);
+        });
       return await tab.evaluate(() => (globalThis as unknown as { turnoutResult: Promise<string> }).turnoutResult);
     } finally {
       await tab.close();
@@ -271,12 +282,22 @@ class Chromium {
   }
 
   async #start(): Promise<{ context: BrowserContext; profile: string }> {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium) or set TURNOUT_CHROMIUM`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium) or set TURNOUT_CHROMIUM`);
     const profile = mkdtempSync(join(tmpdir(), "turnout-chromium-"));
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
     return { context, profile };
   }
@@ -425,7 +446,8 @@ describe("the turnout/fetch app served by each runtime's own HTTP server", () =>
     expect(faults).toEqual([]);
     const status = Object.fromEntries(log.map((exchange) => [exchange.label, exchange.status]));
     expect(status).toMatchObject({ "unknown version": 404, "immutable headers": 302, "valid body": 200, "invalid body": 400, pin: 200 });
-    const served = (label: string) => (JSON.parse(log.find((exchange) => exchange.label === label)?.body ?? "{}") as { decision?: { version: string; reason: string } }).decision;
+    const served = (label: string) =>
+      (JSON.parse(log.find((exchange) => exchange.label === label)?.body ?? "{}") as { decision?: { version: string; reason: string } }).decision;
     expect(served("sticky cookie")).toEqual(expect.objectContaining({ version: served("sticky user-37")?.version, reason: "weighted_routing" }));
     expect(served("override")).toMatchObject({ version: "v2", reason: "header_match" });
     expect(served("pin")).toMatchObject({ version: "v2", reason: "pinned" });
@@ -449,7 +471,13 @@ describe("the turnout/fetch app served by each runtime's own HTTP server", () =>
   });
 
   it("Deno.serve serves it byte for byte as node runs it", async () => {
-    await expectServedAsNode(serve(binary("deno"), ["run", "--no-prompt", `--allow-read=${ROOT}`, "--allow-net=127.0.0.1", "hosts/serve.mjs"], { cwd: HERE, channel: 1, port: portLine }));
+    await expectServedAsNode(
+      serve(binary("deno"), ["run", "--no-prompt", `--allow-read=${ROOT}`, "--allow-net=127.0.0.1", "hosts/serve.mjs"], {
+        cwd: HERE,
+        channel: 1,
+        port: portLine,
+      }),
+    );
   });
 
   it("a workerd Worker serves it byte for byte as node runs it", async () => {
@@ -467,7 +495,9 @@ async function upstreamServers(): Promise<{ upstreams: Record<string, string>; c
       request.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
       request.on("end", () => {
         const seen = Object.fromEntries(["x-user-id", "x-canary", "content-type", "x-turnout-pin"].map((name) => [name, request.headers[name] ?? null]));
-        response.writeHead(200, { "content-type": "application/json", "x-upstream": version }).end(JSON.stringify({ upstream: version, method: request.method, url: request.url, body, seen }));
+        response
+          .writeHead(200, { "content-type": "application/json", "x-upstream": version })
+          .end(JSON.stringify({ upstream: version, method: request.method, url: request.url, body, seen }));
       });
     }),
   );
@@ -507,10 +537,15 @@ describe("createFetchProxy served by each runtime's own HTTP server", () => {
 
   it("node, calling the proxy in process (the reference), reaches the decided upstreams", () => {
     const log = JSON.parse(reference) as Exchange[];
-    const upstream = (label: string) => (JSON.parse(log.find((exchange) => exchange.label === label)?.body ?? "{}") as { upstream?: string; body?: string }).upstream;
+    const upstream = (label: string) =>
+      (JSON.parse(log.find((exchange) => exchange.label === label)?.body ?? "{}") as { upstream?: string; body?: string }).upstream;
     expect(upstream("proxied override")).toBe("v2");
     expect(upstream("proxied explicit")).toBe("v3");
-    expect(JSON.parse(log.find((exchange) => exchange.label === "proxied body")?.body ?? "{}")).toMatchObject({ upstream: "v2", method: "POST", body: '{"name":"Ada"}' });
+    expect(JSON.parse(log.find((exchange) => exchange.label === "proxied body")?.body ?? "{}")).toMatchObject({
+      upstream: "v2",
+      method: "POST",
+      body: '{"name":"Ada"}',
+    });
     expect(log.find((exchange) => exchange.label === "proxied unknown version")?.status).toBe(404);
   });
 
@@ -530,4 +565,3 @@ describe("createFetchProxy served by each runtime's own HTTP server", () => {
     });
   }
 });
-

@@ -103,7 +103,10 @@ describe("the key sample", () => {
       { scheme: "launchdarkly", flagKey: "f", salt: "s" },
     ] as Bucketing[]) {
       const other = routerFor([50, 50], bucketing);
-      const { count } = disagreements((key) => own.decide({ key }).version, (key) => other.decide({ key }).version);
+      const { count } = disagreements(
+        (key) => own.decide({ key }).version,
+        (key) => other.decide({ key }).version,
+      );
       expect(count / KEYS.length).toBeGreaterThan(0.45);
       expect(count / KEYS.length).toBeLessThan(0.55);
     }
@@ -111,9 +114,18 @@ describe("the key sample", () => {
 
   it("tells encodings apart: the other encoding of the same scheme disagrees on non-ASCII keys only", () => {
     const pairs: [Bucketing, Bucketing][] = [
-      [{ scheme: "unleash", groupId: "g", encoding: "latin1" }, { scheme: "unleash", groupId: "g", encoding: "utf8" }],
-      [{ scheme: "growthbook", seed: "s", encoding: "utf16" }, { scheme: "growthbook", seed: "s", encoding: "utf8" }],
-      [{ scheme: "flagd", flagKey: "f", implementation: "js" }, { scheme: "flagd", flagKey: "f", implementation: "go" }],
+      [
+        { scheme: "unleash", groupId: "g", encoding: "latin1" },
+        { scheme: "unleash", groupId: "g", encoding: "utf8" },
+      ],
+      [
+        { scheme: "growthbook", seed: "s", encoding: "utf16" },
+        { scheme: "growthbook", seed: "s", encoding: "utf8" },
+      ],
+      [
+        { scheme: "flagd", flagKey: "f", implementation: "js" },
+        { scheme: "flagd", flagKey: "f", implementation: "go" },
+      ],
     ];
     for (const [a, b] of pairs) {
       const first = routerFor([50, 50], a);
@@ -317,7 +329,10 @@ describe("flagd: identical to @openfeature/flagd-core on 10,000 keys", () => {
 // ---------------------------------------------------------------------------------------------------------------
 
 interface LaunchDarklyModule {
-  init(key: string, options: object): { waitForInitialization(options: object): Promise<unknown>; variation(flag: string, context: object, fallback: string): Promise<string>; close(): void };
+  init(
+    key: string,
+    options: object,
+  ): { waitForInitialization(options: object): Promise<unknown>; variation(flag: string, context: object, fallback: string): Promise<string>; close(): void };
   basicLogger(options: object): object;
 }
 interface TestDataModule {

@@ -41,7 +41,7 @@ describe("hashing primitives against the SDKs' libraries", () => {
     );
   });
 
-  it("regression: imurmurhash with a non-ASCII prefix (a flag key such as \"Ā\") before an ASCII key combined the pending bytes with OR, not XOR", () => {
+  it('regression: imurmurhash with a non-ASCII prefix (a flag key such as "Ā") before an ASCII key combined the pending bytes with OR, not XOR', () => {
     expect(murmurAfter(murmurPrefix("Ā", 0, MurmurEncoding.Imurmur), "-") >>> 0).toBe(new IMurmur("Ā-").result() >>> 0);
     expect(murmurAfter(murmurPrefix("ĀĀĀ", 0, MurmurEncoding.Imurmur), "abcdefg") >>> 0).toBe(new IMurmur("ĀĀĀabcdefg").result() >>> 0);
   });
@@ -59,7 +59,9 @@ describe("hashing primitives against the SDKs' libraries", () => {
   it("SHA-1 of prefix + key against node:crypto, and its first 60 bits as LaunchDarkly parses them", () => {
     fc.assert(
       fc.property(text, fc.oneof(text, fc.string({ minLength: 50, maxLength: 300 })), (prefix, key) => {
-        const hex = createHash("sha1").update(prefix + key).digest("hex");
+        const hex = createHash("sha1")
+          .update(prefix + key)
+          .digest("hex");
         expect(sha1Hex(prefix + key)).toBe(hex);
         expect(sha1Top60(prefix, key)).toBe(Number.parseInt(hex.slice(0, 15), 16));
       }),

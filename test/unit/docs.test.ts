@@ -30,7 +30,14 @@ interface PublicExport {
 function publicExports(): PublicExport[] {
   const program = ts.createProgram(
     entries.map((file) => join(root, file)),
-    { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, strict: true, noEmit: true, skipLibCheck: true },
+    {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+    },
   );
   const checker = program.getTypeChecker();
   const found: PublicExport[] = [];
@@ -106,14 +113,20 @@ describe("documentation", () => {
 
   it("the README opens with the two set-up commands: the demo and the tests", () => {
     const readme = readFileSync(join(root, "README.md"), "utf8");
-    const first = /```sh\n([\s\S]*?)```/.exec(readme)![1]!.trim().split("\n").map((line) => line.replace(/\s+#.*$/, ""));
+    const first = /```sh\n([\s\S]*?)```/
+      .exec(readme)![1]!
+      .trim()
+      .split("\n")
+      .map((line) => line.replace(/\s+#.*$/, ""));
     expect(first).toEqual(["npm ci && npm run demo", "npm test"]);
     expect(readme.indexOf("```sh")).toBeLessThan(readme.indexOf("\n## "));
   });
 
   it("finds the public exports", () => {
     expect(entries.length).toBeGreaterThanOrEqual(6);
-    expect(exports.map((e) => e.name)).toEqual(expect.arrayContaining(["createRouter", "bucketOf", "murmur3", "DecisionReason", "RouterConfig", "createProxy", "createRedisStore"]));
+    expect(exports.map((e) => e.name)).toEqual(
+      expect.arrayContaining(["createRouter", "bucketOf", "murmur3", "DecisionReason", "RouterConfig", "createProxy", "createRedisStore"]),
+    );
   });
 
   it("every public export carries TSDoc (the API reference documents it)", () => {
@@ -141,7 +154,8 @@ describe("documentation", () => {
           broken.push(`${file}: ${link} (no ${relative(root, target)})`);
           continue;
         }
-        if (anchor !== undefined && target.endsWith(".md") && !anchorsOf(readFileSync(target, "utf8")).has(anchor)) broken.push(`${file}: ${link} (no such heading)`);
+        if (anchor !== undefined && target.endsWith(".md") && !anchorsOf(readFileSync(target, "utf8")).has(anchor))
+          broken.push(`${file}: ${link} (no such heading)`);
       }
     }
     expect(broken).toEqual([]);

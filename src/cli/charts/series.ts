@@ -77,7 +77,11 @@ export function limitsOf(plan: CompiledPlan): ChartLimits {
  * const { weight, checks, steps, markers } = fromEvents(rollout events, startedAt, rollout.plan);
  * ```
  */
-export function fromEvents(events: readonly RolloutEvent[], startAt: number, plan: CompiledPlan): Pick<RolloutChart, "weight" | "checks" | "steps" | "markers"> {
+export function fromEvents(
+  events: readonly RolloutEvent[],
+  startAt: number,
+  plan: CompiledPlan,
+): Pick<RolloutChart, "weight" | "checks" | "steps" | "markers"> {
   const weight: { at: number; weight: number }[] = [{ at: 0, weight: 0 }];
   const checks: { at: number; verdict: HealthVerdict }[] = [];
   const steps: { at: number; index: number; weight: number; name: string | null }[] = [];
@@ -212,8 +216,8 @@ export function spanFigures(samples: readonly ChartSample[], which: "canary" | "
 }
 
 const TIME_STEPS = [
-  1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 10_800_000,
-  21_600_000, 43_200_000, 86_400_000, 172_800_000, 604_800_000, 1_209_600_000, 2_592_000_000, 7_776_000_000, 31_536_000_000,
+  1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000,
+  86_400_000, 172_800_000, 604_800_000, 1_209_600_000, 2_592_000_000, 7_776_000_000, 31_536_000_000,
 ];
 
 /**

@@ -132,8 +132,14 @@ export function splitSection(title: string, subtitle: string, bars: readonly Spl
   const rowHeight = 34;
   const parts = [head.markup];
   const legendY = head.bottom + 14;
-  parts.push(`<rect x="${left}" y="${legendY - 9}" width="10" height="10" fill="${SVG_VERSION_COLORS[0]}"/>`, text(left + 16, legendY, "observed share of the keys", { fill: MUTED }));
-  parts.push(line(left + 200, legendY - 10, left + 200, legendY + 2, INK, ' stroke-width="2"'), text(left + 208, legendY, "configured weight", { fill: MUTED }));
+  parts.push(
+    `<rect x="${left}" y="${legendY - 9}" width="10" height="10" fill="${SVG_VERSION_COLORS[0]}"/>`,
+    text(left + 16, legendY, "observed share of the keys", { fill: MUTED }),
+  );
+  parts.push(
+    line(left + 200, legendY - 10, left + 200, legendY + 2, INK, ' stroke-width="2"'),
+    text(left + 208, legendY, "configured weight", { fill: MUTED }),
+  );
   for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
     const x = left + tick * width;
     parts.push(line(x, top - 6, x, top + bars.length * rowHeight, GRID));
@@ -146,7 +152,9 @@ export function splitSection(title: string, subtitle: string, bars: readonly Spl
     parts.push(`<rect x="${left}" y="${n(y + 4)}" width="${n(Math.max(0, b.share * width))}" height="20" rx="2" fill="${color}"/>`);
     const mark = left + b.expected * width;
     parts.push(line(mark, y, mark, y + 28, INK, ' stroke-width="2"'));
-    parts.push(text(left + width + 12, y + 18, `${percent(b.share * 100)} %  ·  ${grouped(b.keys)} keys  ·  split ${percent(b.expected * 100)} %`, { fill: MUTED }));
+    parts.push(
+      text(left + width + 12, y + 18, `${percent(b.share * 100)} %  ·  ${grouped(b.keys)} keys  ·  split ${percent(b.expected * 100)} %`, { fill: MUTED }),
+    );
   });
   return { height: top + bars.length * rowHeight + 40, body: parts.join("\n") };
 }
@@ -233,7 +241,9 @@ export function movementSection(title: string, subtitle: string, versions: reado
       if (i !== j && count > 0) movedRows.push(`${from} → ${to}: ${grouped(count)} keys (${percent((count / total) * 100)} %)`);
     }),
   );
-  parts.push(text(left, afterY + barHeight + 24, movedRows.length === 0 ? "no key changes version" : `moved: ${movedRows.slice(0, 6).join("   ·   ")}`, { fill: MUTED }));
+  parts.push(
+    text(left, afterY + barHeight + 24, movedRows.length === 0 ? "no key changes version" : `moved: ${movedRows.slice(0, 6).join("   ·   ")}`, { fill: MUTED }),
+  );
   return { height: afterY + barHeight + 48, body: parts.join("\n") };
 }
 
@@ -278,7 +288,11 @@ export function timelineSection(chart: RolloutChart): SvgSection {
   }
   parts.push(line(lx, 68 + shift, lx + 18, 68 + shift, "#d62728", ' stroke-width="1.5" stroke-dasharray="5 3"'), text(lx + 24, 72 + shift, "limit"));
   lx += 70;
-  for (const [verdict, label] of [["pass", "check passed"], ["inconclusive", "inconclusive"], ["fail", "check failed"]] as const) {
+  for (const [verdict, label] of [
+    ["pass", "check passed"],
+    ["inconclusive", "inconclusive"],
+    ["fail", "check failed"],
+  ] as const) {
     parts.push(`<circle cx="${lx + 5}" cy="${68 + shift}" r="4" fill="${SVG_VERDICT_COLORS[verdict]}"/>`, text(lx + 14, 72 + shift, label));
     lx += 30 + label.length * 6.6;
   }
@@ -428,7 +442,14 @@ export function timelineSection(chart: RolloutChart): SvgSection {
   }
 
   // Abort, promotion, hold, pause: a vertical rule across the panels and a label.
-  const markerColor = { aborted: "#d62728", promoted: "#2e9d5b", completed: "#2e9d5b", paused: "#e0a100", windowClosed: "#2e9d5b", rollbackStep: "#d62728" } as const;
+  const markerColor = {
+    aborted: "#d62728",
+    promoted: "#2e9d5b",
+    completed: "#2e9d5b",
+    paused: "#e0a100",
+    windowClosed: "#2e9d5b",
+    rollbackStep: "#d62728",
+  } as const;
   const symbol = { aborted: "✖", promoted: "★", completed: "■", paused: "‖", windowClosed: "✓", rollbackStep: "↓" } as const;
   let labelRow = 0;
   for (const marker of chart.markers) {
@@ -440,7 +461,9 @@ export function timelineSection(chart: RolloutChart): SvgSection {
     const anchorEnd = xx > left + width * 0.55;
     const ly = weightPanel.top + 44 + labelRow * 16;
     labelRow = (labelRow + 1) % 3;
-    parts.push(text(anchorEnd ? xx - 6 : xx + 6, ly, label, { fill: color, "font-weight": 600, "font-size": 11.5, "text-anchor": anchorEnd ? "end" : "start" }));
+    parts.push(
+      text(anchorEnd ? xx - 6 : xx + 6, ly, label, { fill: color, "font-weight": 600, "font-size": 11.5, "text-anchor": anchorEnd ? "end" : "start" }),
+    );
   }
   return { height: axisY + 52, body: parts.join("\n") };
 }

@@ -92,7 +92,12 @@ const CANARY_STYLE = VERSION_STYLES[1] as StyleName;
  * for (const line of timelineChart(chart, 100, true)) process.stdout.write(`${line}\n`);
  * ```
  */
-export function timelineChart(chart: RolloutChart, width: number, color: boolean, options: { readonly height?: number; readonly legend?: boolean } = {}): string[] {
+export function timelineChart(
+  chart: RolloutChart,
+  width: number,
+  color: boolean,
+  options: { readonly height?: number; readonly legend?: boolean } = {},
+): string[] {
   const left = 14;
   const columns = Math.max(20, width - left - 12);
   const height = options.height ?? 8;
@@ -164,9 +169,13 @@ export function timelineChart(chart: RolloutChart, width: number, color: boolean
   const p99Max = maxOf(p99.canary, p99.stable);
   const name = (text: string): string => text.slice(0, 7).padStart(7);
   lines.push("");
-  lines.push(`${paint(c, "bold", "errors")}${" ".repeat(left - 6 - 8)}${name(chart.canary)} ${paint(c, CANARY_STYLE, sparkline(errors.canary, errorMax))}  ${paint(c, "dim", `max ${percent(errorMax)} %`)}`);
+  lines.push(
+    `${paint(c, "bold", "errors")}${" ".repeat(left - 6 - 8)}${name(chart.canary)} ${paint(c, CANARY_STYLE, sparkline(errors.canary, errorMax))}  ${paint(c, "dim", `max ${percent(errorMax)} %`)}`,
+  );
   lines.push(`${" ".repeat(left - 8)}${name(chart.stable)} ${paint(c, STABLE_STYLE, sparkline(errors.stable, errorMax))}`);
-  lines.push(`${paint(c, "bold", "p99")}${" ".repeat(left - 3 - 8)}${name(chart.canary)} ${paint(c, CANARY_STYLE, sparkline(p99.canary, p99Max))}  ${paint(c, "dim", `max ${Math.round(p99Max)} ms`)}`);
+  lines.push(
+    `${paint(c, "bold", "p99")}${" ".repeat(left - 3 - 8)}${name(chart.canary)} ${paint(c, CANARY_STYLE, sparkline(p99.canary, p99Max))}  ${paint(c, "dim", `max ${Math.round(p99Max)} ms`)}`,
+  );
   lines.push(`${" ".repeat(left - 8)}${name(chart.stable)} ${paint(c, STABLE_STYLE, sparkline(p99.stable, p99Max))}`);
 
   // Checks and events rows.

@@ -46,7 +46,8 @@ export async function runNode(argv: readonly string[], io: NodeIo): Promise<numb
     throw new UsageError(`--keyless: expected one of ${KEYLESS.join(", ")}, got ${JSON.stringify(keyless)}`, "node");
   }
   const configPath = text(parsed, "config");
-  if (configPath !== undefined && keyless !== undefined) throw new UsageError("--keyless applies to the default configuration; set \"keyless\" in the --config file instead", "node");
+  if (configPath !== undefined && keyless !== undefined)
+    throw new UsageError('--keyless applies to the default configuration; set "keyless" in the --config file instead', "node");
   let config: RouterConfig = defaultNodeConfig((keyless as KeylessMode | undefined) ?? "round-robin");
   if (configPath !== undefined) {
     const file = readJson(configPath, "node");

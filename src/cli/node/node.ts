@@ -59,7 +59,13 @@ export const DEFAULT_HEADER_RULES = [
 ] as const;
 
 /** The experiment `assign_variant` uses unless the message names another: A and B, half each. */
-export const DEFAULT_EXPERIMENT = { name: "ab", variants: [{ name: "A", weight: 50 }, { name: "B", weight: 50 }] } as const;
+export const DEFAULT_EXPERIMENT = {
+  name: "ab",
+  variants: [
+    { name: "A", weight: 50 },
+    { name: "B", weight: 50 },
+  ],
+} as const;
 
 /**
  * The router configuration every service starts from when no `--config` is given: v1 stable with all the traffic,
@@ -307,7 +313,9 @@ export function createNode(options: NodeOptions = {}): TurnoutNode {
   }
 
   function record(service: Service, decision: Decision, client: string | undefined): void {
-    service.stats.record(client !== undefined && client.length <= MAX_CLIENT ? { version: decision.version, ok: true, client } : { version: decision.version, ok: true });
+    service.stats.record(
+      client !== undefined && client.length <= MAX_CLIENT ? { version: decision.version, ok: true, client } : { version: decision.version, ok: true },
+    );
   }
 
   // ---- message types ------------------------------------------------------------------------------------------
@@ -586,7 +594,8 @@ function rolloutPlan(body: Body, stable: string, canary: string): RolloutPlan {
   steps.slice(0, 100).forEach((step: unknown, i) => {
     const path = `steps[${i}]`;
     if (!isRecord(step)) return add("type", path, `expected {"percentage": …, "duration_minutes": …}, got ${typeName(step)}`);
-    for (const key of Object.keys(step)) if (!STEP_FIELDS.includes(key)) add("unknown_field", `${path}.${key}`, `unknown field (known: ${STEP_FIELDS.join(", ")})`);
+    for (const key of Object.keys(step))
+      if (!STEP_FIELDS.includes(key)) add("unknown_field", `${path}.${key}`, `unknown field (known: ${STEP_FIELDS.join(", ")})`);
     const percentage = own(step, "percentage");
     const minutes = own(step, "duration_minutes");
     if (percentage === undefined) add("required", `${path}.percentage`, "the canary's percentage is required");

@@ -13,9 +13,7 @@
  */
 
 /** One framed input: a parsed JSON value, or text that is not JSON. */
-export type Frame =
-  | { readonly kind: "value"; readonly value: unknown }
-  | { readonly kind: "malformed"; readonly text: string; readonly reason: string };
+export type Frame = { readonly kind: "value"; readonly value: unknown } | { readonly kind: "malformed"; readonly text: string; readonly reason: string };
 
 /** Longest message accepted, in UTF-16 code units (~1 MiB of ASCII). */
 export const MAX_MESSAGE_CHARS = 1_048_576;

@@ -139,7 +139,8 @@ function trafficOf(parsed: Parsed, fromFile: unknown): TrafficModel {
   };
   return {
     ...base,
-    requestsPerSecond: text(parsed, "rps") === undefined ? ((base.requestsPerSecond as number | undefined) ?? 1000) : number(parsed, "rps", 1000, 0, 10_000_000, false, C),
+    requestsPerSecond:
+      text(parsed, "rps") === undefined ? ((base.requestsPerSecond as number | undefined) ?? 1000) : number(parsed, "rps", 1000, 0, 10_000_000, false, C),
     ...(text(parsed, "preview-rps") === undefined ? {} : { previewRequestsPerSecond: number(parsed, "preview-rps", 0, 0, 10_000_000, false, C) }),
     stable: base.stable !== undefined && !isRecord(base.stable) ? (base.stable as VersionBehaviour) : stable,
     canary: base.canary !== undefined && !isRecord(base.canary) ? (base.canary as VersionBehaviour) : canary,
@@ -181,7 +182,11 @@ function runPlan(parsed: Parsed, router: { file: string; router: Router } | unde
   try {
     plan = compilePlan(planValue as RolloutPlan);
   } catch (error) {
-    if (isTurnoutConfigError(error)) throw new InputProblems(path, error.problems.map((p) => ({ ...p, path: wrapped ? `plan.${p.path}` : p.path })));
+    if (isTurnoutConfigError(error))
+      throw new InputProblems(
+        path,
+        error.problems.map((p) => ({ ...p, path: wrapped ? `plan.${p.path}` : p.path })),
+      );
     throw error;
   }
   if (router !== undefined) {
@@ -190,7 +195,8 @@ function runPlan(parsed: Parsed, router: { file: string; router: Router } | unde
   }
   const traffic = trafficOf(parsed, trafficValue);
   const stable = router?.router.config.stable ?? plan.source.stable ?? "v1";
-  const canary = router === undefined ? (plan.source.canary ?? "v2") : (router.router.config.canary ?? router.router.config.versions.find((v) => v !== stable) ?? "v2");
+  const canary =
+    router === undefined ? (plan.source.canary ?? "v2") : (router.router.config.canary ?? router.router.config.versions.find((v) => v !== stable) ?? "v2");
   const approveAfter = duration(parsed, "approve-after", undefined, C);
   let nominal = plan.rollbackWindowMs;
   for (const step of plan.steps) nominal += step.manual ? (approveAfter ?? 0) : step.holdMs;
@@ -238,11 +244,20 @@ function style(i: number): StyleName {
 
 function renderSplit(out: Output, file: string, split: SplitResult): void {
   const c = out.color;
-  out.write(`${paint(c, "bold", `Split of ${grouped(split.keys)} keys`)} — ${file} (keys "${split.prefix}0" … "${split.prefix}${split.keys - 1}" via ${split.source})\n\n`);
+  out.write(
+    `${paint(c, "bold", `Split of ${grouped(split.keys)} keys`)} — ${file} (keys "${split.prefix}0" … "${split.prefix}${split.keys - 1}" via ${split.source})\n\n`,
+  );
   const rows = [["version", "keys", "share", "split", "diff", "σ"].map((h) => paint(c, "dim", h))];
   for (const r of split.rows) {
     const diff = (r.share - r.expected) * 100;
-    rows.push([r.version, grouped(r.keys), `${percent(r.share * 100)} %`, `${percent(r.expected * 100)} %`, `${diff >= 0 ? "+" : "−"}${Math.abs(diff).toFixed(2)}`, Math.abs(r.sigma).toFixed(1)]);
+    rows.push([
+      r.version,
+      grouped(r.keys),
+      `${percent(r.share * 100)} %`,
+      `${percent(r.expected * 100)} %`,
+      `${diff >= 0 ? "+" : "−"}${Math.abs(diff).toFixed(2)}`,
+      Math.abs(r.sigma).toFixed(1),
+    ]);
   }
   for (const line of table(rows, [1, 2, 3, 4, 5])) out.write(`  ${line}\n`);
   out.write("\n");
@@ -257,7 +272,9 @@ function renderSplit(out: Output, file: string, split: SplitResult): void {
     .sort((a, b) => b[1] - a[1])
     .map(([reason, count]) => `${reason} ${percent((count / Math.max(1, split.keys)) * 100)} %`)
     .join(", ");
-  out.write(`\n  ${paint(c, "dim", `largest deviation ${worst.toFixed(1)} σ (${worst <= 4 ? "within sampling error" : "more than sampling error explains: rules other than the split decide some keys"}) · reasons: ${reasons}`)}\n`);
+  out.write(
+    `\n  ${paint(c, "dim", `largest deviation ${worst.toFixed(1)} σ (${worst <= 4 ? "within sampling error" : "more than sampling error explains: rules other than the split decide some keys"}) · reasons: ${reasons}`)}\n`,
+  );
 }
 
 function renderMovement(out: Output, from: string, to: string, m: MovementResult): void {
@@ -265,14 +282,25 @@ function renderMovement(out: Output, from: string, to: string, m: MovementResult
   const minimal = m.moved === m.minimum;
   out.write(`\n${paint(c, "bold", "Movement")} — ${from} → ${to}, the same ${grouped(m.keys)} keys\n\n`);
   const rows = [[paint(c, "dim", "from \\ to"), ...m.versions.map((v) => paint(c, "dim", v))]];
-  m.versions.forEach((v, i) => rows.push([v, ...m.versions.map((_, j) => {
-    const count = (m.matrix[i] as number[])[j] as number;
-    return i !== j && count > 0 ? paint(c, "yellow", grouped(count)) : grouped(count);
-  })]));
-  for (const line of table(rows, m.versions.map((_, i) => i + 1))) out.write(`  ${line}\n`);
+  m.versions.forEach((v, i) =>
+    rows.push([
+      v,
+      ...m.versions.map((_, j) => {
+        const count = (m.matrix[i] as number[])[j] as number;
+        return i !== j && count > 0 ? paint(c, "yellow", grouped(count)) : grouped(count);
+      }),
+    ]),
+  );
+  for (const line of table(
+    rows,
+    m.versions.map((_, i) => i + 1),
+  ))
+    out.write(`  ${line}\n`);
   out.write("\n");
   out.write(`  moved     ${grouped(m.moved)} keys (${percent((m.moved / Math.max(1, m.keys)) * 100)} %)\n`);
-  out.write(`  minimum   ${grouped(m.minimum)} keys (${percent((m.minimum / Math.max(1, m.keys)) * 100)} %): the total-variation distance between the observed splits\n`);
+  out.write(
+    `  minimum   ${grouped(m.minimum)} keys (${percent((m.minimum / Math.max(1, m.keys)) * 100)} %): the total-variation distance between the observed splits\n`,
+  );
   out.write(`  configured splits differ by ${percent(m.configuredDistance * 100)} % (½ Σ |before − after|)\n`);
   out.write(
     minimal
@@ -285,12 +313,18 @@ function renderPlan(out: Output, run: PlanRun): void {
   const c = out.color;
   const { result, chart } = run;
   out.write(`\n${paint(c, "bold", chart.title)}\n`);
-  out.write(`${paint(c, "dim", `traffic: ${grouped(run.traffic.requestsPerSecond)} req/s · ${run.canary} ${describeBehaviour(run.traffic.canary)} · ${run.stable} ${describeBehaviour(run.traffic.stable)} · seed ${run.traffic.seed ?? 1}`)}\n\n`);
+  out.write(
+    `${paint(c, "dim", `traffic: ${grouped(run.traffic.requestsPerSecond)} req/s · ${run.canary} ${describeBehaviour(run.traffic.canary)} · ${run.stable} ${describeBehaviour(run.traffic.stable)} · seed ${run.traffic.seed ?? 1}`)}\n\n`,
+  );
   for (const line of timelineChart(chart, out.width, c)) out.write(`${line}\n`);
   const outcomeStyle: StyleName = result.outcome === "aborted" || result.outcome === "timeout" ? "red" : result.outcome === "paused" ? "yellow" : "green";
   out.write("\n");
-  out.write(`  outcome   ${paint(c, outcomeStyle, result.outcome)} at ${percent(result.finalWeight)} % after ${formatDuration(result.durationMs)} of virtual time (simulated in ${Math.round(run.wallMs)} ms)\n`);
-  out.write(`  checks    ${result.checks.passed} passed, ${result.checks.inconclusive} inconclusive, ${result.checks.failed} failed · health checks passed: ${result.healthChecksPassed}\n`);
+  out.write(
+    `  outcome   ${paint(c, outcomeStyle, result.outcome)} at ${percent(result.finalWeight)} % after ${formatDuration(result.durationMs)} of virtual time (simulated in ${Math.round(run.wallMs)} ms)\n`,
+  );
+  out.write(
+    `  checks    ${result.checks.passed} passed, ${result.checks.inconclusive} inconclusive, ${result.checks.failed} failed · health checks passed: ${result.healthChecksPassed}\n`,
+  );
   out.write(`  requests  ${run.stable} ${grouped(result.requests.stable)} · ${run.canary} ${grouped(result.requests.canary)}\n`);
   out.write("  events\n");
   let failedShown = 0;
@@ -298,15 +332,22 @@ function renderPlan(out: Output, run: PlanRun): void {
     if (event.type === "check" && (event.health?.verdict !== "fail" || failedShown++ >= 5)) continue;
     const elapsed = event.at - (result.events[0]?.at ?? event.at);
     const at = elapsed === 0 ? "0" : formatDuration(elapsed);
-    const tone: StyleName | undefined = event.type === "aborted" || event.type === "check" ? "red" : event.type === "promoted" || event.type === "completed" ? "green" : undefined;
-    out.write(`    ${at.padStart(8)}  ${paint(c, tone, event.type.padEnd(12))} ${`${percent(event.weight)} %`.padStart(7)}  ${paint(c, "dim", event.message)}\n`);
+    const tone: StyleName | undefined =
+      event.type === "aborted" || event.type === "check" ? "red" : event.type === "promoted" || event.type === "completed" ? "green" : undefined;
+    out.write(
+      `    ${at.padStart(8)}  ${paint(c, tone, event.type.padEnd(12))} ${`${percent(event.weight)} %`.padStart(7)}  ${paint(c, "dim", event.message)}\n`,
+    );
   }
 }
 
 function renderProblems(out: Output, failure: InputProblems): void {
   const c = out.color;
   out.write(`${paint(c, "red", "✗")} ${paint(c, "bold", failure.file)}: ${failure.problems.length} problem${failure.problems.length === 1 ? "" : "s"}\n`);
-  const rows = failure.problems.map((p) => [paint(c, "yellow", p.code), paint(c, "cyan", p.path || "(root)"), p.message.startsWith(`${p.path}: `) ? p.message.slice(p.path.length + 2) : p.message]);
+  const rows = failure.problems.map((p) => [
+    paint(c, "yellow", p.code),
+    paint(c, "cyan", p.path || "(root)"),
+    p.message.startsWith(`${p.path}: `) ? p.message.slice(p.path.length + 2) : p.message,
+  ]);
   for (const line of table(rows)) out.write(`    ${line}\n`);
 }
 
@@ -357,7 +398,9 @@ export async function runSimulate(argv: readonly string[], io: SimulateIo): Prom
       progress.done();
       report.split = split;
       if (!json) renderSplit(out, configPath, split);
-      sections.push(splitSection(`Split of ${grouped(keys)} keys`, `${configPath} · keys "${prefix}0" … "${prefix}${keys - 1}" via ${split.source}`, split.rows));
+      sections.push(
+        splitSection(`Split of ${grouped(keys)} keys`, `${configPath} · keys "${prefix}0" … "${prefix}${keys - 1}" via ${split.source}`, split.rows),
+      );
       const toBucketing = text(parsed, "to-bucketing");
       const other = toBucketing !== undefined ? rebucketed(router, toBucketing) : undefined;
       const toPath = other?.label ?? text(parsed, "to");
@@ -380,7 +423,11 @@ export async function runSimulate(argv: readonly string[], io: SimulateIo): Prom
       }
     }
     if (planPath !== undefined) {
-      const run = runPlan(parsed, router === undefined || configPath === undefined ? undefined : { file: configPath, router }, progressBar(io.stderr, "simulating"));
+      const run = runPlan(
+        parsed,
+        router === undefined || configPath === undefined ? undefined : { file: configPath, router },
+        progressBar(io.stderr, "simulating"),
+      );
       outcome = run.result.outcome;
       report.rollout = {
         file: run.file,

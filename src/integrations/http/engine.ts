@@ -28,9 +28,7 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** Cookie attribute values (Path, Domain): visible ASCII without `;` and `,`. */
 const COOKIE_ATTRIBUTE = /^[\x21-\x2b\x2d-\x3a\x3c-\x7e]{1,256}$/;
-const OPTION_FIELDS = [
-  "key", "attributes", "client", "stats", "pin", "headers", "enforceSunset", "unknownVersion", "clock", "logger",
-] as const;
+const OPTION_FIELDS = ["key", "attributes", "client", "stats", "pin", "headers", "enforceSunset", "unknownVersion", "clock", "logger"] as const;
 
 /** The live, mutable counters behind {@link HttpCounters}. */
 export interface MutableHttpCounters {
@@ -119,7 +117,11 @@ function resolvePinMaxAge(pin: Record<string, unknown>, problems: Problems): num
   if (ms === undefined || ms < 1000) {
     // An unreadable cookie maxAge is reported with the cookie's other options.
     if (pin.maxAge !== undefined || ms !== undefined) {
-      problems.add(ProblemCode.InvalidDuration, pin.maxAge !== undefined ? "pin.maxAge" : "pin.cookie.maxAge", 'expected a duration of a second or more, such as "15m"');
+      problems.add(
+        ProblemCode.InvalidDuration,
+        pin.maxAge !== undefined ? "pin.maxAge" : "pin.cookie.maxAge",
+        'expected a duration of a second or more, such as "15m"',
+      );
     }
     return 0;
   }

@@ -54,8 +54,7 @@ export function exchange(x: Exchange): void {
   let responding = false;
   let failed = false;
   let current: ClientRequest | undefined;
-  const bodyless =
-    RETRYABLE.has(req.method ?? "") && req.headers["transfer-encoding"] === undefined && (req.headers["content-length"] ?? "0") === "0";
+  const bodyless = RETRYABLE.has(req.method ?? "") && req.headers["transfer-encoding"] === undefined && (req.headers["content-length"] ?? "0") === "0";
 
   const fail = (kind: UpstreamFailure, error: unknown): void => {
     if (failed || clientGone) return;

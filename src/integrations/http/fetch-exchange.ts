@@ -76,7 +76,12 @@ export function responseHeaders(upstream: Headers): Headers {
  * ended: `undefined` for the whole body, `"gone"` when the client cancelled, else the failure (a stall longer than
  * `idleMs` cuts the body as a timeout).
  */
-export function guardBody(body: ReadableStream<Uint8Array>, idleMs: number, controller: AbortController, done: (failure?: ExchangeFailure, error?: unknown) => void): ReadableStream<Uint8Array> {
+export function guardBody(
+  body: ReadableStream<Uint8Array>,
+  idleMs: number,
+  controller: AbortController,
+  done: (failure?: ExchangeFailure, error?: unknown) => void,
+): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let last = performance.now();
   let finished = false;

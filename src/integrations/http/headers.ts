@@ -42,7 +42,13 @@ export function withoutHopByHop(headers: HeaderRecord): HeaderRecord {
   let named: Set<string> | undefined;
   const connection = headers.connection;
   if (typeof connection === "string" && connection !== "") {
-    named = new Set(connection.toLowerCase().split(",").map((token) => token.trim()).filter((token) => token !== ""));
+    named = new Set(
+      connection
+        .toLowerCase()
+        .split(",")
+        .map((token) => token.trim())
+        .filter((token) => token !== ""),
+    );
   }
   for (const name of Object.keys(headers)) {
     if (HOP_BY_HOP.has(name) || named?.has(name)) continue;

@@ -160,7 +160,8 @@ export function openCopy(
     if (settings.onResult === undefined) return;
     try {
       settings.onResult({
-        ...info, durationMs: performance.now() - startedAt,
+        ...info,
+        durationMs: performance.now() - startedAt,
         ...(status !== undefined ? { status } : {}),
         ...(primaryStatus !== undefined ? { primaryStatus } : {}),
         ...(match !== undefined ? { match } : {}),
@@ -193,7 +194,10 @@ export function openCopy(
         warn("a mirror request failed", { version: info.version, error: failure });
       }
       try {
-        settings.stats?.recordOutcome({ version: info.version }, { durationMs: performance.now() - startedAt, ...(status !== undefined ? { status } : {}), ...(error !== undefined ? { error } : {}) });
+        settings.stats?.recordOutcome(
+          { version: info.version },
+          { durationMs: performance.now() - startedAt, ...(status !== undefined ? { status } : {}), ...(error !== undefined ? { error } : {}) },
+        );
       } catch (failure2) {
         warn("recording a mirror outcome failed", { error: failure2 });
       }

@@ -156,10 +156,12 @@ export function resolveProxyOptions(
     } else methods = new Set((m.methods as string[]).map((x) => x.toUpperCase()));
   }
   if (m.compare !== undefined && typeof m.compare !== "boolean") problems.add(ProblemCode.Type, "mirror.compare", "expected a boolean");
-  if (m.stats !== undefined && !(isRecord(m.stats) && typeof m.stats.recordOutcome === "function")) problems.add(ProblemCode.Type, "mirror.stats", "expected an OutcomeRecorder");
+  if (m.stats !== undefined && !(isRecord(m.stats) && typeof m.stats.recordOutcome === "function"))
+    problems.add(ProblemCode.Type, "mirror.stats", "expected an OutcomeRecorder");
   if (m.onResult !== undefined && typeof m.onResult !== "function") problems.add(ProblemCode.Type, "mirror.onResult", "expected a function");
   const header = m.header === undefined ? "x-turnout-shadow" : m.header;
-  if (header !== false && !(typeof header === "string" && TOKEN.test(header))) problems.add(ProblemCode.InvalidName, "mirror.header", "expected a header name or false");
+  if (header !== false && !(typeof header === "string" && TOKEN.test(header)))
+    problems.add(ProblemCode.InvalidName, "mirror.header", "expected a header name or false");
   const a: Record<string, unknown> = isRecord(o.agent) ? o.agent : {};
   if (o.agent !== undefined && !isRecord(o.agent)) problems.add(ProblemCode.Type, "agent", "expected an object");
   checkFields(problems, a, "agent", ["maxSockets", "maxFreeSockets"]);

@@ -63,7 +63,10 @@ export interface ProxyCounters extends HttpCounters, Readonly<MirrorCounters> {
 
 /** The error an upstream failure is recorded with in the stats: its status is the answer's (502 or 504). */
 export class UpstreamError extends Error {
-  constructor(readonly status: number, cause: unknown) {
+  constructor(
+    readonly status: number,
+    cause: unknown,
+  ) {
     super(status === 504 ? "upstream timeout" : "upstream unavailable", { cause });
     this.name = "UpstreamError";
   }

@@ -112,9 +112,7 @@ export function goneAnswer(decision: Decision): JsonAnswer {
   const body: Record<string, unknown> = {
     error: "API_VERSION_SUNSET",
     message:
-      `API ${decision.version} was sunset` +
-      (sunset !== undefined ? ` on ${sunset.slice(0, 10)}` : "") +
-      `. Please migrate to ${next ?? "a newer version"}.`,
+      `API ${decision.version} was sunset` + (sunset !== undefined ? ` on ${sunset.slice(0, 10)}` : "") + `. Please migrate to ${next ?? "a newer version"}.`,
     version: decision.version,
   };
   if (sunset !== undefined) body.sunset = sunset;

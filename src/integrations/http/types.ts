@@ -194,15 +194,22 @@ export interface StandardResultLike {
   /** The validated value, when validation succeeded. */
   readonly value?: unknown;
   /** The issues, when validation failed. */
-  readonly issues?: ReadonlyArray<{
-    /** What is wrong. */
-    readonly message: string;
-    /** Where: property names and indexes, from the top of the body. */
-    readonly path?: ReadonlyArray<PropertyKey | {
-      /** One step of the path. */
-      readonly key: PropertyKey;
-    }> | undefined;
-  }> | undefined;
+  readonly issues?:
+    | ReadonlyArray<{
+        /** What is wrong. */
+        readonly message: string;
+        /** Where: property names and indexes, from the top of the body. */
+        readonly path?:
+          | ReadonlyArray<
+              | PropertyKey
+              | {
+                  /** One step of the path. */
+                  readonly key: PropertyKey;
+                }
+            >
+          | undefined;
+      }>
+    | undefined;
 }
 
 /**
@@ -214,13 +221,7 @@ export interface StandardResultLike {
  * const result: ValidatorResult = body.email ? [] : [{ path: "email", message: "required" }];
  * ```
  */
-export type ValidatorResult =
-  | boolean
-  | string
-  | null
-  | undefined
-  | void
-  | readonly (string | ValidationProblem)[];
+export type ValidatorResult = boolean | string | null | undefined | void | readonly (string | ValidationProblem)[];
 
 /**
  * What a validator function is told besides the input.

@@ -40,7 +40,13 @@ const has = (value: unknown, name: string): boolean => typeof (value as Record<s
 
 /** ioredis (`Redis` or `Cluster`): `call` and a `status` string. */
 export function isIORedis(client: unknown): client is IORedisLike {
-  return typeof client === "object" && client !== null && has(client, "call") && has(client, "duplicate") && typeof (client as { status?: unknown }).status === "string";
+  return (
+    typeof client === "object" &&
+    client !== null &&
+    has(client, "call") &&
+    has(client, "duplicate") &&
+    typeof (client as { status?: unknown }).status === "string"
+  );
 }
 
 /** A node-redis cluster: `sendCommand(firstKey, isReadonly, args)` and its shards. */
@@ -73,7 +79,8 @@ function nodeRedis(client: NodeRedisClientLike | NodeRedisClusterLike, cluster: 
   return {
     kind: cluster ? "node-redis-cluster" : "node-redis",
     ready: () => (cluster ? (client as NodeRedisClusterLike).isOpen !== false : (client as NodeRedisClientLike).isReady !== false),
-    command: (args, key) => (cluster ? (client as NodeRedisClusterLike).sendCommand(key, false, [...args]) : (client as NodeRedisClientLike).sendCommand([...args])),
+    command: (args, key) =>
+      cluster ? (client as NodeRedisClusterLike).sendCommand(key, false, [...args]) : (client as NodeRedisClientLike).sendCommand([...args]),
     subscribe(channel, events) {
       const sub = client.duplicate();
       let closed = false;

@@ -74,7 +74,11 @@ function checkWrite(options: unknown): { expectedRevision: number; writer: strin
   if (!isRecord(options)) problems.add(ProblemCode.Required, "options", "expected { expectedRevision }");
   const expected = o.expectedRevision;
   if (typeof expected !== "number" || !Number.isSafeInteger(expected) || expected < 0) {
-    problems.add(expected === undefined ? ProblemCode.Required : ProblemCode.OutOfRange, "options.expectedRevision", "expected the revision read (a whole number ≥ 0; 0 creates the document)");
+    problems.add(
+      expected === undefined ? ProblemCode.Required : ProblemCode.OutOfRange,
+      "options.expectedRevision",
+      "expected the revision read (a whole number ≥ 0; 0 creates the document)",
+    );
   }
   const writer = o.writer ?? "turnout";
   if (typeof writer !== "string" || writer.length > 200) problems.add(ProblemCode.Type, "options.writer", "expected a string of at most 200 characters");
@@ -86,7 +90,10 @@ function checkWrite(options: unknown): { expectedRevision: number; writer: strin
 export async function writeConfig(ctx: StoreContext, config: RouterConfig, options: WriteConfigOptions): Promise<WriteResult> {
   const { expectedRevision, writer } = checkWrite(options);
   createRouter(config); // throws TurnoutConfigError listing every problem: a bad config never reaches the fleet
-  const reply = list(await ctx.link.eval(CONFIG_CAS, [ctx.keys.config], [String(expectedRevision), JSON.stringify(config), ctx.keys.configChannel, writer]), "config CAS");
+  const reply = list(
+    await ctx.link.eval(CONFIG_CAS, [ctx.keys.config], [String(expectedRevision), JSON.stringify(config), ctx.keys.configChannel, writer]),
+    "config CAS",
+  );
   if (int(reply[0], "config CAS") === 1) return { written: true, revision: int(reply[1], "config CAS"), updatedAt: int(reply[2], "config CAS") };
   return { written: false, revision: int(reply[1], "config CAS") };
 }
@@ -117,7 +124,8 @@ function checkWatch(options: unknown): void {
   for (const fn of ["onApply", "onError"]) if (o[fn] !== undefined && typeof o[fn] !== "function") problems.add(ProblemCode.Type, fn, "expected a function");
   for (const n of ["pollMs", "staleAfterMs", "maxBytes"]) {
     const v = o[n];
-    if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 2_147_483_647)) problems.add(ProblemCode.OutOfRange, n, "expected a number of at least 0");
+    if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 2_147_483_647))
+      problems.add(ProblemCode.OutOfRange, n, "expected a number of at least 0");
   }
   if (o.subscribe !== undefined && typeof o.subscribe !== "boolean") problems.add(ProblemCode.Type, "subscribe", "expected a boolean");
   problems.throwIfAny("watchConfig options");
@@ -125,7 +133,15 @@ function checkWatch(options: unknown): void {
 
 /** JSON text with object keys sorted, to tell whether two configurations are the same. */
 function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (isRecord(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v));
+  return JSON.stringify(value, (_key, v: unknown) =>
+    isRecord(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, v[k]]),
+        )
+      : v,
+  );
 }
 
 /** Keeps `router` in step with the stored configuration. */
@@ -142,7 +158,10 @@ export function watchConfig(ctx: StoreContext, router: Router, options: WatchRed
   const recovered = (what: string) => (after: { stage: string }) =>
     guarded(logger, "logger", () => logger.warn(`turnout/redis: ${what} works again after a failure (${after.stage})`));
   let failingRevision: number | undefined;
-  const reads = new FailureLog<ConfigSyncFailure["stage"]>((error, stage) => report(error, failingRevision === undefined ? { stage } : { stage, revision: failingRevision }), recovered("reading the configuration"));
+  const reads = new FailureLog<ConfigSyncFailure["stage"]>(
+    (error, stage) => report(error, failingRevision === undefined ? { stage } : { stage, revision: failingRevision }),
+    recovered("reading the configuration"),
+  );
   const subscription = new FailureLog<ConfigSyncFailure["stage"]>((error, stage) => report(error, { stage }), recovered("the config subscription"));
 
   let closed = false;
@@ -180,7 +199,8 @@ export function watchConfig(ctx: StoreContext, router: Router, options: WatchRed
     const key = `${raw.revision}:${raw.sha}`;
     let config: unknown;
     try {
-      if (Buffer.byteLength(raw.text, "utf8") > maxBytes) throw new RangeError(`the stored config is ${Buffer.byteLength(raw.text, "utf8")} bytes, more than maxBytes (${maxBytes})`);
+      if (Buffer.byteLength(raw.text, "utf8") > maxBytes)
+        throw new RangeError(`the stored config is ${Buffer.byteLength(raw.text, "utf8")} bytes, more than maxBytes (${maxBytes})`);
       config = JSON.parse(raw.text);
     } catch (error) {
       rejected = { revision: raw.revision, sha: raw.sha };
@@ -243,13 +263,18 @@ export function watchConfig(ctx: StoreContext, router: Router, options: WatchRed
       if (closed) return false;
       if (raw === null) {
         failingRevision = undefined;
-        reads.fail("missing", new TurnoutRedisError(RedisFailure.Missing, `no configuration document at ${ctx.keys.config}; the configuration in force stays`), now());
+        reads.fail(
+          "missing",
+          new TurnoutRedisError(RedisFailure.Missing, `no configuration document at ${ctx.keys.config}; the configuration in force stays`),
+          now(),
+        );
         return false;
       }
       return apply(raw, via);
     } catch (error) {
       failingRevision = undefined;
-      const stage = error instanceof TurnoutRedisError && error.reason === RedisFailure.Offline ? "connection" : error instanceof SyntaxError ? "parse" : "read";
+      const stage =
+        error instanceof TurnoutRedisError && error.reason === RedisFailure.Offline ? "connection" : error instanceof SyntaxError ? "parse" : "read";
       reads.fail(stage, error, now());
       if (stage !== "parse") {
         lastReadFailed = true;

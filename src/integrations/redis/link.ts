@@ -88,7 +88,10 @@ export class Link {
     const key = args[0] === "EVALSHA" || args[0] === "EVAL" ? args[3] : args[1];
     const reply = this.connection.command(args, key);
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TurnoutRedisError(RedisFailure.Timeout, `no reply from Redis within ${this.timeoutMs} ms (${args[0] ?? ""})`)), this.timeoutMs);
+      timer = setTimeout(
+        () => reject(new TurnoutRedisError(RedisFailure.Timeout, `no reply from Redis within ${this.timeoutMs} ms (${args[0] ?? ""})`)),
+        this.timeoutMs,
+      );
       timer.unref?.();
     });
     // A late reply or error must not become an unhandled rejection.

@@ -89,12 +89,14 @@ function checkOptions(options: unknown): void {
   if (o.lead !== undefined && typeof o.lead !== "boolean") problems.add(ProblemCode.Type, "lead", "expected a boolean");
   for (const n of ["leaseMs", "renewMs", "staleRetryMs"]) {
     const v = o[n];
-    if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v < 10 || v > 2_147_483_647)) problems.add(ProblemCode.OutOfRange, n, "expected a number of milliseconds ≥ 10");
+    if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v < 10 || v > 2_147_483_647))
+      problems.add(ProblemCode.OutOfRange, n, "expected a number of milliseconds ≥ 10");
   }
   if (typeof o.leaseMs === "number" && typeof o.renewMs === "number" && o.renewMs >= o.leaseMs) {
     problems.add(ProblemCode.Conflict, "renewMs", "must be shorter than leaseMs (the lease would expire between renewals)");
   }
-  for (const fn of ["onEvent", "onLeadership", "onError"]) if (o[fn] !== undefined && typeof o[fn] !== "function") problems.add(ProblemCode.Type, fn, "expected a function");
+  for (const fn of ["onEvent", "onLeadership", "onError"])
+    if (o[fn] !== undefined && typeof o[fn] !== "function") problems.add(ProblemCode.Type, fn, "expected a function");
   if (o.stats !== undefined) {
     try {
       resolveFreshness(o.stats, "stats");
@@ -169,7 +171,8 @@ class Controller implements FleetRollout {
     this.failures = new FailureLog<ControllerFailure["stage"]>(
       (error, stage) => {
         if (options.onError !== undefined) guarded(logger, "controlRollout onError", () => options.onError?.(error, { stage }));
-        else if (stage === "stats") guarded(logger, "logger", () => logger.warn(`turnout/redis: rollout ${this.id}: ${message(error)}; the check waits`, { error }));
+        else if (stage === "stats")
+          guarded(logger, "logger", () => logger.warn(`turnout/redis: rollout ${this.id}: ${message(error)}; the check waits`, { error }));
         else guarded(logger, "logger", () => logger.error(`turnout/redis: rollout ${this.id}: ${stage} failed`, { error }));
       },
       (after) => guarded(logger, "logger", () => logger.warn(`turnout/redis: rollout ${this.id}: ${after.stage} works again`)),
@@ -251,12 +254,17 @@ class Controller implements FleetRollout {
   }
 
   async command(command: RolloutCommand): Promise<ControlResult> {
-    if (!isRecord(command) || typeof command.type !== "string") return { accepted: false, rejection: "a command is an object with a type", status: this.currentStatus() };
+    if (!isRecord(command) || typeof command.type !== "string")
+      return { accepted: false, rejection: "a command is an object with a type", status: this.currentStatus() };
     for (let attempt = 0; attempt < ATTEMPTS && !this.closed; attempt++) {
       let runner: Rollout;
       try {
         const read = await this.refresh();
-        if (read.runner === null) throw new TurnoutRedisError(RedisFailure.Missing, "no configuration document in Redis: the rollout cannot apply its weight (write one with writeConfig first)");
+        if (read.runner === null)
+          throw new TurnoutRedisError(
+            RedisFailure.Missing,
+            "no configuration document in Redis: the rollout cannot apply its weight (write one with writeConfig first)",
+          );
         runner = read.runner;
       } catch (caught) {
         const { stage, error } = stageOf(caught);
@@ -272,7 +280,11 @@ class Controller implements FleetRollout {
       }
       if (result.commitFailure === undefined || outcome === undefined) return result; // the machine said no
       if (outcome.kind === "uncertain") {
-        return { accepted: false, rejection: "Redis did not answer in time: the command may or may not have been stored (read state() to know)", status: result.status };
+        return {
+          accepted: false,
+          rejection: "Redis did not answer in time: the command may or may not have been stored (read state() to know)",
+          status: result.status,
+        };
       }
       if (outcome.kind === "failed") return { accepted: false, rejection: `${command.type} not stored: ${message(outcome.error)}`, status: result.status };
       // conflict (or a lease this command did not need): read again and recompute
@@ -323,7 +335,8 @@ class Controller implements FleetRollout {
     const problems = checkState(this.plan, value);
     if (problems.length > 0) throw new TurnoutConfigError(problems, `stored rollout state (${this.keys.state})`);
     const state = value as RolloutState;
-    if (state.revision !== revision) throw new TurnoutRedisError(RedisFailure.Command, `the stored rollout state says revision ${state.revision}, its key ${revision}`);
+    if (state.revision !== revision)
+      throw new TurnoutRedisError(RedisFailure.Command, `the stored rollout state says revision ${state.revision}, its key ${revision}`);
     const nonce = text(reply[2]);
     if (nonce !== null) {
       const events = this.uncertain.get(nonce);
@@ -439,7 +452,14 @@ class Controller implements FleetRollout {
     let config: { readonly expected: number; readonly text: string; readonly value: RouterConfig } | null = null;
     if (weight !== null) {
       if (this.doc === null || this.mirror === null) {
-        return { kind: "failed", stage: "config", error: new TurnoutRedisError(RedisFailure.Missing, "no configuration document in Redis: the canary's weight cannot be applied (write one with writeConfig first)") };
+        return {
+          kind: "failed",
+          stage: "config",
+          error: new TurnoutRedisError(
+            RedisFailure.Missing,
+            "no configuration document in Redis: the canary's weight cannot be applied (write one with writeConfig first)",
+          ),
+        };
       }
       let value: RouterConfig;
       try {
@@ -551,7 +571,8 @@ class Controller implements FleetRollout {
       this.failures.ok("state");
       // Before the start and after the end the weight is not the rollout's: operators may set it as they like.
       if (stored.state.phase === RolloutPhase.Idle || isFinal(stored.state)) return this.renewMs;
-      if (this.doc === null || runner === null) throw new TurnoutRedisError(RedisFailure.Missing, "no configuration document in Redis: the rollout cannot apply its weight");
+      if (this.doc === null || runner === null)
+        throw new TurnoutRedisError(RedisFailure.Missing, "no configuration document in Redis: the rollout cannot apply its weight");
       this.failures.ok("config");
       const tick: RolloutCommand = { type: "tick" };
       await runner.send(tick);

@@ -26,7 +26,8 @@ function checkPublish(options: unknown): void {
   if (o.instance !== undefined && !validName(o.instance)) problems.add(ProblemCode.InvalidName, "instance", "expected 1–200 characters without whitespace");
   for (const n of ["intervalMs", "ttlMs"]) {
     const v = o[n];
-    if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v < 1 || v > 2_147_483_647)) problems.add(ProblemCode.OutOfRange, n, "expected a number of milliseconds ≥ 1");
+    if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v < 1 || v > 2_147_483_647))
+      problems.add(ProblemCode.OutOfRange, n, "expected a number of milliseconds ≥ 1");
   }
   if (o.onError !== undefined && typeof o.onError !== "function") problems.add(ProblemCode.Type, "onError", "expected a function");
   problems.throwIfAny("publishStats options");
@@ -118,8 +119,10 @@ export function resolveFreshness(freshness: unknown, path = "freshness"): Requir
   checkFields(problems, o, path, ["maxAgeMs", "minInstances"]);
   const maxAgeMs = o.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
   const minInstances = o.minInstances ?? 1;
-  if (typeof maxAgeMs !== "number" || !Number.isFinite(maxAgeMs) || maxAgeMs < 1) problems.add(ProblemCode.OutOfRange, `${path}.maxAgeMs`, "expected a number of milliseconds ≥ 1");
-  if (typeof minInstances !== "number" || !Number.isSafeInteger(minInstances) || minInstances < 1) problems.add(ProblemCode.OutOfRange, `${path}.minInstances`, "expected a whole number ≥ 1");
+  if (typeof maxAgeMs !== "number" || !Number.isFinite(maxAgeMs) || maxAgeMs < 1)
+    problems.add(ProblemCode.OutOfRange, `${path}.maxAgeMs`, "expected a number of milliseconds ≥ 1");
+  if (typeof minInstances !== "number" || !Number.isSafeInteger(minInstances) || minInstances < 1)
+    problems.add(ProblemCode.OutOfRange, `${path}.minInstances`, "expected a whole number ≥ 1");
   problems.throwIfAny("fleet stats freshness");
   return { maxAgeMs: maxAgeMs as number, minInstances: minInstances as number };
 }

@@ -587,7 +587,10 @@ export interface RedisStore {
   /** Validates `config` (throws `TurnoutConfigError`), then writes it if the stored revision is `expectedRevision`, and announces it. */
   writeConfig(config: RouterConfig, options: WriteConfigOptions): Promise<WriteResult>;
   /** Read, change, compare-and-set, retried on conflicts (up to `attempts`, default 10). Resolves to the write's result. */
-  updateConfig(change: (current: RouterConfig | null) => RouterConfig, options?: { readonly writer?: string; readonly attempts?: number }): Promise<WriteResult>;
+  updateConfig(
+    change: (current: RouterConfig | null) => RouterConfig,
+    options?: { readonly writer?: string; readonly attempts?: number },
+  ): Promise<WriteResult>;
   /** Keeps `router` in step with the stored configuration: announcements, a poll as backstop, validation first. */
   watchConfig(router: Router, options?: WatchRedisConfigOptions): ConfigSync;
   /** Pushes `stats.snapshot()` periodically, with a TTL. */

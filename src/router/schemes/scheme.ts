@@ -79,11 +79,19 @@ export function toUnits(spec: Exclude<Bucketing, { scheme: "turnout" }>, weights
       if ((spec.mode ?? "rollout") === "rollout") {
         return wholeUnits(weights, 100, (_, value) => `Unleash rolls out in whole percents; ${percent(value)} % cannot be expressed`);
       }
-      return wholeUnits(weights, spec.totalWeight ?? 1000, (_, value) => `Unleash variant weights are whole numbers out of ${spec.totalWeight ?? 1000}; ${percent(value)} cannot be expressed`);
+      return wholeUnits(
+        weights,
+        spec.totalWeight ?? 1000,
+        (_, value) => `Unleash variant weights are whole numbers out of ${spec.totalWeight ?? 1000}; ${percent(value)} cannot be expressed`,
+      );
     case "growthbook":
       return { ok: true, units: fractions(weights) };
     case "flagd":
-      return wholeUnits(weights, spec.totalWeight ?? 100, (_, value) => `flagd weights are whole numbers (here out of ${spec.totalWeight ?? 100}); ${percent(value)} cannot be expressed`);
+      return wholeUnits(
+        weights,
+        spec.totalWeight ?? 100,
+        (_, value) => `flagd weights are whole numbers (here out of ${spec.totalWeight ?? 100}); ${percent(value)} cannot be expressed`,
+      );
     case "launchdarkly":
       return wholeUnits(weights, 100_000, (_, value) => `LaunchDarkly weights are thousandths of a percent; ${percent(value / 1000)} % cannot be expressed`);
   }

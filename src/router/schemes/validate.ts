@@ -47,21 +47,32 @@ function text(problems: Problems, value: unknown, path: string, required: boolea
 
 function oneOf(problems: Problems, value: unknown, path: string, allowed: readonly unknown[]): void {
   if (value !== undefined && !allowed.includes(value)) {
-    problems.add("invalid_value", path, `expected one of ${allowed.map((item) => JSON.stringify(item)).join(", ")}, got ${JSON.stringify(value) ?? typeName(value)}`);
+    problems.add(
+      "invalid_value",
+      path,
+      `expected one of ${allowed.map((item) => JSON.stringify(item)).join(", ")}, got ${JSON.stringify(value) ?? typeName(value)}`,
+    );
   }
 }
 
 function positiveInteger(problems: Problems, value: unknown, path: string): void {
   if (value === undefined) return;
   if (typeof value !== "number" || !Number.isFinite(value)) problems.add("type", path, `expected a whole number, got ${typeName(value)}`);
-  else if (!Number.isInteger(value) || value < 1 || value > MAX_WEIGHT_TOTAL) problems.add("out_of_range", path, `expected a whole number from 1 to ${MAX_WEIGHT_TOTAL}, got ${value}`);
+  else if (!Number.isInteger(value) || value < 1 || value > MAX_WEIGHT_TOTAL)
+    problems.add("out_of_range", path, `expected a whole number from 1 to ${MAX_WEIGHT_TOTAL}, got ${value}`);
 }
 
 /**
  * Checks the shape of a `bucketing` object. Returns the compatibility scheme when its shape is valid (so that weights
  * can be checked against it), `undefined` for turnout's own scheme or when there were problems.
  */
-export function checkBucketingShape(problems: Problems, value: unknown, path: string, allowOrder: boolean, versions: ReadonlySet<string>): CompatBucketing | undefined {
+export function checkBucketingShape(
+  problems: Problems,
+  value: unknown,
+  path: string,
+  allowOrder: boolean,
+  versions: ReadonlySet<string>,
+): CompatBucketing | undefined {
   if (!isRecord(value)) {
     problems.add("type", path, `expected an object such as { "scheme": "unleash", … }, got ${typeName(value)}`);
     return undefined;
@@ -72,7 +83,12 @@ export function checkBucketingShape(problems: Problems, value: unknown, path: st
     return undefined;
   }
   const scheme = value.scheme as (typeof SCHEMES)[number];
-  checkFields(problems, value, path, FIELDS[scheme].filter((field) => allowOrder || field !== "order"));
+  checkFields(
+    problems,
+    value,
+    path,
+    FIELDS[scheme].filter((field) => allowOrder || field !== "order"),
+  );
   if (scheme === "turnout") return undefined;
   oneOf(problems, value.keyless, child(path, "keyless"), KEYLESS);
   switch (scheme) {
@@ -81,7 +97,8 @@ export function checkBucketingShape(problems: Problems, value: unknown, path: st
       oneOf(problems, value.mode, child(path, "mode"), ["rollout", "variants"]);
       oneOf(problems, value.encoding, child(path, "encoding"), ["utf8", "latin1"]);
       positiveInteger(problems, value.totalWeight, child(path, "totalWeight"));
-      if (value.totalWeight !== undefined && value.mode !== "variants") problems.add("conflict", child(path, "totalWeight"), "totalWeight applies to mode \"variants\" only");
+      if (value.totalWeight !== undefined && value.mode !== "variants")
+        problems.add("conflict", child(path, "totalWeight"), 'totalWeight applies to mode "variants" only');
       break;
     case "growthbook":
       text(problems, value.seed, child(path, "seed"), true, false);
@@ -89,9 +106,11 @@ export function checkBucketingShape(problems: Problems, value: unknown, path: st
       oneOf(problems, value.hashVersion, child(path, "hashVersion"), [1, 2]);
       oneOf(problems, value.encoding, child(path, "encoding"), ["utf16", "utf8", "codepoint"]);
       if (value.coverage !== undefined) {
-        if (typeof value.coverage !== "number" || !Number.isFinite(value.coverage)) problems.add("type", child(path, "coverage"), `expected a number from 0 to 1, got ${typeName(value.coverage)}`);
+        if (typeof value.coverage !== "number" || !Number.isFinite(value.coverage))
+          problems.add("type", child(path, "coverage"), `expected a number from 0 to 1, got ${typeName(value.coverage)}`);
         else if (value.coverage < 0 || value.coverage > 1) problems.add("out_of_range", child(path, "coverage"), `expected 0–1, got ${value.coverage}`);
-        if (value.mode === "rollout") problems.add("conflict", child(path, "coverage"), "in mode \"rollout\" the coverage is the split's share of the second version");
+        if (value.mode === "rollout")
+          problems.add("conflict", child(path, "coverage"), 'in mode "rollout" the coverage is the split\'s share of the second version');
       }
       if (value.namespace !== undefined) {
         const namespace = value.namespace;
@@ -129,7 +148,8 @@ export function checkBucketingShape(problems: Problems, value: unknown, path: st
     } else {
       const seen = new Set<unknown>();
       value.order.forEach((name: unknown, index) => {
-        if (typeof name !== "string" || !versions.has(name)) problems.add("unknown_version", child(at, index), `unknown version ${JSON.stringify(name) ?? typeName(name)}`);
+        if (typeof name !== "string" || !versions.has(name))
+          problems.add("unknown_version", child(at, index), `unknown version ${JSON.stringify(name) ?? typeName(name)}`);
         else if (seen.has(name)) problems.add("duplicate", child(at, index), `"${name}" is listed twice`);
         seen.add(name);
       });
@@ -168,7 +188,12 @@ export function splitOrder(
  * Checks that `entries` (weights in the scheme's order) can be expressed in the scheme's units, reporting each
  * weight that cannot (`not_expressible`) at its own path.
  */
-export function checkSchemeWeights(problems: Problems, spec: CompatBucketing, entries: readonly { readonly path: string; readonly weight: number }[], path: string): void {
+export function checkSchemeWeights(
+  problems: Problems,
+  spec: CompatBucketing,
+  entries: readonly { readonly path: string; readonly weight: number }[],
+  path: string,
+): void {
   if (isRollout(spec) && entries.length !== 2) {
     problems.add("invalid_value", path, `a rollout has exactly two entries, [off, on]; got ${entries.length}`);
     return;

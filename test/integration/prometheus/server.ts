@@ -43,12 +43,7 @@ export async function startPrometheus(targets: Readonly<Record<string, string>>)
   const port = await freePort();
   const child: ChildProcess = spawn(
     binary,
-    [
-      `--config.file=${join(dir, "prometheus.yml")}`,
-      `--storage.tsdb.path=${join(dir, "data")}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      "--log.level=warn",
-    ],
+    [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let log = "";

@@ -21,7 +21,11 @@ export interface Connected {
 
 const quiet = (): void => undefined; // outages are expected in these tests; turnout reports what matters
 
-async function nodeRedis(client: { connect(): Promise<unknown>; close(): Promise<unknown>; on(event: "error", listener: () => void): unknown }): Promise<() => Promise<void>> {
+async function nodeRedis(client: {
+  connect(): Promise<unknown>;
+  close(): Promise<unknown>;
+  on(event: "error", listener: () => void): unknown;
+}): Promise<() => Promise<void>> {
   client.on("error", quiet);
   await client.connect();
   return async () => void (await client.close().catch(quiet));
@@ -78,12 +82,22 @@ export async function connectClient(kind: ClientKind, target: Target): Promise<C
     }
     case "ioredis@6": {
       const { Redis: IORedis6, Cluster: IOCluster6 } = await import("ioredis");
-      const client = target.type === "cluster" ? new IOCluster6(nodes) : target.type === "sentinel" ? new IORedis6({ name: target.name, sentinels: nodes }) : new IORedis6(target.url);
+      const client =
+        target.type === "cluster"
+          ? new IOCluster6(nodes)
+          : target.type === "sentinel"
+            ? new IORedis6({ name: target.name, sentinels: nodes })
+            : new IORedis6(target.url);
       return { client, close: await ioredis(client, kind) };
     }
     case "ioredis@5": {
       const { Redis: IORedis5, Cluster: IOCluster5 } = await import("ioredis5");
-      const client = target.type === "cluster" ? new IOCluster5(nodes) : target.type === "sentinel" ? new IORedis5({ name: target.name, sentinels: nodes }) : new IORedis5(target.url);
+      const client =
+        target.type === "cluster"
+          ? new IOCluster5(nodes)
+          : target.type === "sentinel"
+            ? new IORedis5({ name: target.name, sentinels: nodes })
+            : new IORedis5(target.url);
       return { client, close: await ioredis(client, kind) };
     }
   }

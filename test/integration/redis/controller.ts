@@ -13,7 +13,9 @@ const send = (message: FromController): void => {
 };
 
 // Which client library (TURNOUT_REDIS_CLIENT, default node-redis@5) and where: TURNOUT_REDIS_TARGET (JSON), else TURNOUT_REDIS_URL.
-const target: Target = process.env.TURNOUT_REDIS_TARGET ? (JSON.parse(process.env.TURNOUT_REDIS_TARGET) as Target) : { type: "single", url: process.env.TURNOUT_REDIS_URL ?? "" };
+const target: Target = process.env.TURNOUT_REDIS_TARGET
+  ? (JSON.parse(process.env.TURNOUT_REDIS_TARGET) as Target)
+  : { type: "single", url: process.env.TURNOUT_REDIS_URL ?? "" };
 const { client, close: closeClient } = await connectClient((process.env.TURNOUT_REDIS_CLIENT ?? "node-redis@5") as ClientKind, target);
 const store = createRedisStore(client, { namespace: process.env.TURNOUT_NAMESPACE ?? "fleet", logger: { warn: () => undefined, error: () => undefined } });
 const plan = JSON.parse(process.env.TURNOUT_PLAN ?? "{}") as RolloutPlan;
@@ -30,8 +32,13 @@ const controller = store.controlRollout(plan, {
 });
 
 process.on("message", (message: ToController) => {
-  if (message.type === "start") void controller.start().then((r) => send({ type: "started", controller: id, accepted: r.accepted, rejection: r.rejection ?? null }));
-  if (message.type === "stop") void controller.close().then(() => closeClient()).finally(() => process.exit(0));
+  if (message.type === "start")
+    void controller.start().then((r) => send({ type: "started", controller: id, accepted: r.accepted, rejection: r.rejection ?? null }));
+  if (message.type === "stop")
+    void controller
+      .close()
+      .then(() => closeClient())
+      .finally(() => process.exit(0));
 });
 await controller.ready;
 send({ type: "ready", controller: id, leading: controller.status().leading });

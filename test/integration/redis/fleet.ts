@@ -77,7 +77,10 @@ export class Fleet {
     this.connected = await connectClient(this.kind, this.target);
     this.store = createRedisStore(this.connected.client, { namespace: this.namespace, logger: { warn: () => undefined, error: () => undefined } });
     this.connection = connectionFor(this.connected.client, 2000) as Connection;
-    await this.store.writeConfig({ versions: ["v1", "v2"], stable: "v1", canary: "v2", split: { v1: 100, v2: 0 }, stickiness: ["key"] }, { expectedRevision: 0 });
+    await this.store.writeConfig(
+      { versions: ["v1", "v2"], stable: "v1", canary: "v2", split: { v1: 100, v2: 0 }, stickiness: ["key"] },
+      { expectedRevision: 0 },
+    );
     for (let i = 0; i < this.size; i++) this.workers.push(spawnChild<FromWorker>("worker.ts", `w${i}`, { ...this.env(), TURNOUT_WORKER_ID: `w${i}` }));
     await until(() => this.workers.every((w) => w.messages.some((m) => m.type === "ready")), 90_000, "workers ready");
   }
@@ -110,7 +113,8 @@ export class Fleet {
   /** Every worker's digest of its decisions now. */
   async digests(): Promise<(Extract<FromWorker, { type: "digest" }> | undefined)[]> {
     const marks = this.workers.map((w) => w.messages.length);
-    const fresh = (w: Child<FromWorker>, i: number) => w.messages.slice(marks[i]).find((m): m is Extract<FromWorker, { type: "digest" }> => m.type === "digest");
+    const fresh = (w: Child<FromWorker>, i: number) =>
+      w.messages.slice(marks[i]).find((m): m is Extract<FromWorker, { type: "digest" }> => m.type === "digest");
     for (const w of this.workers) w.proc.send({ type: "digest" });
     await until(() => this.workers.every((w, i) => fresh(w, i) !== undefined), BOUND_MS, "digests");
     return this.workers.map(fresh);
@@ -165,7 +169,10 @@ export class Fleet {
     expect(stored.filter((e) => e.type === "step").map((e) => e.stepIndex)).toEqual(range);
     expect(stored.filter((e) => e.type === "promoted")).toHaveLength(1);
     const reported = eventsOf(pair).map((r) => r.event);
-    const reportedSteps = reported.filter((e) => e.type === "step").map((e) => e.stepIndex).sort((a, b) => a - b);
+    const reportedSteps = reported
+      .filter((e) => e.type === "step")
+      .map((e) => e.stepIndex)
+      .sort((a, b) => a - b);
     if (lostWrites) expect([...new Set(reportedSteps)]).toEqual(range);
     else expect(reportedSteps).toEqual(range);
     if (!lostWrites) expect(reported.filter((e) => e.type === "promoted")).toHaveLength(1);

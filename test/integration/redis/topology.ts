@@ -18,7 +18,10 @@ export async function rawCommand(port: number, args: readonly string[], timeoutM
       reply += chunk.toString();
       // Enough for the replies read here: a status/integer/error line, or one bulk string.
       const bulk = /^\$(-?\d+)\r\n/.exec(reply);
-      if ((bulk === null && reply.endsWith("\r\n")) || (bulk !== null && (Number(bulk[1]) < 0 || Buffer.byteLength(reply) >= bulk[0].length + Number(bulk[1]) + 2))) {
+      if (
+        (bulk === null && reply.endsWith("\r\n")) ||
+        (bulk !== null && (Number(bulk[1]) < 0 || Buffer.byteLength(reply) >= bulk[0].length + Number(bulk[1]) + 2))
+      ) {
         clearTimeout(timer);
         socket.destroy();
         resolve(bulk === null ? reply.trim() : reply.slice(bulk[0].length).trimEnd());
@@ -60,12 +63,26 @@ export async function startCluster(): Promise<RedisCluster> {
       nodes.push(
         await startRedis({
           persist: true,
-          args: ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000", "--cluster-port", String(bus), "--cluster-require-full-coverage", "no"],
+          args: [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "1000",
+            "--cluster-port",
+            String(bus),
+            "--cluster-require-full-coverage",
+            "no",
+          ],
         }),
       );
     }
     const cli = execFileSync("sh", ["-c", "command -v redis-cli"], { encoding: "utf8" }).trim();
-    execFileSync(cli, ["--cluster", "create", ...nodes.map((n) => `127.0.0.1:${n.port}`), "--cluster-replicas", "1", "--cluster-yes"], { stdio: "pipe", timeout: 60_000 });
+    execFileSync(cli, ["--cluster", "create", ...nodes.map((n) => `127.0.0.1:${n.port}`), "--cluster-replicas", "1", "--cluster-yes"], {
+      stdio: "pipe",
+      timeout: 60_000,
+    });
     await waitFor("the cluster to be ok on every node", 30_000, async () => {
       const infos = await Promise.all(nodes.map((n) => rawCommand(n.port, ["CLUSTER", "INFO"])));
       return infos.every((info) => /cluster_state:ok/.test(info) && /cluster_known_nodes:6/.test(info));

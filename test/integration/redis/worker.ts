@@ -17,7 +17,9 @@ const send = (message: FromWorker): void => {
 };
 
 // Which client library (TURNOUT_REDIS_CLIENT, default node-redis@5) and where: TURNOUT_REDIS_TARGET (JSON), else TURNOUT_REDIS_URL.
-const target: Target = process.env.TURNOUT_REDIS_TARGET ? (JSON.parse(process.env.TURNOUT_REDIS_TARGET) as Target) : { type: "single", url: process.env.TURNOUT_REDIS_URL ?? "" };
+const target: Target = process.env.TURNOUT_REDIS_TARGET
+  ? (JSON.parse(process.env.TURNOUT_REDIS_TARGET) as Target)
+  : { type: "single", url: process.env.TURNOUT_REDIS_URL ?? "" };
 const { client, close: closeClient } = await connectClient((process.env.TURNOUT_REDIS_CLIENT ?? "node-redis@5") as ClientKind, target);
 const store = createRedisStore(client, { namespace: process.env.TURNOUT_NAMESPACE ?? "fleet", logger: { warn: () => undefined, error: () => undefined } });
 const router = createRouter(FALLBACK, { revision: 0 });

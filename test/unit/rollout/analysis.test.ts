@@ -99,7 +99,12 @@ describe("evaluateHealth", () => {
   });
 
   it("skips relative criteria at 100 % (no stable traffic is left to compare with)", () => {
-    const health = evaluateHealth(summary(undefined, version(1000, 30, 900)), versions, { maxErrorRate: 5, maxErrorRateIncrease: 1, maxP99Ratio: 1.1 }, { weight: 100 });
+    const health = evaluateHealth(
+      summary(undefined, version(1000, 30, 900)),
+      versions,
+      { maxErrorRate: 5, maxErrorRateIncrease: 1, maxP99Ratio: 1.1 },
+      { weight: 100 },
+    );
     expect(health.checks.map((c) => c.outcome)).toEqual(["pass", "skipped", "skipped"]);
     expect(health.verdict).toBe("pass");
   });

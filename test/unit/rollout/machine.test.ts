@@ -53,7 +53,12 @@ const analysed = { maxErrorRate: 5, interval: "1m", window: "5m" } as const;
 
 describe("canary steps", () => {
   it("starts at the first step, holds it, then moves on and promotes after the last", () => {
-    const d = new Driver({ steps: [{ weight: 5, pause: "10m" }, { weight: 25, pause: "10m" }] });
+    const d = new Driver({
+      steps: [
+        { weight: 5, pause: "10m" },
+        { weight: 25, pause: "10m" },
+      ],
+    });
     const start = d.run({ type: "start" }, 0);
     expect(start.accepted).toBe(true);
     expect(start.effects).toEqual([{ type: "setWeight", weight: 5 }]);
@@ -86,7 +91,12 @@ describe("canary steps", () => {
   });
 
   it("sets the router's weight on start even when the first step is 0 % (deploy dark first, seed 003)", () => {
-    const d = new Driver({ steps: [{ weight: 0, pause: "manual" }, { weight: 10, pause: "1h" }] });
+    const d = new Driver({
+      steps: [
+        { weight: 0, pause: "manual" },
+        { weight: 10, pause: "1h" },
+      ],
+    });
     expect(d.run({ type: "start" }, 0).effects).toEqual([{ type: "setWeight", weight: 0 }]);
     expect(d.position).toEqual(["paused", 0, 0]);
     expect(d.state.pauseReason).toBe("step");
@@ -96,7 +106,13 @@ describe("canary steps", () => {
   });
 
   it("ends at the last weight with finish: hold, and can still be promoted fully", () => {
-    const d = new Driver({ steps: [{ weight: 10, pause: "60m" }, { weight: 50, pause: "240m" }], finish: "hold" });
+    const d = new Driver({
+      steps: [
+        { weight: 10, pause: "60m" },
+        { weight: 50, pause: "240m" },
+      ],
+      finish: "hold",
+    });
     d.run({ type: "start" }, 0);
     d.tick(60 * MIN);
     d.tick(300 * MIN);
@@ -108,7 +124,13 @@ describe("canary steps", () => {
 });
 
 describe("analysis gates", () => {
-  const plan: RolloutPlan = { steps: [{ weight: 5, pause: "5m" }, { weight: 25, pause: "5m" }], analysis: analysed };
+  const plan: RolloutPlan = {
+    steps: [
+      { weight: 5, pause: "5m" },
+      { weight: 25, pause: "5m" },
+    ],
+    analysis: analysed,
+  };
 
   it("asks for checks every interval over the step's span, and advances at the end of the hold only on a pass", () => {
     const d = new Driver(plan);
@@ -228,7 +250,13 @@ describe("operator controls", () => {
   });
 
   it("resume at the instant a failed check ended the hold asks for no second check at that instant (one failure is not counted twice)", () => {
-    const d = new Driver({ steps: [{ weight: 5, pause: "10m" }, { weight: 25, pause: "10m" }], analysis: { ...analysed, failureLimit: 2 } });
+    const d = new Driver({
+      steps: [
+        { weight: 5, pause: "10m" },
+        { weight: 25, pause: "10m" },
+      ],
+      analysis: { ...analysed, failureLimit: 2 },
+    });
     d.run({ type: "start" }, 0);
     for (let m = 1; m < 10; m++) d.tick(m * MIN, "pass");
     d.tick(10 * MIN, "fail");
@@ -247,7 +275,13 @@ describe("operator controls", () => {
   });
 
   it("promote skips the rest of the hold; promoteFull skips every remaining step", () => {
-    const d = new Driver({ steps: [{ weight: 5, pause: "1h" }, { weight: 25, pause: "1h" }, { weight: 50, pause: "1h" }] });
+    const d = new Driver({
+      steps: [
+        { weight: 5, pause: "1h" },
+        { weight: 25, pause: "1h" },
+        { weight: 50, pause: "1h" },
+      ],
+    });
     d.run({ type: "start" }, 0);
     d.run({ type: "promote" }, MIN);
     expect(d.position).toEqual(["progressing", 1, 25]);
@@ -284,7 +318,13 @@ describe("operator controls", () => {
   });
 
   it("abort is immediate; retry starts over from the first step", () => {
-    const d = new Driver({ steps: [{ weight: 5, pause: "1h" }, { weight: 25, pause: "1h" }], analysis: analysed });
+    const d = new Driver({
+      steps: [
+        { weight: 5, pause: "1h" },
+        { weight: 25, pause: "1h" },
+      ],
+      analysis: analysed,
+    });
     d.run({ type: "start" }, 0);
     d.tick(60 * MIN, "pass");
     d.tick(61 * MIN, "fail");
@@ -310,7 +350,12 @@ describe("operator controls", () => {
 describe("rollback", () => {
   it("steps down through the weights already taken with rollback: stepped; a second abort goes to 0 at once", () => {
     const plan: RolloutPlan = {
-      steps: [{ weight: 1, pause: "1m" }, { weight: 5, pause: "1m" }, { weight: 25, pause: "1m" }, { weight: 50, pause: "1h" }],
+      steps: [
+        { weight: 1, pause: "1m" },
+        { weight: 5, pause: "1m" },
+        { weight: 25, pause: "1m" },
+        { weight: 50, pause: "1h" },
+      ],
       rollback: "stepped",
       rollbackInterval: "30s",
     };
@@ -361,7 +406,10 @@ describe("rollback", () => {
 
   it("flips back at once within the rollback window with rollback: stepped too (regression: it stepped down from 100 %)", () => {
     const plan: RolloutPlan = {
-      steps: [{ weight: 10, pause: "1m" }, { weight: 50, pause: "1m" }],
+      steps: [
+        { weight: 10, pause: "1m" },
+        { weight: 50, pause: "1m" },
+      ],
       rollback: "stepped",
       rollbackWindow: "15m",
       analysis: { maxErrorRate: 5, interval: "1m" },
@@ -406,7 +454,10 @@ describe("blue-green", () => {
   it("previews at 0 %, waits at a manual gate, switches atomically, and keeps a rollback window", () => {
     const d = new Driver({
       strategy: "blueGreen",
-      steps: [{ weight: 0, pause: "10m", analysis: { maxErrorRate: 1, minRequests: 20 } }, { weight: 0, pause: "manual" }],
+      steps: [
+        { weight: 0, pause: "10m", analysis: { maxErrorRate: 1, minRequests: 20 } },
+        { weight: 0, pause: "manual" },
+      ],
       rollbackWindow: "30m",
     });
     d.run({ type: "start" }, 0);
@@ -430,7 +481,13 @@ describe("blue-green", () => {
 
 describe("state is plain JSON", () => {
   it("restores from JSON mid-hold and continues with the remaining time", () => {
-    const plan: RolloutPlan = { steps: [{ weight: 5, pause: "10m" }, { weight: 25, pause: "10m" }], analysis: analysed };
+    const plan: RolloutPlan = {
+      steps: [
+        { weight: 5, pause: "10m" },
+        { weight: 25, pause: "10m" },
+      ],
+      analysis: analysed,
+    };
     const d = new Driver(plan);
     d.run({ type: "start" }, 0);
     d.tick(MIN, "pass");
@@ -460,7 +517,14 @@ describe("state is plain JSON", () => {
   });
 
   it("refuses a state that could never move on (regression: a hold without its end, or an analysed step without its next check, was accepted and stalled)", () => {
-    const d = new Driver({ steps: [{ weight: 5, pause: "10m" }, { weight: 10, pause: "10m" }], analysis: analysed, rollbackWindow: "5m" });
+    const d = new Driver({
+      steps: [
+        { weight: 5, pause: "10m" },
+        { weight: 10, pause: "10m" },
+      ],
+      analysis: analysed,
+      rollbackWindow: "5m",
+    });
     d.run({ type: "start" }, 0);
     const paths = (state: RolloutState): string[] => checkState(d.plan, state).map((p) => p.path);
     expect(paths({ ...d.state, holdUntil: null })).toEqual(["state.holdUntil"]);

@@ -47,7 +47,11 @@ describe("plan validation lists every problem with a code and a path", () => {
     ["a fractional failure limit", { steps: [{ weight: 5, analysis: { maxErrorRate: 5, failureLimit: 1.5 } }] }, ["type", "steps[0].analysis.failureLimit"]],
     ["a negative minRequests", { steps: [{ weight: 5, analysis: { maxErrorRate: 5, minRequests: -1 } }] }, ["negative", "steps[0].analysis.minRequests"]],
     ["a p99 ratio of 0", { steps: [{ weight: 5, analysis: { maxP99Ratio: 0 } }] }, ["out_of_range", "steps[0].analysis.maxP99Ratio"]],
-    ["an unknown inconclusive policy", { steps: [{ weight: 5, analysis: { maxErrorRate: 5, onInconclusive: "abort" } }] }, ["invalid_value", "steps[0].analysis.onInconclusive"]],
+    [
+      "an unknown inconclusive policy",
+      { steps: [{ weight: 5, analysis: { maxErrorRate: 5, onInconclusive: "abort" } }] },
+      ["invalid_value", "steps[0].analysis.onInconclusive"],
+    ],
     ["a zero window", { steps: [{ weight: 5, analysis: { maxErrorRate: 5, window: "0s" } }] }, ["out_of_range", "steps[0].analysis.window"]],
     ["an analysis that is a list", { steps: [{ weight: 5 }], analysis: [] }, ["type", "analysis"]],
     ["a typo in an analysis", { steps: [{ weight: 5, analysis: { maxErrorRate: 5, maxP95Ms: 9 } }] }, ["unknown_field", "steps[0].analysis.maxP95Ms"]],

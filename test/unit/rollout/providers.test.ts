@@ -30,7 +30,10 @@ const QUERIES = {
 const promPlan: RolloutPlan = {
   providers: { prom: { type: "prometheus", url: "http://127.0.0.1:9090/", queries: QUERIES, timeout: "2s", retries: 1 } },
   analysis: { provider: "prom", window: "1m", interval: "30s", minRequests: 10, maxErrorRate: 5, maxP99Ms: 500 },
-  steps: [{ weight: 10, pause: "2m" }, { weight: 50, pause: "2m" }],
+  steps: [
+    { weight: 10, pause: "2m" },
+    { weight: 50, pause: "2m" },
+  ],
 };
 
 function codes(plan: unknown): string[] {
@@ -126,7 +129,10 @@ describe("the runner with a provider", () => {
   const customPlan: RolloutPlan = {
     providers: { mine: { type: "custom" } },
     analysis: { provider: "mine", window: "1m", interval: "1m", minRequests: 10, maxErrorRate: 5 },
-    steps: [{ weight: 10, pause: "2m" }, { weight: 50, pause: "2m" }],
+    steps: [
+      { weight: 10, pause: "2m" },
+      { weight: 50, pause: "2m" },
+    ],
   };
   const setup = (provider: AnalysisProvider | undefined) => {
     const time = new VirtualTime(T0);

@@ -27,10 +27,19 @@ const MIN = 60_000;
 const T0 = 1_767_225_600_000;
 
 /** A plan without analysis: holds of 10 minutes. */
-const timed: RolloutPlan = { steps: [{ weight: 5, pause: "10m" }, { weight: 25, pause: "10m" }, { weight: 50, pause: "10m" }] };
+const timed: RolloutPlan = {
+  steps: [
+    { weight: 5, pause: "10m" },
+    { weight: 25, pause: "10m" },
+    { weight: 50, pause: "10m" },
+  ],
+};
 /** A plan with analysis: one check a minute, a 3-minute hold, a rollback window of 5 minutes. */
 const analysed: RolloutPlan = {
-  steps: [{ weight: 10, pause: "3m" }, { weight: 50, pause: "3m" }],
+  steps: [
+    { weight: 10, pause: "3m" },
+    { weight: 50, pause: "3m" },
+  ],
   analysis: { window: "2m", interval: "1m", minRequests: 10, maxErrorRate: 5 },
   rollbackWindow: "5m",
 };
@@ -52,7 +61,16 @@ function setup(plan: RolloutPlan, hooks: Partial<Pick<RolloutOptions, "commit" |
     warn: (message) => logged.push(["warn", message]),
     error: (message) => logged.push(["error", message]),
   };
-  const rollout = createRollout(plan, { router, stats, clock: time.clock, timers: time, onEvent: (e) => events.push(e), onState: (s) => saved.push(s), logger, ...hooks });
+  const rollout = createRollout(plan, {
+    router,
+    stats,
+    clock: time.clock,
+    timers: time,
+    onEvent: (e) => events.push(e),
+    onState: (s) => saved.push(s),
+    logger,
+    ...hooks,
+  });
   running.push(rollout);
   /** Healthy traffic on both versions for `ms` (10 s slices), time moving on. */
   const traffic = (ms: number): void => {

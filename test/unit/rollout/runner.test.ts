@@ -50,7 +50,11 @@ function setup(plan: RolloutPlan, extra: { state?: RolloutState; router?: Router
 }
 
 const plan: RolloutPlan = {
-  steps: [{ weight: 5, pause: "10m" }, { weight: 25, pause: "10m" }, { weight: 50, pause: "10m" }],
+  steps: [
+    { weight: 5, pause: "10m" },
+    { weight: 25, pause: "10m" },
+    { weight: 50, pause: "10m" },
+  ],
   analysis: { window: "5m", interval: "1m", minRequests: 100, maxErrorRateIncrease: 2 },
 };
 
@@ -125,7 +129,12 @@ describe("createRollout drives a real router from a real stats", () => {
   });
 
   it("stop() cancels the timers; the state stays", () => {
-    const { rollout, time, router } = setup({ steps: [{ weight: 10, pause: "10m" }, { weight: 20, pause: "10m" }] });
+    const { rollout, time, router } = setup({
+      steps: [
+        { weight: 10, pause: "10m" },
+        { weight: 20, pause: "10m" },
+      ],
+    });
     rollout.start();
     expect(time.size).toBe(1);
     rollout.stop();
@@ -136,7 +145,12 @@ describe("createRollout drives a real router from a real stats", () => {
   });
 
   it("persists every change and restarts from the saved JSON with the remaining time of the step", () => {
-    const first = setup({ steps: [{ weight: 10, pause: "30m" }, { weight: 20, pause: "30m" }] });
+    const first = setup({
+      steps: [
+        { weight: 10, pause: "30m" },
+        { weight: 20, pause: "30m" },
+      ],
+    });
     first.rollout.start();
     first.time.advance(12 * MIN);
     first.rollout.stop(); // the process dies 12 minutes into the first step
@@ -144,7 +158,15 @@ describe("createRollout drives a real router from a real stats", () => {
 
     // A new process: a new router (booted with its config file at 0 %), the saved state, 5 minutes later.
     const router = createRouter({ versions: ["v1", "v2"], stable: "v1", canary: "v2" });
-    const second = setup({ steps: [{ weight: 10, pause: "30m" }, { weight: 20, pause: "30m" }] }, { state: JSON.parse(saved) as RolloutState, router });
+    const second = setup(
+      {
+        steps: [
+          { weight: 10, pause: "30m" },
+          { weight: 20, pause: "30m" },
+        ],
+      },
+      { state: JSON.parse(saved) as RolloutState, router },
+    );
     running = second.rollout;
     second.time.advanceTo(T0 + 17 * MIN);
     expect(router.canaryPercent).toBe(10);
@@ -241,7 +263,15 @@ describe("createRollout drives a real router from a real stats", () => {
 
   it("runs on the default timers when none are given", async () => {
     const router = createRouter({ versions: ["v1", "v2"], stable: "v1", canary: "v2" });
-    const rollout = createRollout({ steps: [{ weight: 10, pause: 5 }, { weight: 20, pause: 5 }] }, { router, stats: createStats() });
+    const rollout = createRollout(
+      {
+        steps: [
+          { weight: 10, pause: 5 },
+          { weight: 20, pause: 5 },
+        ],
+      },
+      { router, stats: createStats() },
+    );
     running = rollout;
     rollout.start();
     for (let i = 0; i < 200 && rollout.status().phase !== "promoted"; i++) await new Promise((resolve) => setTimeout(resolve, 5));

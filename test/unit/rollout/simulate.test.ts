@@ -143,7 +143,12 @@ describe("simulateRollout scenarios", () => {
   });
 
   it("stops at a manual gate, or lets a simulated operator approve it", () => {
-    const plan: RolloutPlan = { steps: [{ weight: 0, pause: "manual" }, { weight: 20, pause: "1h" }] };
+    const plan: RolloutPlan = {
+      steps: [
+        { weight: 0, pause: "manual" },
+        { weight: 20, pause: "1h" },
+      ],
+    };
     const waits = simulateRollout(plan, { requestsPerSecond: 10 });
     expect(waits).toMatchObject({ outcome: "paused", finalWeight: 0, durationMs: 0 });
     const approved = simulateRollout(plan, { requestsPerSecond: 10 }, { approveAfter: "15m" });

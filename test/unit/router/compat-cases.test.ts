@@ -97,9 +97,18 @@ function replayUnleash(file: string, tally: Tally): void {
   const features = new Map(spec.state.features.map((feature) => [feature.name, feature]));
   for (const test of [...(spec.tests ?? []), ...(spec.variantTests ?? [])]) {
     const feature = features.get(test.toggleName);
-    if (feature === undefined) { tally.leave("unknown flag (not bucketing)"); continue; }
-    if (!feature.enabled) { tally.leave("flag switched off (not bucketing)"); continue; }
-    if (feature.strategies.length > 1) { tally.leave("several strategies (strategy evaluation, not bucketing)"); continue; }
+    if (feature === undefined) {
+      tally.leave("unknown flag (not bucketing)");
+      continue;
+    }
+    if (!feature.enabled) {
+      tally.leave("flag switched off (not bucketing)");
+      continue;
+    }
+    if (feature.strategies.length > 1) {
+      tally.leave("several strategies (strategy evaluation, not bucketing)");
+      continue;
+    }
     const strategy = feature.strategies[0];
     if (strategy !== undefined && ((strategy.constraints?.length ?? 0) > 0 || (strategy.segments?.length ?? 0) > 0)) {
       tally.leave("strategy constraints or segments (targeting, not bucketing)");
@@ -109,12 +118,20 @@ function replayUnleash(file: string, tally: Tally): void {
     const attributes = unleashAttributes(test.context);
     if (typeof test.expectedResult === "boolean") {
       const rollout = strategy === undefined ? undefined : ROLLOUTS[strategy.name];
-      if (rollout === undefined) { tally.leave("the default strategy: on for everyone (no bucketing)"); continue; }
+      if (rollout === undefined) {
+        tally.leave("the default strategy: on for everyone (no bucketing)");
+        continue;
+      }
       const percent = Number(params[rollout.percent]);
       const { stickiness, keyless } = unleashStickiness(rollout.stickiness(params), false);
       const router = tryRouter(
         {
-          versions: ["off", "on"], stable: "off", canary: "on", split: { off: 100 - percent, on: percent }, stickiness, keyless: "stable",
+          versions: ["off", "on"],
+          stable: "off",
+          canary: "on",
+          split: { off: 100 - percent, on: percent },
+          stickiness,
+          keyless: "stable",
           bucketing: { scheme: "unleash", groupId: params.groupId ?? feature.name, keyless },
         },
         tally,
@@ -128,8 +145,14 @@ function replayUnleash(file: string, tally: Tally): void {
     const expected = test.expectedResult.name;
     const strategyVariants = strategy?.variants ?? [];
     const variants = strategyVariants.length > 0 ? strategyVariants : (feature.variants ?? []);
-    if (variants.length === 0) { tally.leave("no variants (the disabled variant, not bucketing)"); continue; }
-    if (variants.some((variant) => (variant.overrides?.length ?? 0) > 0)) { tally.leave("variant overrides (targeting, not bucketing)"); continue; }
+    if (variants.length === 0) {
+      tally.leave("no variants (the disabled variant, not bucketing)");
+      continue;
+    }
+    if (variants.some((variant) => (variant.overrides?.length ?? 0) > 0)) {
+      tally.leave("variant overrides (targeting, not bucketing)");
+      continue;
+    }
     const rollout = strategy === undefined ? undefined : ROLLOUTS[strategy.name];
     if (rollout !== undefined && Number(params[rollout.percent]) !== 100) {
       tally.leave("a partial rollout before the variants (two bucketing stages; turnout's split is one)");
@@ -142,7 +165,10 @@ function replayUnleash(file: string, tally: Tally): void {
     const total = variants.reduce((sum, variant) => sum + variant.weight, 0);
     const router = tryRouter(
       {
-        versions: names, stable: names[0]!, split: Object.fromEntries(variants.map((variant) => [variant.name, variant.weight])), stickiness,
+        versions: names,
+        stable: names[0]!,
+        split: Object.fromEntries(variants.map((variant) => [variant.name, variant.weight])),
+        stickiness,
         bucketing: { scheme: "unleash", mode: "variants", groupId, totalWeight: total, keyless },
       },
       tally,
@@ -154,7 +180,9 @@ function replayUnleash(file: string, tally: Tally): void {
 }
 
 describe("Unleash client specification", () => {
-  const files = readdirSync(join(casesDir, "unleash")).filter((name) => name.endsWith(".json")).sort();
+  const files = readdirSync(join(casesDir, "unleash"))
+    .filter((name) => name.endsWith(".json"))
+    .sort();
   it("replays the gradual-rollout, flexible-rollout, variant and custom-stickiness files: 48 of 63 cases used", () => {
     const tally = new Tally();
     for (const file of files) replayUnleash(file, tally);
@@ -182,8 +210,23 @@ interface GrowthBookCases {
   getBucketRange: [string, [number, number, number[] | null], Range[]][];
   chooseVariation: [string, number, Range[], number][];
   inNamespace: [string, string, [string, number, number], boolean][];
-  run: [string, Record<string, unknown> & { attributes?: Record<string, unknown> }, Record<string, unknown> & { key: string; variations: unknown[] }, unknown, boolean, boolean][];
-  feature: [string, Record<string, unknown> & { attributes?: Record<string, unknown>; features?: Record<string, { defaultValue?: unknown; rules?: Record<string, unknown>[] }> }, string, { value: unknown; source: string }][];
+  run: [
+    string,
+    Record<string, unknown> & { attributes?: Record<string, unknown> },
+    Record<string, unknown> & { key: string; variations: unknown[] },
+    unknown,
+    boolean,
+    boolean,
+  ][];
+  feature: [
+    string,
+    Record<string, unknown> & {
+      attributes?: Record<string, unknown>;
+      features?: Record<string, { defaultValue?: unknown; rules?: Record<string, unknown>[] }>;
+    },
+    string,
+    { value: unknown; source: string },
+  ][];
   leftOutSections: Record<string, number>;
 }
 
@@ -202,7 +245,10 @@ describe("GrowthBook cases.json", () => {
   it("hash: 14 of 15 cases (the other asks for an unknown hash version, which turnout refuses)", () => {
     const tally = new Tally();
     for (const [seed, value, version, expected] of gb.hash) {
-      if (version !== 1 && version !== 2) { tally.leave("unknown hash version"); continue; }
+      if (version !== 1 && version !== 2) {
+        tally.leave("unknown hash version");
+        continue;
+      }
       const position = compileScheme({ scheme: "growthbook", seed, hashVersion: version }, [1]).position(value);
       expect(position, `hash(${JSON.stringify(seed)}, ${JSON.stringify(value)}, ${version})`).toBe(expected);
       tally.used++;
@@ -213,10 +259,19 @@ describe("GrowthBook cases.json", () => {
   it("getBucketRange: 8 of 13 cases, those with valid inputs", () => {
     const tally = new Tally();
     for (const [name, [count, coverage, weights], expected] of gb.getBucketRange) {
-      if (coverage < 0 || coverage > 1) { tally.leave("coverage outside 0–1: GrowthBook clamps, turnout refuses"); continue; }
-      if (weights !== null && weights.length !== count) { tally.leave("weights for a different number of variations: GrowthBook ignores them, turnout refuses"); continue; }
+      if (coverage < 0 || coverage > 1) {
+        tally.leave("coverage outside 0–1: GrowthBook clamps, turnout refuses");
+        continue;
+      }
+      if (weights !== null && weights.length !== count) {
+        tally.leave("weights for a different number of variations: GrowthBook ignores them, turnout refuses");
+        continue;
+      }
       const sum = (weights ?? []).reduce((a, b) => a + b, 0);
-      if (weights !== null && (sum < 0.99 || sum > 1.01)) { tally.leave("weights not summing to 1: GrowthBook falls back to equal weights, turnout normalises"); continue; }
+      if (weights !== null && (sum < 0.99 || sum > 1.01)) {
+        tally.leave("weights not summing to 1: GrowthBook falls back to equal weights, turnout normalises");
+        continue;
+      }
       const ranges = bucketRanges(coverage, fractions(weights ?? Array.from({ length: count }, () => 1)));
       expect(ranges.length, name).toBe(expected.length);
       ranges.forEach(([start, end], i) => {
@@ -246,17 +301,35 @@ describe("GrowthBook cases.json", () => {
     const tally = new Tally();
     for (const [name, context, experiment, value, inExperiment] of gb.run) {
       const extraContext = Object.keys(context).find((field) => field !== "attributes");
-      if (extraContext !== undefined) { tally.leave(`context.${extraContext} (not bucketing)`); continue; }
+      if (extraContext !== undefined) {
+        tally.leave(`context.${extraContext} (not bucketing)`);
+        continue;
+      }
       const extra = Object.keys(experiment).find((field) => !RUN_FIELDS.has(field));
-      if (extra !== undefined) { tally.leave(`experiment.${extra} (not bucketing)`); continue; }
+      if (extra !== undefined) {
+        tally.leave(`experiment.${extra} (not bucketing)`);
+        continue;
+      }
       const weights = experiment.weights as number[] | undefined;
       const count = experiment.variations.length;
       const coverage = experiment.coverage as number | undefined;
-      if (coverage !== undefined && (coverage < 0 || coverage > 1)) { tally.leave("coverage outside 0–1: GrowthBook clamps, turnout refuses"); continue; }
+      if (coverage !== undefined && (coverage < 0 || coverage > 1)) {
+        tally.leave("coverage outside 0–1: GrowthBook clamps, turnout refuses");
+        continue;
+      }
       const sum = (weights ?? []).reduce((a, b) => a + b, 0);
-      if (weights !== undefined && (weights.length !== count || sum < 0.99 || sum > 1.01)) { tally.leave("invalid weights: GrowthBook falls back to equal weights, turnout refuses or normalises"); continue; }
-      if (count < 2) { tally.leave("fewer than two variations: GrowthBook does not run the experiment"); continue; }
-      if (new Set(experiment.variations.map((variation) => JSON.stringify(variation))).size !== count) { tally.leave("repeated variation values (the expected index is ambiguous)"); continue; }
+      if (weights !== undefined && (weights.length !== count || sum < 0.99 || sum > 1.01)) {
+        tally.leave("invalid weights: GrowthBook falls back to equal weights, turnout refuses or normalises");
+        continue;
+      }
+      if (count < 2) {
+        tally.leave("fewer than two variations: GrowthBook does not run the experiment");
+        continue;
+      }
+      if (new Set(experiment.variations.map((variation) => JSON.stringify(variation))).size !== count) {
+        tally.leave("repeated variation values (the expected index is ambiguous)");
+        continue;
+      }
       const hashAttribute = (experiment.hashAttribute as string | undefined) ?? "id";
       const bucketing: Bucketing = {
         scheme: "growthbook",
@@ -267,13 +340,16 @@ describe("GrowthBook cases.json", () => {
       };
       const router = tryRouter(
         {
-          versions: ["v1"], stable: "v1",
-          experiments: [{
-            name: experiment.key,
-            variants: experiment.variations.map((_, i) => ({ name: `variation-${i}`, weight: weights?.[i] ?? 1 })),
-            stickiness: [`attr:${hashAttribute}`],
-            bucketing,
-          }],
+          versions: ["v1"],
+          stable: "v1",
+          experiments: [
+            {
+              name: experiment.key,
+              variants: experiment.variations.map((_, i) => ({ name: `variation-${i}`, weight: weights?.[i] ?? 1 })),
+              stickiness: [`attr:${hashAttribute}`],
+              bucketing,
+            },
+          ],
         },
         tally,
       );
@@ -292,20 +368,39 @@ describe("GrowthBook cases.json", () => {
     const tally = new Tally();
     for (const [name, context, featureKey, expected] of gb.feature) {
       const extraContext = Object.keys(context).find((field) => field !== "attributes" && field !== "features");
-      if (extraContext !== undefined) { tally.leave(`context.${extraContext} (not bucketing)`); continue; }
+      if (extraContext !== undefined) {
+        tally.leave(`context.${extraContext} (not bucketing)`);
+        continue;
+      }
       const rules = context.features?.[featureKey]?.rules ?? [];
-      if (rules.length !== 1) { tally.leave(rules.length === 0 ? "no rule (default value)" : "several rules (rule evaluation, not bucketing)"); continue; }
+      if (rules.length !== 1) {
+        tally.leave(rules.length === 0 ? "no rule (default value)" : "several rules (rule evaluation, not bucketing)");
+        continue;
+      }
       const rule = rules[0]!;
       const extra = Object.keys(rule).find((field) => !RULE_FIELDS.has(field));
-      if (extra !== undefined) { tally.leave(`rule.${extra} (an experiment rule, a condition or a range: not a percentage rollout)`); continue; }
-      if (rule.coverage === undefined) { tally.leave("a force rule without coverage (no bucketing)"); continue; }
+      if (extra !== undefined) {
+        tally.leave(`rule.${extra} (an experiment rule, a condition or a range: not a percentage rollout)`);
+        continue;
+      }
+      if (rule.coverage === undefined) {
+        tally.leave("a force rule without coverage (no bucketing)");
+        continue;
+      }
       const coverage = rule.coverage as number;
       const hashAttribute = (rule.hashAttribute as string | undefined) ?? "id";
       const router = tryRouter(
         {
-          versions: ["off", "on"], stable: "off", canary: "on", split: { off: 1 - coverage, on: coverage }, stickiness: [`attr:${hashAttribute}`],
+          versions: ["off", "on"],
+          stable: "off",
+          canary: "on",
+          split: { off: 1 - coverage, on: coverage },
+          stickiness: [`attr:${hashAttribute}`],
           bucketing: {
-            scheme: "growthbook", mode: "rollout", seed: (rule.seed as string | undefined) || featureKey, keyless: "sdk",
+            scheme: "growthbook",
+            mode: "rollout",
+            seed: (rule.seed as string | undefined) || featureKey,
+            keyless: "sdk",
             ...(rule.hashVersion === undefined ? {} : { hashVersion: rule.hashVersion as 1 | 2 }),
           },
         },
@@ -341,9 +436,15 @@ describe("flagd test kit: fractional", () => {
     const tally = new Tally();
     for (const test of kit.cases) {
       const label = `${test.scenario} ${JSON.stringify(test.row)}`;
-      if (test.tags.includes("@fractional-nested")) { tally.leave("variants or weights computed by nested JSON Logic (not bucketing)"); continue; }
+      if (test.tags.includes("@fractional-nested")) {
+        tally.leave("variants or weights computed by nested JSON Logic (not bucketing)");
+        continue;
+      }
       const args = test.targeting?.fractional;
-      if (args === undefined || test.variants === null || test.defaultVariant === null) { tally.leave("fractional inside another operation"); continue; }
+      if (args === undefined || test.variants === null || test.defaultVariant === null) {
+        tally.leave("fractional inside another operation");
+        continue;
+      }
       // The bucketing value: the shorthand (flag key + targeting key), a `cat` of a literal and an attribute, or a `var`.
       let prefix = test.flag;
       let source = "key";
@@ -367,10 +468,16 @@ describe("flagd test kit: fractional", () => {
       const total = weights.reduce((a, b) => a + Math.max(0, b), 0);
       const router = tryRouter(
         {
-          versions, stable: test.defaultVariant, stickiness: [source as "key"],
+          versions,
+          stable: test.defaultVariant,
+          stickiness: [source as "key"],
           split: Object.fromEntries(versions.map((name) => [name, weights[names.indexOf(name)] ?? 0])),
           bucketing: {
-            scheme: "flagd", flagKey: prefix, order: names, totalWeight: Math.max(1, total), keyless: "sdk",
+            scheme: "flagd",
+            flagKey: prefix,
+            order: names,
+            totalWeight: Math.max(1, total),
+            keyless: "sdk",
             bucketing: test.tags.includes("@fractional-v1") ? "v1" : "v2",
           },
         },
@@ -402,10 +509,14 @@ describe("flagd test kit: fractional", () => {
 // ---------------------------------------------------------------------------------------------------------------
 
 describe("LaunchDarkly published bucket values", () => {
-  const published = readJson<{ cases: { flagKey: string; salt: string; seed?: number; contextValue: string; expected: number }[] }>("launchdarkly/bucketing.json");
+  const published = readJson<{ cases: { flagKey: string; salt: string; seed?: number; contextValue: string; expected: number }[] }>(
+    "launchdarkly/bucketing.json",
+  );
   it("reproduces all 14 values (within the SDKs' 1e-7)", () => {
     for (const c of published.cases) {
-      const position = compileScheme({ scheme: "launchdarkly", flagKey: c.flagKey, salt: c.salt, ...(c.seed === undefined ? {} : { seed: c.seed }) }, [1]).position(c.contextValue);
+      const position = compileScheme({ scheme: "launchdarkly", flagKey: c.flagKey, salt: c.salt, ...(c.seed === undefined ? {} : { seed: c.seed }) }, [
+        1,
+      ]).position(c.contextValue);
       expect(Math.abs(position - c.expected) / c.expected, JSON.stringify(c)).toBeLessThan(1e-7);
     }
     expect(published.cases).toHaveLength(14);
@@ -413,7 +524,9 @@ describe("LaunchDarkly published bucket values", () => {
 
   it("routes them as a 60/40 rollout does (the Go and C++ SDKs' variation tests): A → v1, B → v2, C → v1", () => {
     const router = createRouter({
-      versions: ["v1", "v2"], stable: "v1", split: { v1: 60, v2: 40 },
+      versions: ["v1", "v2"],
+      stable: "v1",
+      split: { v1: 60, v2: 40 },
       bucketing: { scheme: "launchdarkly", flagKey: "hashKey", salt: "saltyA" },
     });
     expect(["userKeyA", "userKeyB", "userKeyC"].map((key) => router.decide({ key }).version)).toEqual(["v1", "v2", "v1"]);

@@ -26,15 +26,24 @@ describe("bucketing: validation", () => {
       { code: "required", path: "bucketing.groupId" },
       { code: "invalid_value", path: "bucketing.encoding" },
     ]);
-    expect(problemsOf(() => createRouter({ ...base, bucketing: { scheme: "growthbook", seed: "s", hashVersion: 3, coverage: 2, namespace: ["n", 0.5, 0.2] } as unknown as Bucketing }))).toEqual([
+    expect(
+      problemsOf(() =>
+        createRouter({
+          ...base,
+          bucketing: { scheme: "growthbook", seed: "s", hashVersion: 3, coverage: 2, namespace: ["n", 0.5, 0.2] } as unknown as Bucketing,
+        }),
+      ),
+    ).toEqual([
       { code: "invalid_value", path: "bucketing.hashVersion" },
       { code: "out_of_range", path: "bucketing.coverage" },
       { code: "invalid_value", path: "bucketing.namespace" },
     ]);
-    expect(problemsOf(() => createRouter({ ...base, bucketing: { scheme: "launchdarkly", flagKey: "f", salt: "s", seed: 1.5, order: ["v2", "v9"] } }))).toEqual([
-      { code: "type", path: "bucketing.seed" },
-      { code: "unknown_version", path: "bucketing.order[1]" },
-    ]);
+    expect(problemsOf(() => createRouter({ ...base, bucketing: { scheme: "launchdarkly", flagKey: "f", salt: "s", seed: 1.5, order: ["v2", "v9"] } }))).toEqual(
+      [
+        { code: "type", path: "bucketing.seed" },
+        { code: "unknown_version", path: "bucketing.order[1]" },
+      ],
+    );
   });
 
   it("refuses a weight the scheme cannot express (not_expressible), at the weight's path, never rounding it", () => {
@@ -42,7 +51,9 @@ describe("bucketing: validation", () => {
       { code: "not_expressible", path: "split.v1" },
       { code: "not_expressible", path: "split.v2" },
     ]);
-    expect(problemsOf(() => createRouter({ ...base, split: { v1: 99.9995, v2: 0.0005 }, bucketing: { scheme: "launchdarkly", flagKey: "f", salt: "s" } }))).toHaveLength(2);
+    expect(
+      problemsOf(() => createRouter({ ...base, split: { v1: 99.9995, v2: 0.0005 }, bucketing: { scheme: "launchdarkly", flagKey: "f", salt: "s" } })),
+    ).toHaveLength(2);
     // A thousandth of a percent is LaunchDarkly's unit: expressible there, below turnout's own 0.01 % buckets.
     expect(() => createRouter({ ...base, split: { v1: 99.999, v2: 0.001 }, bucketing: { scheme: "launchdarkly", flagKey: "f", salt: "s" } })).not.toThrow();
     expect(problemsOf(() => createRouter({ ...base, split: { v1: 1, v2: 2 }, bucketing: { scheme: "flagd", flagKey: "f", totalWeight: 100 } }))).toEqual([
@@ -62,7 +73,13 @@ describe("bucketing: validation", () => {
 
   it("refuses a rollout plan whose step the scheme cannot express before it starts, at the step's weight", () => {
     const router = createRouter({ ...base, split: { v1: 100, v2: 0 }, bucketing: { scheme: "unleash", groupId: "g" } });
-    const plan = { steps: [{ weight: 1, pause: "1m" }, { weight: 2.5, pause: "1m" }, { weight: 10, pause: "1m" }] };
+    const plan = {
+      steps: [
+        { weight: 1, pause: "1m" },
+        { weight: 2.5, pause: "1m" },
+        { weight: 10, pause: "1m" },
+      ],
+    };
     expect(problemsOf(() => createRollout(plan, { router, stats: createStats() }))).toEqual([{ code: "not_expressible", path: "plan.steps[1].weight" }]);
     const own = createRouter({ ...base, split: { v1: 100, v2: 0 } });
     expect(problemsOf(() => createRollout(plan, { router: own, stats: createStats() }))).toEqual([]);
@@ -78,11 +95,33 @@ describe("bucketing: validation", () => {
   });
 
   it("accepts bucketing on an experiment, without `order` (the variants' order is the SDK's)", () => {
-    const experiment = { name: "exp", variants: [{ name: "a", weight: 50 }, { name: "b", weight: 50 }] };
-    expect(problemsOf(() => createRouter({ ...base, experiments: [{ ...experiment, bucketing: { scheme: "growthbook", seed: "exp", order: ["v1"] } }] }))).toEqual([
-      { code: "unknown_field", path: "experiments[0].bucketing.order" },
-    ]);
-    expect(problemsOf(() => createRouter({ ...base, experiments: [{ ...experiment, variants: [{ name: "a", weight: 0.5 }, { name: "b", weight: 99.5 }], bucketing: { scheme: "unleash", groupId: "g", mode: "rollout" } }] }))).toEqual([
+    const experiment = {
+      name: "exp",
+      variants: [
+        { name: "a", weight: 50 },
+        { name: "b", weight: 50 },
+      ],
+    };
+    expect(
+      problemsOf(() => createRouter({ ...base, experiments: [{ ...experiment, bucketing: { scheme: "growthbook", seed: "exp", order: ["v1"] } }] })),
+    ).toEqual([{ code: "unknown_field", path: "experiments[0].bucketing.order" }]);
+    expect(
+      problemsOf(() =>
+        createRouter({
+          ...base,
+          experiments: [
+            {
+              ...experiment,
+              variants: [
+                { name: "a", weight: 0.5 },
+                { name: "b", weight: 99.5 },
+              ],
+              bucketing: { scheme: "unleash", groupId: "g", mode: "rollout" },
+            },
+          ],
+        }),
+      ),
+    ).toEqual([
       { code: "not_expressible", path: "experiments[0].variants[0].weight" },
       { code: "not_expressible", path: "experiments[0].variants[1].weight" },
     ]);
@@ -133,7 +172,10 @@ describe("bucketing: decide", () => {
     const draws = [0.001, 0.5, 0.999];
     let i = 0;
     const rng = () => draws[i++ % draws.length]!;
-    const unleash = createRouter({ ...base, split: { v1: 50, v2: 50 }, keyless: "stable", bucketing: { scheme: "unleash", groupId: "g", keyless: "sdk" } }, { rng });
+    const unleash = createRouter(
+      { ...base, split: { v1: 50, v2: 50 }, keyless: "stable", bucketing: { scheme: "unleash", groupId: "g", keyless: "sdk" } },
+      { rng },
+    );
     expect([0, 1, 2].map(() => unleash.decide({}).version)).toEqual(["v2", "v1", "v1"]); // a random draw of 1–100 (here 1, 51, 100) against 50
     expect(unleash.decide({}).reason).toBe("keyless");
     const growthbook = createRouter({ ...base, split: { v1: 0, v2: 100 }, keyless: "random", bucketing: { scheme: "growthbook", seed: "s", keyless: "sdk" } });
@@ -148,7 +190,16 @@ describe("bucketing: decide", () => {
     const router = createRouter({
       ...base,
       bucketing: { scheme: "growthbook", seed: "exp", coverage: 0.5 },
-      experiments: [{ name: "exp", variants: [{ name: "a", weight: 1 }, { name: "b", weight: 1 }], bucketing: { scheme: "growthbook", seed: "exp", coverage: 0.5 } }],
+      experiments: [
+        {
+          name: "exp",
+          variants: [
+            { name: "a", weight: 1 },
+            { name: "b", weight: 1 },
+          ],
+          bucketing: { scheme: "growthbook", seed: "exp", coverage: 0.5 },
+        },
+      ],
     });
     const explained = router.explain({ key: "user-1" });
     expect(explained.steps.find((step) => step.kind === "split")?.detail).toMatch(/^growthbook position 0\.\d+/);

@@ -56,7 +56,7 @@ describe("weighted routing", () => {
     expect(viaHeader.version).toBe(byTransaction.version);
     expect(router.explain({ headers: { "x-user-id": "u-1" }, cookies: { uid: "c-1" } }).key).toEqual({ source: "header:x-user-id", value: "u-1" });
     expect(router.explain({ cookies: { uid: "c-1" }, attributes: { userId: "a-1" } }).key).toEqual({ source: "cookie:uid", value: "c-1" });
-    expect(router.explain({ headers: { cookie: "theme=dark; uid=\"c-2\"" } }).key).toEqual({ source: "cookie:uid", value: "c-2" });
+    expect(router.explain({ headers: { cookie: 'theme=dark; uid="c-2"' } }).key).toEqual({ source: "cookie:uid", value: "c-2" });
     expect(router.explain({ attributes: { userId: 42 } }).key).toEqual({ source: "attr:userId", value: "42" });
     expect(router.explain({ headers: { "x-user-id": "" }, key: "k" }).key).toEqual({ source: "key", value: "k" });
   });
@@ -215,8 +215,13 @@ describe("explicit versions", () => {
     expect(dated.decide({ headers: { "x-api-version": "9" } })).toMatchObject({ reason: "unknown_version", requested: "9" });
   });
 
-  it("lets an alias win over the version its token would name by \"v\" + token (regression: no test had a clash)", () => {
-    const clash = createRouter({ versions: ["v1", "v2"], stable: "v1", split: { v1: 100, v2: 0 }, explicit: { header: "x-api-version", aliases: { "2": "v1" } } });
+  it('lets an alias win over the version its token would name by "v" + token (regression: no test had a clash)', () => {
+    const clash = createRouter({
+      versions: ["v1", "v2"],
+      stable: "v1",
+      split: { v1: 100, v2: 0 },
+      explicit: { header: "x-api-version", aliases: { "2": "v1" } },
+    });
     expect(clash.decide({ headers: { "x-api-version": "2" } })).toMatchObject({ version: "v1", reason: "explicit_version" });
     expect(clash.decide({ headers: { "x-api-version": "v2" } })).toMatchObject({ version: "v2", reason: "explicit_version" });
   });
@@ -229,7 +234,13 @@ describe("explicit versions", () => {
 
   it("accepts a version name of exactly 64 characters in the path, and no longer one (regression: never tested)", () => {
     const long = `v${"x".repeat(63)}`;
-    const r = createRouter({ versions: ["v1", long], stable: "v1", split: { v1: 100 }, stickiness: ["key"], explicit: { path: { prefix: "/api", pattern: "^v.+$" } } });
+    const r = createRouter({
+      versions: ["v1", long],
+      stable: "v1",
+      split: { v1: 100 },
+      stickiness: ["key"],
+      explicit: { path: { prefix: "/api", pattern: "^v.+$" } },
+    });
     expect(r.decide({ path: `/api/${long}/users` })).toMatchObject({ version: long, reason: "explicit_version" });
     expect(r.decide({ key: "k", path: `/api/${long}x/users` }).reason).toBe("weighted_routing");
   });
@@ -312,7 +323,14 @@ describe("segments", () => {
         include: [{ header: "x-user-plan", values: ["pro", "enterprise"] }],
         exclude: [{ header: "x-user-country", values: ["CN", "RU"] }],
       },
-      { name: "staff", version: "v2", include: [{ attr: "email", matches: "@example\\.com$" }, { attr: "verified", equals: "true" }] },
+      {
+        name: "staff",
+        version: "v2",
+        include: [
+          { attr: "email", matches: "@example\\.com$" },
+          { attr: "verified", equals: "true" },
+        ],
+      },
     ],
   });
 
@@ -350,7 +368,13 @@ describe("experiments", () => {
         include: [{ header: "x-user-plan", values: ["pro", "enterprise"] }],
         exclude: [{ header: "x-user-country", values: ["CN", "RU"] }],
       },
-      { name: "copy-test", variants: [{ name: "A", weight: 1 }, { name: "B", weight: 1 }] },
+      {
+        name: "copy-test",
+        variants: [
+          { name: "A", weight: 1 },
+          { name: "B", weight: 1 },
+        ],
+      },
     ],
   };
   const router = createRouter(config);
@@ -525,27 +549,64 @@ describe("explain", () => {
 });
 
 describe("junk input never throws", () => {
-  const router = createRouter({
-    ...base,
-    overrides: [{ header: "x-canary", equals: "true", version: "v2" }],
-    explicit: { path: {}, header: "x-api-version", accept: "api", query: "version" },
-    segments: [{ version: "v2", include: [{ attr: "plan", values: ["pro"] }] }],
-    experiments: [{ name: "e", variants: [{ name: "A", weight: 1 }] }],
-    mirror: { version: "v2", percent: 50 },
-  }, { rng: () => 0.5 });
+  const router = createRouter(
+    {
+      ...base,
+      overrides: [{ header: "x-canary", equals: "true", version: "v2" }],
+      explicit: { path: {}, header: "x-api-version", accept: "api", query: "version" },
+      segments: [{ version: "v2", include: [{ attr: "plan", values: ["pro"] }] }],
+      experiments: [{ name: "e", variants: [{ name: "A", weight: 1 }] }],
+      mirror: { version: "v2", percent: 50 },
+    },
+    { rng: () => 0.5 },
+  );
 
   const junk: unknown[] = [
-    undefined, null, 0, -1, Number.NaN, "string", true, [], [1, 2], Symbol("s"), () => 1, new Date(),
-    { headers: null }, { headers: 5 }, { headers: "x-canary: true" }, { headers: [["x-canary", "true"]] },
-    { headers: { "x-user-id": 5 } }, { headers: { "x-user-id": ["a", 1] } }, { headers: { "x-user-id": [1, "a"] } },
-    { headers: { "x-user-id": { toString: () => "u" } } }, { headers: { __proto__: { "x-canary": "true" } } },
-    { headers: JSON.parse('{"__proto__": "x", "constructor": "y"}') }, { headers: Object.create(null) },
-    { headers: { get: "not a function" } }, { headers: { get: () => 5 } },
-    { key: 5 }, { key: "" }, { key: "x".repeat(1_000_000) }, { key: "\ud800" }, { pin: 7 }, { pin: "" }, { pin: "~".repeat(500) },
-    { path: 7 }, { path: "/v1".repeat(10_000) }, { path: "?version=" }, { path: "/%%%?version=%zz" },
-    { query: { version: ["2", "3"] } }, { query: { version: 2 } }, { query: null },
-    { cookies: "uid=1" }, { cookies: { uid: 5 } }, { cookies: null, headers: { cookie: ";;;==;" } },
-    { attributes: { plan: Number.NaN } }, { attributes: { plan: { toString: () => "pro" } } }, { attributes: "plan=pro" },
+    undefined,
+    null,
+    0,
+    -1,
+    Number.NaN,
+    "string",
+    true,
+    [],
+    [1, 2],
+    Symbol("s"),
+    () => 1,
+    new Date(),
+    { headers: null },
+    { headers: 5 },
+    { headers: "x-canary: true" },
+    { headers: [["x-canary", "true"]] },
+    { headers: { "x-user-id": 5 } },
+    { headers: { "x-user-id": ["a", 1] } },
+    { headers: { "x-user-id": [1, "a"] } },
+    { headers: { "x-user-id": { toString: () => "u" } } },
+    { headers: { __proto__: { "x-canary": "true" } } },
+    { headers: JSON.parse('{"__proto__": "x", "constructor": "y"}') },
+    { headers: Object.create(null) },
+    { headers: { get: "not a function" } },
+    { headers: { get: () => 5 } },
+    { key: 5 },
+    { key: "" },
+    { key: "x".repeat(1_000_000) },
+    { key: "\ud800" },
+    { pin: 7 },
+    { pin: "" },
+    { pin: "~".repeat(500) },
+    { path: 7 },
+    { path: "/v1".repeat(10_000) },
+    { path: "?version=" },
+    { path: "/%%%?version=%zz" },
+    { query: { version: ["2", "3"] } },
+    { query: { version: 2 } },
+    { query: null },
+    { cookies: "uid=1" },
+    { cookies: { uid: 5 } },
+    { cookies: null, headers: { cookie: ";;;==;" } },
+    { attributes: { plan: Number.NaN } },
+    { attributes: { plan: { toString: () => "pro" } } },
+    { attributes: "plan=pro" },
   ];
 
   it.each(junk.map((value, i) => [i, value] as const))("case %i gets a defined decision", (_, value) => {

@@ -50,9 +50,9 @@ describe("header overrides that require a secret", () => {
 
   it("are refused without the overrideSecret option, or with another matcher, at creation and update", () => {
     expect(problemsOf(() => createRouter(config))).toEqual(["required overrides[0].secret"]);
-    expect(problemsOf(() => createRouter({ ...config, overrides: [{ header: "x-canary", secret: true, equals: "1", version: "v2" }] }, { overrideSecret: TOKEN }))).toEqual([
-      "conflict overrides[0]",
-    ]);
+    expect(
+      problemsOf(() => createRouter({ ...config, overrides: [{ header: "x-canary", secret: true, equals: "1", version: "v2" }] }, { overrideSecret: TOKEN })),
+    ).toEqual(["conflict overrides[0]"]);
     expect(problemsOf(() => createRouter(config, { overrideSecret: [""] as never }))).toContain("type options.overrideSecret");
     const plain = createRouter({ ...config, overrides: [] });
     expect(problemsOf(() => plain.update(config))).toEqual(["required overrides[0].secret"]);

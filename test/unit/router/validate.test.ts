@@ -63,19 +63,62 @@ const cases: [string, unknown, string][] = [
   ["present that is not a boolean", { ...base, overrides: [{ header: "x", present: "yes", version: "v2" }] }, "type overrides[0].present"],
   ["explicit with no channel", { ...base, explicit: {} }, "empty explicit"],
   ["explicit path prefix without a slash", { ...base, explicit: { path: { prefix: "api" } } }, "invalid_value explicit.path.prefix"],
-  ["explicit alias to an unknown version", { ...base, explicit: { query: "version", aliases: { "3": "v3" } } }, "unknown_version explicit.aliases[\"3\"]"],
+  ["explicit alias to an unknown version", { ...base, explicit: { query: "version", aliases: { "3": "v3" } } }, 'unknown_version explicit.aliases["3"]'],
   ["explicit alias shadowing a version", { ...base, explicit: { query: "version", aliases: { v1: "v2" } } }, "conflict explicit.aliases.v1"],
   ["a condition with no source", { ...base, segments: [{ version: "v2", include: [{ equals: "pro" }] }] }, "required segments[0].include[0]"],
   ["a condition with two sources", { ...base, segments: [{ version: "v2", include: [{ header: "a", attr: "b" }] }] }, "conflict segments[0].include[0]"],
   ["a segment to an unknown version", { ...base, segments: [{ version: "v7" }] }, "unknown_version segments[0].version"],
-  ["duplicate segment names", { ...base, segments: [{ name: "paid", version: "v2" }, { name: "paid", version: "v1" }] }, "duplicate segments[1].name"],
+  [
+    "duplicate segment names",
+    {
+      ...base,
+      segments: [
+        { name: "paid", version: "v2" },
+        { name: "paid", version: "v1" },
+      ],
+    },
+    "duplicate segments[1].name",
+  ],
   ["an experiment without a name", { ...base, experiments: [{ variants: [{ name: "A", weight: 1 }] }] }, "required experiments[0].name"],
   ["an experiment with no variants", { ...base, experiments: [{ name: "e", variants: [] }] }, "empty experiments[0].variants"],
-  ["duplicate variant names", { ...base, experiments: [{ name: "e", variants: [{ name: "A", weight: 1 }, { name: "A", weight: 1 }] }] }, "duplicate experiments[0].variants[1].name"],
+  [
+    "duplicate variant names",
+    {
+      ...base,
+      experiments: [
+        {
+          name: "e",
+          variants: [
+            { name: "A", weight: 1 },
+            { name: "A", weight: 1 },
+          ],
+        },
+      ],
+    },
+    "duplicate experiments[0].variants[1].name",
+  ],
   ["variants all weight 0", { ...base, experiments: [{ name: "e", variants: [{ name: "A", weight: 0 }] }] }, "zero_total experiments[0].variants"],
-  ["a variant to an unknown version", { ...base, experiments: [{ name: "e", variants: [{ name: "A", weight: 1, version: "v5" }] }] }, "unknown_version experiments[0].variants[0].version"],
-  ["an experiment path without a slash", { ...base, experiments: [{ name: "e", paths: ["checkout"], variants: [{ name: "A", weight: 1 }] }] }, "invalid_value experiments[0].paths[0]"],
-  ["duplicate experiment names", { ...base, experiments: [{ name: "e", variants: [{ name: "A", weight: 1 }] }, { name: "e", variants: [{ name: "A", weight: 1 }] }] }, "duplicate experiments[1].name"],
+  [
+    "a variant to an unknown version",
+    { ...base, experiments: [{ name: "e", variants: [{ name: "A", weight: 1, version: "v5" }] }] },
+    "unknown_version experiments[0].variants[0].version",
+  ],
+  [
+    "an experiment path without a slash",
+    { ...base, experiments: [{ name: "e", paths: ["checkout"], variants: [{ name: "A", weight: 1 }] }] },
+    "invalid_value experiments[0].paths[0]",
+  ],
+  [
+    "duplicate experiment names",
+    {
+      ...base,
+      experiments: [
+        { name: "e", variants: [{ name: "A", weight: 1 }] },
+        { name: "e", variants: [{ name: "A", weight: 1 }] },
+      ],
+    },
+    "duplicate experiments[1].name",
+  ],
   ["mirror percent above 100", { ...base, mirror: { version: "v2", percent: 150 } }, "out_of_range mirror.percent"],
   ["mirror to an unknown version", { ...base, mirror: { version: "v3", percent: 10 } }, "unknown_version mirror.version"],
   ["mirror from itself", { ...base, mirror: { version: "v2", percent: 10, from: ["v2"] } }, "conflict mirror.from[0]"],

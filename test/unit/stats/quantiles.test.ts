@@ -10,8 +10,7 @@ const T0 = 1_700_000_000_000;
 const distributions: Record<string, (rng: () => number) => number> = {
   "uniform 0.5–2000 ms": (rng) => 0.5 + rng() * 1999.5,
   "log-normal (μ=3, σ=1) ms": (rng) => Math.exp(3 + normal(rng)),
-  "bimodal: 90 % N(20, 4), 10 % N(800, 120) ms": (rng) =>
-    Math.max(MIN_INDEXABLE_MS, rng() < 0.9 ? 20 + 4 * normal(rng) : 800 + 120 * normal(rng)),
+  "bimodal: 90 % N(20, 4), 10 % N(800, 120) ms": (rng) => Math.max(MIN_INDEXABLE_MS, rng() < 0.9 ? 20 + 4 * normal(rng) : 800 + 120 * normal(rng)),
 };
 
 function draw(name: string, seed: number): Float64Array {

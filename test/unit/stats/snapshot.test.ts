@@ -251,7 +251,9 @@ describe("window client precision in snapshots", () => {
     expect(problemsOf(() => parseSnapshot({ ...s12, windowClientPrecision: 9 }))).toEqual([{ code: "out_of_range", path: "windowClientPrecision" }]);
     expect(problemsOf(() => parseSnapshot({ ...s12, windowClientPrecision: 12.5 }))).toEqual([{ code: "out_of_range", path: "windowClientPrecision" }]);
     expect(problemsOf(() => parseSnapshot({ ...s12, windowClientPrecision: "12" }))).toEqual([{ code: "type", path: "windowClientPrecision" }]);
-    expect(problemsOf(() => mergeSnapshots(s10, { ...s12, windowClientPrecision: null } as never))).toEqual([{ code: "type", path: "[1].windowClientPrecision" }]);
+    expect(problemsOf(() => mergeSnapshots(s10, { ...s12, windowClientPrecision: null } as never))).toEqual([
+      { code: "type", path: "[1].windowClientPrecision" },
+    ]);
     // A /2 snapshot at 10 is accepted (and written back as /1).
     expect(parseSnapshot({ ...s10, format: "turnout.stats/2" })).toEqual(s10);
     // The slices' sketches must match the precision the snapshot declares.

@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { TurnoutConfigError } from "../../../src/errors.js";
-import {
-  MigrationReason,
-  RejectionReason,
-  createStats,
-  type Stats,
-  type StatsOptions,
-  type StatsSample,
-} from "../../../src/stats/index.js";
+import { MigrationReason, RejectionReason, createStats, type Stats, type StatsOptions, type StatsSample } from "../../../src/stats/index.js";
 
 const T0 = 1_700_000_000_000; // a multiple of 10 s
 const SEC = 1000;

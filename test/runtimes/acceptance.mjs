@@ -205,7 +205,7 @@ function turnoutApp(fetchModule, router, now, logger) {
   };
   /** v2 takes a body with a string `name`, or none. */
   const named = (/** @type {unknown} */ body) =>
-    body === undefined || (typeof body === "object" && body !== null && typeof /** @type {Record<string, unknown>} */ (body)["name"] === "string")
+    body === undefined || (typeof body === "object" && body !== null && typeof (/** @type {Record<string, unknown>} */ (body)["name"]) === "string")
       ? true
       : [{ path: "name", message: "a string is required" }];
   const validate = { v2: named };

@@ -114,7 +114,7 @@ describe("generated source", () => {
   });
 
   it("reads a Headers bag (a Request's) with literal names in the generated code, deciding as the generic decide", () => {
-    const config: RouterConfig = { ...base, stickiness: ["header:x-user-id", "cookie:uid"], explicit: { header: "x-api-version" } };
+    const config: RouterConfig = { ...base, stickiness: ["header:x-user-id", "cookie:uid"], keyless: "stable", explicit: { header: "x-api-version" } };
     const source = generate(compile(config, 1, testPinKeys)).source;
     expect(source).toContain('get.call(bag, "x-canary")');
     expect(source).toContain('get.call(bag, "x-user-id")');

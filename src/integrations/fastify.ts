@@ -1,5 +1,5 @@
 /**
- * `turnout/fastify`: a plugin for Fastify 5. Only types are imported from Fastify, so loading this module never
+ * `turnout/fastify`: a plugin for Fastify 5 and 4 (4.14 or later, for `onRequestAbort`). Only types are imported from Fastify, so loading this module never
  * loads the framework.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteHandlerMethod, preHandlerAsyncHookHandler } from "fastify";
@@ -102,7 +102,7 @@ export function turnout(router: Router, options: TurnoutFastifyOptions = {}): Tu
   Object.assign(plugin, {
     [Symbol.for("skip-override")]: true,
     [Symbol.for("fastify.display-name")]: "turnout",
-    [Symbol.for("plugin-meta")]: { name: "turnout", fastify: "5.x" },
+    [Symbol.for("plugin-meta")]: { name: "turnout", fastify: "^4.14.0 || ^5.0.0" },
   });
   return Object.assign(plugin, { counters: engine.counters });
 }

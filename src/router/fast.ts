@@ -97,48 +97,39 @@ export function generate(c: Compiled): { source: string; values: unknown[] } {
     values.push(v);
     return `$${values.length - 1}`;
   };
-  /** The statement returning a rule's outcome: its interned decision, or through `finish` when it may be mirrored. */
-  const outcome = (slot: Slot, key: string): string => {
-    const mirror = c.mirror;
-    return mirror !== undefined && mirror.from[slot.versionIndex] === true && mirror.threshold > 0
-      ? `return mirrored(${value(slot)}, request, ${key}, bag);`
-      : `return ${value(slot.decision(false, 0))};`;
-  };
-
-  const body: string[] = [];
-  const line = (text: string): void => {
-    body.push(text);
-  };
-
-  line('const request = typeof input === "object" && input !== null ? input : EMPTY;');
-  if (c.readsHeaders) {
-    // The bag is read and classified once, as decideWith does. Only a plain record takes the specialised path: no
-    // headers at all, or a bag with a get(name) method (Headers, Map), is decided by the generic code.
-    line("const bag = request.headers;");
-    line("let method;");
-    line('if (typeof bag !== "object" || bag === null || typeof (method = bag.get) === "function") return generic(request, bag, method);');
-  } else {
-    line("const bag = undefined;");
-  }
-  line("let v;");
-  if (c.explicit !== undefined) {
-    line("const explicit = explicitChoice(c, request, bag, undefined, rng, undefined);");
-    line("if (explicit !== undefined) return explicit;");
-  }
-  for (const override of c.overrides) {
-    line(readHeader("v", override.condition.name));
-    line(`if (${test(override.condition, "v", value)}) ${outcome(override.slot, "null")}`);
-  }
-  line("const pin = request.pin;");
-  line('if (typeof pin === "string" && pin !== "") return fromPin(request, bag);');
-  if (c.experiments.length > 0 || c.segments.length > 0) {
-    line("return fromExperiments(request, bag);");
-  } else {
+  /** The decision steps after the bag is classified; `get` is the bag's getter's name in the code, or "undefined". */
+  const steps = (get: string): string[] => {
+    const body: string[] = [];
+    const line = (text: string): void => {
+      body.push(text);
+    };
+    /** The statement returning a rule's outcome: its interned decision, or through `finish` when it may be mirrored. */
+    const outcome = (slot: Slot, key: string): string => {
+      const mirror = c.mirror;
+      return mirror !== undefined && mirror.from[slot.versionIndex] === true && mirror.threshold > 0
+        ? `return mirrored(${value(slot)}, request, ${key}, bag, ${get});`
+        : `return ${value(slot.decision(false, 0))};`;
+    };
+    line("let v;");
+    if (c.explicit !== undefined) {
+      line(`const explicit = explicitChoice(c, request, bag, ${get}, rng, undefined);`);
+      line("if (explicit !== undefined) return explicit;");
+    }
+    for (const override of c.overrides) {
+      line(readHeader("v", override.condition.name, get));
+      line(`if (${test(override.condition, "v", value)}) ${outcome(override.slot, "null")}`);
+    }
+    line("const pin = request.pin;");
+    line(`if (typeof pin === "string" && pin !== "") return fromPin(request, bag, ${get});`);
+    if (c.experiments.length > 0 || c.segments.length > 0) {
+      line(`return fromExperiments(request, bag, ${get});`);
+      return body;
+    }
     // The first present sticky key ("" counts as absent), as readKey reads it.
     line("let key;");
     c.keySources.forEach((source, i) => {
       const indent = "  ".repeat(i);
-      line(`${indent}${readSource("key", source.source, source.name)}`);
+      line(`${indent}${readSource("key", source.source, source.name, get)}`);
       if (i < c.keySources.length - 1) line(`${indent}if (key === undefined || key === "") {`);
       else line(`${indent}if (key === "") key = undefined;`);
     });
@@ -149,13 +140,13 @@ export function generate(c: Compiled): { source: string; values: unknown[] } {
       // A compatibility scheme: its chooser gives an entry (-1: not enrolled, the stable version); versionOf[entry + 1].
       const versionOf = value(Int32Array.from([c.stable, ...compat.entries]));
       const pick = `${versionOf}[${value(compat.chooser)}.choose(key) + 1]`;
-      if (c.mirror !== undefined) line(`  return mirrored(c.weighted[${pick}], request, key, bag);`);
+      if (c.mirror !== undefined) line(`  return mirrored(c.weighted[${pick}], request, key, bag, ${get});`);
       else line(`  return ${value(c.weighted.map((slot) => slot.decision(false, 0)))}[${pick}];`);
     } else {
       // The split in bucket order, comparing the hash itself with each range's first hash (see hashBound).
       line(`  const hash = murmur3Signed(key, ${value(c.seed)}) >>> 0;`);
       const ranges = c.layout;
-      if (ranges.length === 0) line("  return mirrored(c.weighted[c.table[bucketOf(key, c.seed)]], request, key, bag);");
+      if (ranges.length === 0) line(`  return mirrored(c.weighted[c.table[bucketOf(key, c.seed)]], request, key, bag, ${get});`);
       ranges.forEach((range, i) => {
         const ret = outcome(c.weighted[range.version]!, "key");
         line(i === ranges.length - 1 ? `  ${ret}` : `  if (hash < ${value(hashBound(range.to))}) ${ret}`);
@@ -163,15 +154,31 @@ export function generate(c: Compiled): { source: string; values: unknown[] } {
     }
     line("}");
     if (compat !== undefined && compat.chooser.sdkKeyless) {
-      line("return fromExperiments(request, bag);"); // the source SDK's keyless behaviour, in the generic code
+      line(`return fromExperiments(request, bag, ${get});`); // the source SDK's keyless behaviour, in the generic code
     } else if (c.keyless === "stable") {
       line(outcome(c.fallback, "undefined"));
     } else if (c.keyless === "round-robin") {
-      line("return roundRobin(request, bag);");
+      line(`return roundRobin(request, bag, ${get});`);
     } else {
-      line("return random(request, bag);");
+      line(`return random(request, bag, ${get});`);
     }
+    return body;
+  };
+
+  const body = ['const request = typeof input === "object" && input !== null ? input : EMPTY;'];
+  let getterDecide = "";
+  if (c.readsHeaders) {
+    // The bag is read and classified once, as decideWith does: a plain record is read with named loads, a bag with
+    // a get(name) method (Headers, Map) through that method with literal names, anything else by the generic code.
+    body.push("const bag = request.headers;");
+    body.push('if (typeof bag !== "object" || bag === null) return generic(request, bag, undefined);');
+    body.push("const method = bag.get;");
+    body.push('if (typeof method === "function") return decideWithGetter(request, bag, method);');
+    getterDecide = `var decideWithGetter = function (request, bag, get) {\n  ${steps("get").join("\n  ")}\n};`;
+  } else {
+    body.push("const bag = undefined;");
   }
+  body.push(...steps("undefined"));
 
   // `var`, not `const`: a closure's reads of an outer `const` carry a hole check (temporal dead zone); of a `var`, none.
   const prelude = [
@@ -180,11 +187,12 @@ export function generate(c: Compiled): { source: string; values: unknown[] } {
     ...values.map((_, i) => `var $${i} = kit.values[${i}];`),
     // The generic steps, as closures over the config so that each call site in decide is short.
     'var generic = (request, bag, get) => decideRequest(c, request, typeof bag === "object" && bag !== null ? bag : undefined, get, rng, undefined);',
-    "var fromPin = (request, bag) => afterOverrides(c, request, bag, undefined, rng, undefined);",
-    "var fromExperiments = (request, bag) => afterPin(c, request, bag, undefined, rng, 0, undefined);",
-    "var mirrored = (slot, request, key, bag) => finish(c, slot, request, key, rng, 0, undefined, bag, undefined);",
-    "var roundRobin = (request, bag) => mirrored(c.keylessSlots[nextRoundRobin(c, false)], request, undefined, bag);",
-    "var random = (request, bag) => mirrored(randomSlot(c, rng), request, undefined, bag);",
+    "var fromPin = (request, bag, get) => afterOverrides(c, request, bag, get, rng, undefined);",
+    "var fromExperiments = (request, bag, get) => afterPin(c, request, bag, get, rng, 0, undefined);",
+    "var mirrored = (slot, request, key, bag, get) => finish(c, slot, request, key, rng, 0, undefined, bag, get);",
+    "var roundRobin = (request, bag, get) => mirrored(c.keylessSlots[nextRoundRobin(c, false)], request, undefined, bag, get);",
+    "var random = (request, bag, get) => mirrored(randomSlot(c, rng), request, undefined, bag, get);",
+    ...(getterDecide === "" ? [] : [getterDecide]),
   ];
   const source = `${prelude.join("\n")}\nreturn function decide(input) {\n  ${body.join("\n  ")}\n};`;
   return { source, values };
@@ -200,21 +208,25 @@ function literal(text: string): string {
     .replace(/\u2029/g, "\\u2029");
 }
 
-/** `target = <header, as readBagWith reads it from a record>` (a named load: the name is a literal). */
-function readHeader(target: string, name: string): string {
-  return `${target} = bag[${literal(name)}]; if (${target} !== undefined && typeof ${target} !== "string") ${target} = stringOf(${target});`;
+/**
+ * `target = <header, as readBagWith reads it>`: from a record, a named load; from a bag with a getter (`get` is its
+ * name in the code), a call with the name as a literal.
+ */
+function readHeader(target: string, name: string, get: string): string {
+  const read = get === "undefined" ? `bag[${literal(name)}]` : `${get}.call(bag, ${literal(name)})`;
+  return `${target} = ${read}; if (${target} !== undefined && typeof ${target} !== "string") ${target} = stringOf(${target});`;
 }
 
 /** `target = <field, as readField reads it>`. */
-function readSource(target: string, source: FieldSource, name: string): string {
+function readSource(target: string, source: FieldSource, name: string, get: string): string {
   const quoted = literal(name);
   switch (source) {
     case FieldSource.Key:
       return `${target} = request.key; if (typeof ${target} !== "string") ${target} = undefined;`;
     case FieldSource.Header:
-      return readHeader(target, name);
+      return readHeader(target, name, get);
     case FieldSource.Cookie:
-      return `${target} = readCookie(request, ${quoted}, bag, undefined);`;
+      return `${target} = readCookie(request, ${quoted}, bag, ${get});`;
     case FieldSource.Attr:
       return `${target} = readAttribute(request, ${quoted});`;
     default:

@@ -1,7 +1,9 @@
 /**
- * turnout/fastify on Fastify 5: over real HTTP (listen on 127.0.0.1, port 0) and with `inject`.
+ * turnout/fastify on Fastify 5 and Fastify 4 (the same cases on each): over real HTTP (listen on 127.0.0.1, port 0)
+ * and with `inject`.
  */
 import Fastify, { type FastifyInstance } from "fastify";
+import Fastify4 from "fastify4";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
 import { createRouter } from "../../src/router/index.js";
 import { isTurnoutConfigError } from "../../src/errors.js";
@@ -16,12 +18,18 @@ afterEach(async () => {
   app = undefined;
 });
 
-function fastify(): FastifyInstance {
-  app = Fastify();
-  return app;
-}
+/** Fastify 4's instance has the shape these cases use; its own types are those of another copy of the package. */
+const majors = [
+  ["Fastify 5", Fastify],
+  ["Fastify 4", Fastify4 as unknown as typeof Fastify],
+] as const;
 
-describe("turnout/fastify", () => {
+describe.each(majors)("turnout/fastify on %s", (_name, factory) => {
+  function fastify(): FastifyInstance {
+    app = factory();
+    return app;
+  }
+
   it("types the decision on the request by declaration merging", () => {
     const server = fastify();
     server.get("/", async (request) => {

@@ -113,6 +113,29 @@ describe("generated source", () => {
     expect(c).not.toBe(a);
   });
 
+  it("reads a Headers bag (a Request's) with literal names in the generated code, deciding as the generic decide", () => {
+    const config: RouterConfig = { ...base, stickiness: ["header:x-user-id", "cookie:uid"], keyless: "stable", explicit: { header: "x-api-version" } };
+    const source = generate(compile(config, 1, testPinKeys)).source;
+    expect(source).toContain('get.call(bag, "x-canary")');
+    expect(source).toContain('get.call(bag, "x-user-id")');
+    const generated = createRouter(config);
+    const generic = createRouter(config, { codegen: false });
+    const bags: Record<string, string>[] = [
+      { "x-user-id": "user-7" },
+      { cookie: "a=1; uid=user-9" },
+      { "x-canary": "true", "x-user-id": "user-7" },
+      { "x-force-version": "stable" },
+      { "x-api-version": "v2" },
+      { "x-api-version": "v9" },
+      {},
+    ];
+    for (const entries of bags) {
+      const decision = generated.decide({ headers: new Headers(entries), path: "/users" });
+      expect(decision).toEqual(generic.decide({ headers: new Headers(entries), path: "/users" }));
+      expect(decision).toEqual(generic.decide({ headers: entries, path: "/users" }));
+    }
+  });
+
   it("a canary ramp through setCanaryPercent decides as the generic decide at every step", () => {
     const generated = createRouter(base);
     const generic = createRouter(base, { codegen: false });

@@ -3,7 +3,7 @@
  * least a Node proxy can be and beside nginx, all measured in one run.
  *
  *   tsx bench/proxy-load.ts [--seconds=8] [--rounds=2] [--connections=32] [--paths=direct,bare,turnout,...]
- *                           [--profile=DIR] [--json=FILE]
+ *                           [--profile=DIR] [--from=dist] [--json=FILE]
  *
  * Processes on 127.0.0.1, each path's server in a process of its own, started before the first round and stopped
  * after the last:
@@ -25,7 +25,7 @@
  * `turnout+stats` processes (`node --cpu-prof`) to DIR; summarise with `node bench/profile/summarize.mjs DIR/<path>`.
  */
 import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -90,9 +90,10 @@ function bareRole(upstreamPort: number): void {
 }
 
 async function turnoutRole(upstreamPort: number, withStats: boolean): Promise<void> {
-  const { createRouter } = await import("../src/router/index.js");
-  const { createStats } = await import("../src/stats/index.js");
-  const { createProxy } = await import("../src/integrations/node-proxy.js");
+  // --from=dist measures the built package (npm run build first): plain JavaScript, readable profiles.
+  const fromDist = process.argv.includes("--from=dist");
+  const { createRouter, createStats } = fromDist ? await import("../dist/index.js") : await import("../src/index.js");
+  const { createProxy } = fromDist ? await import("../dist/node.js") : await import("../src/integrations/node.js");
   const router = createRouter({ versions: ["v1", "v2"], stable: "v1", canary: "v2", split: { v1: 90, v2: 10 }, stickiness: ["header:x-user-id"] });
   const target = `http://127.0.0.1:${upstreamPort}`;
   const stats = withStats ? createStats({ versions: ["v1", "v2"] }) : undefined;
@@ -106,6 +107,8 @@ async function turnoutRole(upstreamPort: number, withStats: boolean): Promise<vo
 
 interface Target {
   readonly port: number;
+  /** The process serving this path, for its CPU time. */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -113,7 +116,8 @@ const children = new Set<ChildProcess>();
 
 function startChild(role: string, extra: string[], profileDir?: string): Promise<Target> {
   const execArgv = profileDir === undefined ? process.execArgv : [...process.execArgv, "--cpu-prof", `--cpu-prof-dir=${profileDir}`];
-  const child = fork(process.argv[1]!, [`--role=${role}`, ...extra], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const from = process.argv.includes("--from=dist") ? ["--from=dist"] : [];
+  const child = fork(process.argv[1]!, [`--role=${role}`, ...from, ...extra], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   children.add(child);
   return new Promise((resolve, reject) => {
     child.once("error", reject);
@@ -122,6 +126,7 @@ function startChild(role: string, extra: string[], profileDir?: string): Promise
       const exited = new Promise<void>((done) => child.once("exit", () => done()));
       resolve({
         port: (m as { port: number }).port,
+        pid: child.pid,
         stop: async () => {
           if (child.connected) child.disconnect();
           const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
@@ -167,6 +172,7 @@ async function startNginx(upstreamPort: number): Promise<Target> {
   const conf = `
 worker_processes 1;
 daemon off;
+master_process off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 ${process.getuid?.() === 0 ? "user root;" : ""}
@@ -216,6 +222,7 @@ http {
   }
   return {
     port,
+    pid: child.pid,
     stop: async () => {
       child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
@@ -227,7 +234,28 @@ http {
   };
 }
 
+const TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux); NaN elsewhere. */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 interface Round {
+  /** CPU time of the path's server process per request, in µs. */
+  readonly cpuUs: number;
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
@@ -235,16 +263,18 @@ interface Round {
   readonly load: string;
 }
 
-async function load(port: number, seconds: number, connections: number): Promise<Round> {
+async function load(target: Target, seconds: number, connections: number): Promise<Round> {
   const load1 = os.loadavg()[0]!.toFixed(2);
+  const cpuBefore = cpuMs(target.pid);
   const result = await autocannon({
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${target.port}`,
     connections,
     duration: seconds,
     requests: USER_IDS.map((id) => ({ method: "GET" as const, path: "/api/users", headers: { "x-user-id": id } })),
   });
+  const cpuUs = ((cpuMs(target.pid) - cpuBefore) * 1000) / result.requests.total;
   const errors = result.errors + result.timeouts + result.non2xx;
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors, load: load1 };
+  return { cpuUs, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors, load: load1 };
 }
 
 const PATH_LABELS = {
@@ -280,7 +310,7 @@ async function main(): Promise<void> {
   };
   try {
     for (const p of paths) {
-      if (p === "direct") targets.set(p, { port: upstream.port, stop: async () => {} });
+      if (p === "direct") targets.set(p, { port: upstream.port, pid: upstream.pid, stop: async () => {} });
       if (p === "bare") targets.set(p, await startChild("bare", [up], profileDir("bare")));
       if (p === "turnout") targets.set(p, await startChild("turnout", [up], profileDir("turnout")));
       if (p === "turnout+stats") targets.set(p, await startChild("turnout-stats", [up], profileDir("turnout-stats")));
@@ -288,15 +318,15 @@ async function main(): Promise<void> {
     }
     const machine = machineInfo();
     process.stderr.write(`${machine.cpu}, ${machine.cores} cores, ${machine.node}; load average ${machine.loadAverage.join(" ")}\n`);
-    for (const p of paths) await load(targets.get(p)!.port, 2, connections); // warm-up: JIT, keep-alive pools
+    for (const p of paths) await load(targets.get(p)!, 2, connections); // warm-up: JIT, keep-alive pools
     const results = new Map<PathName, Round[]>(paths.map((p) => [p, []]));
     for (let r = 0; r < rounds; r++) {
       const order = paths.map((_, i) => paths[(i + r) % paths.length]!);
       for (const p of r % 2 === 0 ? order : order.reverse()) {
-        const round = await load(targets.get(p)!.port, seconds, connections);
+        const round = await load(targets.get(p)!, seconds, connections);
         results.get(p)!.push(round);
         process.stderr.write(
-          `round ${r + 1} ${p.padEnd(14)} ${Math.round(round.rps).toString().padStart(6)} req/s  p50 ${round.p50} p99 ${round.p99} ms  errors ${round.errors}  load ${round.load}\n`,
+          `round ${r + 1} ${p.padEnd(14)} ${Math.round(round.rps).toString().padStart(6)} req/s  p50 ${round.p50} p99 ${round.p99} ms  ${round.cpuUs.toFixed(0)} µs CPU/req  errors ${round.errors}  load ${round.load}\n`,
         );
       }
     }
@@ -316,11 +346,11 @@ function formatTable(results: Map<PathName, Round[]>, settings: { seconds: numbe
   const worst = (rs: Round[], key: "p50" | "p99") => Math.max(...rs.map((r) => r[key]));
   const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
   const lines = [
-    `| path | requests/s (rounds) | p50 / p99 ms | load average |`,
-    `|---|---|---|---|`,
+    `| path | requests/s (rounds) | p50 / p99 ms | CPU µs per request | load average |`,
+    `|---|---|---|---|---|`,
     ...[...results].map(
       ([p, rs]) =>
-        `| ${PATH_LABELS[p]} | ${fmt(mean(rs))} (${rs.map((r) => fmt(r.rps)).join(", ")}) | ${worst(rs, "p50")} / ${worst(rs, "p99")} | ${rs.map((r) => r.load).join(", ")} |`,
+        `| ${PATH_LABELS[p]} | ${fmt(mean(rs))} (${rs.map((r) => fmt(r.rps)).join(", ")}) | ${worst(rs, "p50")} / ${worst(rs, "p99")} | ${rs.map((r) => r.cpuUs.toFixed(0)).join(", ")} | ${rs.map((r) => r.load).join(", ")} |`,
     ),
   ];
   const ratio = (a: PathName, b: PathName, what: string) => {
@@ -329,11 +359,12 @@ function formatTable(results: Map<PathName, Round[]>, settings: { seconds: numbe
     if (x === undefined || y === undefined) return;
     const perRound = x.map((r, i) => r.rps / y[i]!.rps);
     const p99 = (100 * (worst(x, "p99") - worst(y, "p99"))) / worst(y, "p99");
+    const cpu = x.reduce((s, r) => s + r.cpuUs, 0) / y.reduce((s, r) => s + r.cpuUs, 0);
     lines.push(
-      `| ${what} | ${(mean(x) / mean(y)).toFixed(2)} (${perRound.map((v) => v.toFixed(2)).join(", ")}) | p99 ${p99 >= 0 ? "+" : ""}${p99.toFixed(0)} % | |`,
+      `| ${what} | ${(mean(x) / mean(y)).toFixed(2)} (${perRound.map((v) => v.toFixed(2)).join(", ")}) | p99 ${p99 >= 0 ? "+" : ""}${p99.toFixed(0)} % | CPU ×${cpu.toFixed(2)} | |`,
     );
   };
-  lines.push(`| **ratio** | **throughput (per round)** | **p99 vs** | |`);
+  lines.push(`| **ratio** | **throughput (per round)** | **p99 vs** | **CPU per request** | |`);
   ratio("turnout", "bare", "turnout ÷ bare");
   ratio("turnout+stats", "bare", "turnout with stats ÷ bare");
   ratio("turnout+stats", "nginx", "turnout with stats ÷ nginx");

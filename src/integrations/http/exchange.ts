@@ -68,7 +68,9 @@ function writeUpstreamHead(res: ServerResponse, upstreamRes: IncomingMessage, ex
 }
 
 /**
- * Runs one primary exchange. Never throws; every outcome ends the client's response one way or another.
+ * Runs one primary exchange. Never throws; every outcome ends the client's response one way or another. The caller
+ * watches the client's response and calls the returned function when the client goes away before its end: the
+ * upstream request is then cut.
  *
  * @example
  * ```ts
@@ -76,7 +78,7 @@ function writeUpstreamHead(res: ServerResponse, upstreamRes: IncomingMessage, ex
  *   responseMs: 30000, idleMs: 60000, onStatus() {}, onFailure() {} });
  * ```
  */
-export function exchange(x: Exchange): void {
+export function exchange(x: Exchange): () => void {
   const { req, res } = x;
   let clientGone = false;
   let responding = false;
@@ -95,16 +97,10 @@ export function exchange(x: Exchange): void {
     } else res.destroy(); // the response had started: cut it, the client sees a truncated body
   };
 
-  res.once("close", () => {
-    if (res.writableFinished) return;
-    clientGone = true;
-    current?.destroy();
-  });
-
   const send = (attempt: number): void => {
     let up: ClientRequest;
     try {
-      up = x.upstream.request(req.method, x.path, x.headers);
+      up = x.upstream.request(req.method, x.path, x.headers, x.idleMs);
     } catch (error) {
       return fail("unavailable", error); // e.g. a rewritten path that Node refuses to send
     }
@@ -120,7 +116,7 @@ export function exchange(x: Exchange): void {
       clearTimeout(responseTimer);
       clearTimeout(connectTimer);
     };
-    up.setTimeout(x.idleMs, () => timeout("idle", x.idleMs));
+    up.on("timeout", () => timeout("idle", x.idleMs));
     up.once("socket", (socket: Socket) => {
       if (!socket.connecting) return;
       connectTimer = setTimeout(() => timeout("connect", x.connectMs), x.connectMs);
@@ -148,4 +144,8 @@ export function exchange(x: Exchange): void {
     else up.end();
   };
   send(0);
+  return () => {
+    clientGone = true;
+    current?.destroy();
+  };
 }

@@ -51,12 +51,15 @@ export function withoutHopByHop(headers: HeaderRecord): HeaderRecord {
 /** The header names a `Connection` header lists (lower case), or `undefined` when it lists none. */
 function connectionTokens(connection: string | string[] | undefined): Set<string> | undefined {
   if (typeof connection !== "string" || connection === "") return undefined;
-  const named = new Set<string>();
-  for (const token of connection.toLowerCase().split(",")) {
+  const lower = connection.toLowerCase();
+  // Nearly every request and response says just "keep-alive" or "close": nothing more to remove, nothing to allocate.
+  if (lower === "keep-alive" || lower === "close") return undefined;
+  let named: Set<string> | undefined;
+  for (const token of lower.split(",")) {
     const name = token.trim();
-    if (name !== "") named.add(name);
+    if (name !== "" && !HOP_BY_HOP.has(name)) (named ??= new Set()).add(name);
   }
-  return named.size === 0 ? undefined : named;
+  return named;
 }
 
 /**

@@ -3,7 +3,7 @@
  * least a Node proxy can be and beside nginx, all measured in one run.
  *
  *   tsx bench/proxy-load.ts [--seconds=8] [--rounds=2] [--connections=32] [--paths=direct,bare,turnout,...]
- *                           [--profile=DIR] [--from=dist] [--json=FILE]
+ *                           [--profile=DIR] [--from=dist] [--baseline=REPO] [--json=FILE]
  *
  * Processes on 127.0.0.1, each path's server in a process of its own, started before the first round and stopped
  * after the last:
@@ -22,7 +22,10 @@
  * On a 2-core machine the load generator, the proxy under test and the upstream compete for the cores; that
  * is the same for every proxied path, so the ratios are fair, and the direct path only says what the
  * generator and the upstream can do without a hop. `--profile=DIR` writes a CPU profile of the `bare` and
- * `turnout+stats` processes (`node --cpu-prof`) to DIR; summarise with `node bench/profile/summarize.mjs DIR/<path>`.
+ * turnout processes (`node --cpu-prof`) to DIR; summarise with `node bench/profile/busiest.mjs DIR/<path>`.
+ * `--from=dist` measures the built package (what `npm run bench:proxy-load` does after building) rather than the
+ * sources through tsx, whose per-closure naming helper costs a few µs per request. `--baseline=REPO` adds the
+ * built package of another checkout (REPO/dist), with stats, to the same run: before/after in one table.
  */
 import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -91,9 +94,17 @@ function bareRole(upstreamPort: number): void {
 
 async function turnoutRole(upstreamPort: number, withStats: boolean): Promise<void> {
   // --from=dist measures the built package (npm run build first): plain JavaScript, readable profiles.
+  // --dist=DIR (a --baseline): another build of turnout, measured beside this one in the same run.
   const fromDist = process.argv.includes("--from=dist");
-  const { createRouter, createStats } = fromDist ? await import("../dist/index.js") : await import("../src/index.js");
-  const { createProxy } = fromDist ? await import("../dist/node.js") : await import("../src/integrations/node.js");
+  const other = arg("dist");
+  type Core = typeof import("../src/index.js");
+  type Node = typeof import("../src/integrations/node.js");
+  const { createRouter, createStats } = (
+    other !== undefined ? await import(path.join(other, "index.js")) : fromDist ? await import("../dist/index.js") : await import("../src/index.js")
+  ) as Core;
+  const { createProxy } = (
+    other !== undefined ? await import(path.join(other, "node.js")) : fromDist ? await import("../dist/node.js") : await import("../src/integrations/node.js")
+  ) as Node;
   const router = createRouter({ versions: ["v1", "v2"], stable: "v1", canary: "v2", split: { v1: 90, v2: 10 }, stickiness: ["header:x-user-id"] });
   const target = `http://127.0.0.1:${upstreamPort}`;
   const stats = withStats ? createStats({ versions: ["v1", "v2"] }) : undefined;
@@ -277,15 +288,18 @@ async function load(target: Target, seconds: number, connections: number): Promi
   return { cpuUs, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors, load: load1 };
 }
 
+const BASELINE = arg("baseline");
+
 const PATH_LABELS = {
   direct: "direct to the upstream",
   bare: "bare node:http proxy (`http.request` + pipe, keep-alive agent)",
   turnout: "turnout `createProxy` (no stats, no mirror)",
   "turnout+stats": "turnout `createProxy` with stats",
   nginx: "nginx, one worker, `split_clients`, keep-alive upstreams",
+  "baseline+stats": `baseline build (${BASELINE ?? "--baseline=DIR"}) \`createProxy\` with stats`,
 } as const;
 type PathName = keyof typeof PATH_LABELS;
-const ALL_PATHS = Object.keys(PATH_LABELS) as PathName[];
+const ALL_PATHS = (Object.keys(PATH_LABELS) as PathName[]).filter((p) => p !== "baseline+stats" || BASELINE !== undefined);
 
 async function main(): Promise<void> {
   const seconds = num("seconds", 8);
@@ -315,6 +329,8 @@ async function main(): Promise<void> {
       if (p === "turnout") targets.set(p, await startChild("turnout", [up], profileDir("turnout")));
       if (p === "turnout+stats") targets.set(p, await startChild("turnout-stats", [up], profileDir("turnout-stats")));
       if (p === "nginx") targets.set(p, await startNginx(upstream.port));
+      if (p === "baseline+stats")
+        targets.set(p, await startChild("turnout-stats", [`--dist=${path.resolve(BASELINE!, "dist")}`, up], profileDir("baseline-stats")));
     }
     const machine = machineInfo();
     process.stderr.write(`${machine.cpu}, ${machine.cores} cores, ${machine.node}; load average ${machine.loadAverage.join(" ")}\n`);
@@ -358,17 +374,22 @@ function formatTable(results: Map<PathName, Round[]>, settings: { seconds: numbe
     const y = results.get(b);
     if (x === undefined || y === undefined) return;
     const perRound = x.map((r, i) => r.rps / y[i]!.rps);
+    const sorted = [...perRound].sort((a, b) => a - b);
+    const median = (sorted[(sorted.length - 1) >> 1]! + sorted[sorted.length >> 1]!) / 2;
+    const cpuRounds = x.map((r, i) => r.cpuUs / y[i]!.cpuUs).sort((a, b) => a - b);
+    const cpuMedian = (cpuRounds[(cpuRounds.length - 1) >> 1]! + cpuRounds[cpuRounds.length >> 1]!) / 2;
     const p99 = (100 * (worst(x, "p99") - worst(y, "p99"))) / worst(y, "p99");
-    const cpu = x.reduce((s, r) => s + r.cpuUs, 0) / y.reduce((s, r) => s + r.cpuUs, 0);
     lines.push(
-      `| ${what} | ${(mean(x) / mean(y)).toFixed(2)} (${perRound.map((v) => v.toFixed(2)).join(", ")}) | p99 ${p99 >= 0 ? "+" : ""}${p99.toFixed(0)} % | CPU ×${cpu.toFixed(2)} | |`,
+      `| ${what} | ${median.toFixed(2)} (${perRound.map((v) => v.toFixed(2)).join(", ")}) | p99 ${p99 >= 0 ? "+" : ""}${p99.toFixed(0)} % | ×${cpuMedian.toFixed(2)} | |`,
     );
   };
-  lines.push(`| **ratio** | **throughput (per round)** | **p99 vs** | **CPU per request** | |`);
+  lines.push(`| **ratio (median of the rounds)** | **throughput (per round)** | **p99 vs** | **CPU per request** | |`);
   ratio("turnout", "bare", "turnout ÷ bare");
   ratio("turnout+stats", "bare", "turnout with stats ÷ bare");
   ratio("turnout+stats", "nginx", "turnout with stats ÷ nginx");
   ratio("turnout", "nginx", "turnout ÷ nginx");
+  ratio("baseline+stats", "bare", "baseline build with stats ÷ bare");
+  ratio("turnout+stats", "baseline+stats", "turnout with stats ÷ baseline build with stats");
   const errors = [...results].flatMap(([p, rs]) => (rs.some((r) => r.errors > 0) ? [`${p}: ${rs.map((r) => r.errors).join(", ")} errors`] : []));
   return [
     lines.join("\n"),

@@ -92,6 +92,29 @@ function bareRole(upstreamPort: number): void {
   serve(server, () => agent.destroy());
 }
 
+/** The bare proxy with undici's `Pool.request` for the upstream hop instead of `http.request`. */
+async function bareUndiciRole(upstreamPort: number): Promise<void> {
+  const { Pool } = await import("undici");
+  const pool = new Pool(`http://127.0.0.1:${upstreamPort}`, { connections: 256, pipelining: 1 });
+  const server = http.createServer((req, res) => {
+    const headers: Record<string, string | string[]> = {};
+    for (const name of Object.keys(req.headers)) if (name !== "connection" && name !== "host") headers[name] = req.headers[name]!;
+    pool.request({ method: req.method as "GET", path: req.url ?? "/", headers, body: req.method === "GET" || req.method === "HEAD" ? null : req }).then(
+      (answer) => {
+        const out: Record<string, string | string[]> = {};
+        for (const name of Object.keys(answer.headers)) if (name !== "connection" && name !== "keep-alive") out[name] = answer.headers[name]!;
+        res.writeHead(answer.statusCode, out);
+        answer.body.pipe(res);
+      },
+      () => {
+        res.statusCode = 502;
+        res.end();
+      },
+    );
+  });
+  serve(server, () => void pool.close());
+}
+
 async function turnoutRole(upstreamPort: number, withStats: boolean): Promise<void> {
   // --from=dist measures the built package (npm run build first): plain JavaScript, readable profiles.
   // --dist=DIR (a --baseline): another build of turnout, measured beside this one in the same run.
@@ -293,20 +316,23 @@ const BASELINE = arg("baseline");
 const PATH_LABELS = {
   direct: "direct to the upstream",
   bare: "bare node:http proxy (`http.request` + pipe, keep-alive agent)",
+  "bare-undici": "bare proxy with undici `Pool.request` for the upstream hop",
   turnout: "turnout `createProxy` (no stats, no mirror)",
   "turnout+stats": "turnout `createProxy` with stats",
   nginx: "nginx, one worker, `split_clients`, keep-alive upstreams",
   "baseline+stats": `baseline build (${BASELINE ?? "--baseline=DIR"}) \`createProxy\` with stats`,
 } as const;
 type PathName = keyof typeof PATH_LABELS;
-const ALL_PATHS = (Object.keys(PATH_LABELS) as PathName[]).filter((p) => p !== "baseline+stats" || BASELINE !== undefined);
+const ALL_PATHS = Object.keys(PATH_LABELS) as PathName[];
+/** Measured unless `--paths` says otherwise: the baseline only with `--baseline`. */
+const DEFAULT_PATHS = ALL_PATHS.filter((p) => p !== "baseline+stats" || BASELINE !== undefined);
 
 async function main(): Promise<void> {
   const seconds = num("seconds", 8);
   const rounds = num("rounds", 2);
   const connections = num("connections", 32);
   const profile = arg("profile");
-  const wanted = (arg("paths")?.split(",") ?? ALL_PATHS).filter((p): p is PathName => p in PATH_LABELS);
+  const wanted = (arg("paths")?.split(",") ?? DEFAULT_PATHS).filter((p): p is PathName => p in PATH_LABELS);
   const paths = ALL_PATHS.filter((p) => wanted.includes(p));
   const profileDir = (name: string) => {
     if (profile === undefined) return undefined;
@@ -326,6 +352,7 @@ async function main(): Promise<void> {
     for (const p of paths) {
       if (p === "direct") targets.set(p, { port: upstream.port, pid: upstream.pid, stop: async () => {} });
       if (p === "bare") targets.set(p, await startChild("bare", [up], profileDir("bare")));
+      if (p === "bare-undici") targets.set(p, await startChild("bare-undici", [up], profileDir("bare-undici")));
       if (p === "turnout") targets.set(p, await startChild("turnout", [up], profileDir("turnout")));
       if (p === "turnout+stats") targets.set(p, await startChild("turnout-stats", [up], profileDir("turnout-stats")));
       if (p === "nginx") targets.set(p, await startNginx(upstream.port));
@@ -384,6 +411,7 @@ function formatTable(results: Map<PathName, Round[]>, settings: { seconds: numbe
     );
   };
   lines.push(`| **ratio (median of the rounds)** | **throughput (per round)** | **p99 vs** | **CPU per request** | |`);
+  ratio("bare-undici", "bare", "undici hop ÷ http.request hop (bare proxies)");
   ratio("turnout", "bare", "turnout ÷ bare");
   ratio("turnout+stats", "bare", "turnout with stats ÷ bare");
   ratio("turnout+stats", "nginx", "turnout with stats ÷ nginx");
@@ -405,6 +433,7 @@ const killChildren = () => {
 
 if (ROLE === "upstream") upstreamRole();
 else if (ROLE === "bare") bareRole(Number(process.argv.at(-1)));
+else if (ROLE === "bare-undici") void bareUndiciRole(Number(process.argv.at(-1)));
 else if (ROLE === "turnout") void turnoutRole(Number(process.argv.at(-1)), false);
 else if (ROLE === "turnout-stats") void turnoutRole(Number(process.argv.at(-1)), true);
 else {

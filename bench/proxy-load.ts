@@ -320,7 +320,7 @@ const PATH_LABELS = {
   turnout: "turnout `createProxy` (no stats, no mirror)",
   "turnout+stats": "turnout `createProxy` with stats",
   nginx: "nginx, one worker, `split_clients`, keep-alive upstreams",
-  "baseline+stats": `baseline build (${BASELINE ?? "--baseline=DIR"}) \`createProxy\` with stats`,
+  "baseline+stats": `previous build (${BASELINE ?? "--baseline=DIR"}) \`createProxy\` with stats`,
 } as const;
 type PathName = keyof typeof PATH_LABELS;
 const ALL_PATHS = Object.keys(PATH_LABELS) as PathName[];
@@ -416,8 +416,8 @@ function formatTable(results: Map<PathName, Round[]>, settings: { seconds: numbe
   ratio("turnout+stats", "bare", "turnout with stats ÷ bare");
   ratio("turnout+stats", "nginx", "turnout with stats ÷ nginx");
   ratio("turnout", "nginx", "turnout ÷ nginx");
-  ratio("baseline+stats", "bare", "baseline build with stats ÷ bare");
-  ratio("turnout+stats", "baseline+stats", "turnout with stats ÷ baseline build with stats");
+  ratio("baseline+stats", "bare", "previous build with stats ÷ bare");
+  ratio("turnout+stats", "baseline+stats", "turnout with stats ÷ previous build with stats");
   const errors = [...results].flatMap(([p, rs]) => (rs.some((r) => r.errors > 0) ? [`${p}: ${rs.map((r) => r.errors).join(", ")} errors`] : []));
   return [
     lines.join("\n"),

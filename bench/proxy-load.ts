@@ -34,6 +34,8 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
+import type * as Core from "../src/index.js";
+import type * as NodeIntegration from "../src/integrations/node.js";
 import { machineInfo } from "./lib/harness.js";
 
 const ROLE = process.argv.find((a) => a.startsWith("--role="))?.slice("--role=".length);
@@ -120,14 +122,12 @@ async function turnoutRole(upstreamPort: number, withStats: boolean): Promise<vo
   // --dist=DIR (a --baseline): another build of turnout, measured beside this one in the same run.
   const fromDist = process.argv.includes("--from=dist");
   const other = arg("dist");
-  type Core = typeof import("../src/index.js");
-  type Node = typeof import("../src/integrations/node.js");
   const { createRouter, createStats } = (
     other !== undefined ? await import(path.join(other, "index.js")) : fromDist ? await import("../dist/index.js") : await import("../src/index.js")
-  ) as Core;
+  ) as typeof Core;
   const { createProxy } = (
     other !== undefined ? await import(path.join(other, "node.js")) : fromDist ? await import("../dist/node.js") : await import("../src/integrations/node.js")
-  ) as Node;
+  ) as typeof NodeIntegration;
   const router = createRouter({ versions: ["v1", "v2"], stable: "v1", canary: "v2", split: { v1: 90, v2: 10 }, stickiness: ["header:x-user-id"] });
   const target = `http://127.0.0.1:${upstreamPort}`;
   const stats = withStats ? createStats({ versions: ["v1", "v2"] }) : undefined;

@@ -81,7 +81,13 @@ export function createProxy(router: Router, options: ProxyOptions): TurnoutProxy
   const forward = (req: IncomingMessage, res: ServerResponse): void => {
     const prepared = engine.prepare(req, req.url, req);
     let failure: UpstreamError | undefined;
-    engine.watch(res, prepared, () => failure);
+    let cut: (() => void) | undefined;
+    // One watch on the response for both the outcome and a client that goes away (which cuts the upstream).
+    res.once("close", () => {
+      const finished = res.writableFinished;
+      if (!finished) cut?.();
+      engine.record(prepared, finished ? res.statusCode : undefined, failure);
+    });
     const { decision } = prepared;
     const upstream = upstreams.primary.get(decision.version);
     if (prepared.answer !== undefined || upstream === undefined) {
@@ -123,7 +129,7 @@ export function createProxy(router: Router, options: ProxyOptions): TurnoutProxy
             counters,
             mirrorWarn,
           );
-    exchange({
+    cut = exchange({
       req,
       res,
       upstream,

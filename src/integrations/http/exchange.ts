@@ -40,7 +40,37 @@ class Timeout extends Error {
 }
 
 /**
- * Runs one primary exchange. Never throws; every outcome ends the client's response one way or another.
+ * Starts the client's response with the upstream's status and headers (minus hop-by-hop) and turnout's own
+ * headers: `Set-Cookie` appended, `Link` joined, the others replaced. One `writeHead` with a ready header object
+ * when nothing was set on the response before (the usual case: one validation pass, no per-header bookkeeping);
+ * header by header otherwise, so that what is already there is kept the same way.
+ */
+function writeUpstreamHead(res: ServerResponse, upstreamRes: IncomingMessage, extra: readonly HeaderPair[]): void {
+  const headers = withoutHopByHop(upstreamRes.headers);
+  const status = upstreamRes.statusCode ?? 502;
+  const message = upstreamRes.statusMessage || undefined;
+  if (res.getHeaderNames().length > 0) {
+    res.statusCode = status;
+    if (message !== undefined) res.statusMessage = message;
+    for (const name of Object.keys(headers)) res.setHeader(name, headers[name] as string | string[]);
+    applyHeaders(res, extra);
+    return;
+  }
+  for (const [name, value] of extra) {
+    const existing = name === "set-cookie" || name === "link" ? headers[name] : undefined;
+    if (existing === undefined) headers[name] = value;
+    else {
+      const list = Array.isArray(existing) ? [...existing, value] : [existing, value];
+      headers[name] = name === "link" ? list.join(", ") : list;
+    }
+  }
+  res.writeHead(status, message, headers);
+}
+
+/**
+ * Runs one primary exchange. Never throws; every outcome ends the client's response one way or another. The caller
+ * watches the client's response and calls the returned function when the client goes away before its end: the
+ * upstream request is then cut.
  *
  * @example
  * ```ts
@@ -48,7 +78,7 @@ class Timeout extends Error {
  *   responseMs: 30000, idleMs: 60000, onStatus() {}, onFailure() {} });
  * ```
  */
-export function exchange(x: Exchange): void {
+export function exchange(x: Exchange): () => void {
   const { req, res } = x;
   let clientGone = false;
   let responding = false;
@@ -67,16 +97,10 @@ export function exchange(x: Exchange): void {
     } else res.destroy(); // the response had started: cut it, the client sees a truncated body
   };
 
-  res.once("close", () => {
-    if (res.writableFinished) return;
-    clientGone = true;
-    current?.destroy();
-  });
-
   const send = (attempt: number): void => {
     let up: ClientRequest;
     try {
-      up = x.upstream.request({ method: req.method, path: x.path, headers: x.headers, agent: x.upstream.agent });
+      up = x.upstream.request(req.method, x.path, x.headers, x.idleMs);
     } catch (error) {
       return fail("unavailable", error); // e.g. a rewritten path that Node refuses to send
     }
@@ -92,7 +116,7 @@ export function exchange(x: Exchange): void {
       clearTimeout(responseTimer);
       clearTimeout(connectTimer);
     };
-    up.setTimeout(x.idleMs, () => timeout("idle", x.idleMs));
+    up.on("timeout", () => timeout("idle", x.idleMs));
     up.once("socket", (socket: Socket) => {
       if (!socket.connecting) return;
       connectTimer = setTimeout(() => timeout("connect", x.connectMs), x.connectMs);
@@ -111,11 +135,7 @@ export function exchange(x: Exchange): void {
       if (clientGone) return void upstreamRes.resume();
       responding = true;
       x.onStatus(upstreamRes.statusCode);
-      res.statusCode = upstreamRes.statusCode ?? 502;
-      if (upstreamRes.statusMessage) res.statusMessage = upstreamRes.statusMessage;
-      const headers = withoutHopByHop(upstreamRes.headers);
-      for (const name of Object.keys(headers)) res.setHeader(name, headers[name] as string | string[]);
-      applyHeaders(res, x.extraHeaders);
+      writeUpstreamHead(res, upstreamRes, x.extraHeaders);
       upstreamRes.on("error", (error) => fail(timedOut ? "timeout" : "unavailable", error));
       upstreamRes.on("aborted", () => fail("unavailable", new Error("the upstream closed the connection mid-response")));
       upstreamRes.pipe(res);
@@ -124,4 +144,8 @@ export function exchange(x: Exchange): void {
     else up.end();
   };
   send(0);
+  return () => {
+    clientGone = true;
+    current?.destroy();
+  };
 }

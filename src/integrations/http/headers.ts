@@ -39,23 +39,27 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
  */
 export function withoutHopByHop(headers: HeaderRecord): HeaderRecord {
   const out: HeaderRecord = {};
-  let named: Set<string> | undefined;
-  const connection = headers.connection;
-  if (typeof connection === "string" && connection !== "") {
-    named = new Set(
-      connection
-        .toLowerCase()
-        .split(",")
-        .map((token) => token.trim())
-        .filter((token) => token !== ""),
-    );
-  }
+  const named = connectionTokens(headers.connection);
   for (const name of Object.keys(headers)) {
     if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
     const value = headers[name];
     if (value !== undefined) out[name] = value;
   }
   return out;
+}
+
+/** The header names a `Connection` header lists (lower case), or `undefined` when it lists none. */
+function connectionTokens(connection: string | string[] | undefined): Set<string> | undefined {
+  if (typeof connection !== "string" || connection === "") return undefined;
+  const lower = connection.toLowerCase();
+  // Nearly every request and response says just "keep-alive" or "close": nothing more to remove, nothing to allocate.
+  if (lower === "keep-alive" || lower === "close") return undefined;
+  let named: Set<string> | undefined;
+  for (const token of lower.split(",")) {
+    const name = token.trim();
+    if (name !== "" && !HOP_BY_HOP.has(name)) (named ??= new Set()).add(name);
+  }
+  return named;
 }
 
 /**
@@ -74,6 +78,15 @@ const CLIENT_ADDRESS_HEADERS = [
 ] as const;
 
 /**
+ * What {@link forwardHeaders} never copies as it came: hop-by-hop headers, `Host` and `Expect` (the client's host
+ * goes on in `X-Forwarded-Host`; the caller sets the upstream's; the server in front already answered
+ * "100 Continue"), and the forwarded headers it works out itself. Without `trustProxy`, the client's address
+ * headers too.
+ */
+const SKIP_TRUSTED: ReadonlySet<string> = new Set([...HOP_BY_HOP, "host", "expect", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"]);
+const SKIP_UNTRUSTED: ReadonlySet<string> = new Set([...SKIP_TRUSTED, ...CLIENT_ADDRESS_HEADERS]);
+
+/**
  * The headers sent upstream: the client's minus hop-by-hop, `Host` and `Expect` (the client's host is kept in
  * `X-Forwarded-Host`; the caller sets the upstream's), and `X-Forwarded-For/Proto/Host`. Without `trustProxy`, forwarded headers from the
  * client are replaced, not extended, and the other address headers (`Forwarded`, `X-Real-IP`, `X-Forwarded-Port`,
@@ -86,26 +99,30 @@ const CLIENT_ADDRESS_HEADERS = [
  */
 export function forwardHeaders(client: HeaderRecord, from: ForwardFrom): HeaderRecord {
   const { address, proto, trustProxy } = from;
-  const headers = withoutHopByHop(client);
-  if (!trustProxy) for (const name of CLIENT_ADDRESS_HEADERS) delete headers[name];
+  // One pass that copies only what is forwarded as it came: no `delete`, which would turn the object into a
+  // slow dictionary for everything that reads it afterwards (Node's request writer).
+  const skip = trustProxy ? SKIP_TRUSTED : SKIP_UNTRUSTED;
+  const named = connectionTokens(client.connection);
+  const headers: HeaderRecord = {};
+  for (const name of Object.keys(client)) {
+    if (skip.has(name) || named?.has(name)) continue;
+    const value = client[name];
+    if (value !== undefined) headers[name] = value;
+  }
   const prior = client["x-forwarded-for"];
   const priorList = Array.isArray(prior) ? prior.join(", ") : prior;
   const chain = trustProxy && priorList ? (address === "" ? priorList : `${priorList}, ${address}`) : address;
   // A runtime that does not say who the client is (a bare fetch handler) forwards no address rather than a blank one.
   if (chain !== "") headers["x-forwarded-for"] = chain;
-  else delete headers["x-forwarded-for"];
   const priorProto = client["x-forwarded-proto"];
   headers["x-forwarded-proto"] = trustProxy && typeof priorProto === "string" && priorProto !== "" ? priorProto : proto;
   const priorHost = client["x-forwarded-host"];
   const host = trustProxy && typeof priorHost === "string" && priorHost !== "" ? priorHost : client.host;
   if (host !== undefined) headers["x-forwarded-host"] = host;
-  else delete headers["x-forwarded-host"];
   if (trustProxy && client.forwarded !== undefined) {
     // RFC 7239: a proxy that trusts the chain appends its own element.
     const node = address === "" ? "unknown" : address.includes(":") ? `"[${address}]"` : address;
     headers.forwarded = `${String(client.forwarded)}, for=${node};proto=${proto}`;
   }
-  delete headers.host; // the caller sets the upstream's
-  delete headers.expect; // the server in front already answered "100 Continue" to the client
   return headers;
 }

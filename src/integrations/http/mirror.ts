@@ -251,7 +251,7 @@ export function startMirror(
   const copyHeaders: OutgoingHttpHeaders = settings.header === undefined ? headers : { ...headers, [settings.header]: "1" };
   let copy: ClientRequest;
   try {
-    copy = upstream.request({ method, path, headers: copyHeaders, agent: upstream.agent });
+    copy = upstream.request(method, path, copyHeaders);
   } catch (failure) {
     counters.mirrorErrors++; // e.g. a rewritten path Node refuses to send
     warn("a mirror request could not be sent", { version, error: failure });

@@ -328,7 +328,7 @@ class Controller implements FleetRollout {
   }
 
   private async readState(): Promise<Stored> {
-    const reply = list(await this.ctx.link.send(["HMGET", this.keys.state, "revision", "state", "nonce"]), "HMGET rollout");
+    const reply = list(await this.ctx.link.send(["HMGET", this.keys.state, "revision", "state"]), "HMGET rollout");
     this.lastContactAt = this.now();
     const revisionText = text(reply[0]);
     if (revisionText === null) return { state: initialState(this.plan), revision: 0 };

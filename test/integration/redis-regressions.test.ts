@@ -4,12 +4,17 @@
  * - watchConfig then close() and the client's close left a Redis socket open (the process never exited);
  * - push() during another push resolved true while Redis kept the older snapshot;
  * - a subscriber whose connection dropped while its first SUBSCRIBE was under way reconnected but never subscribed
- *   (announcements lost for good, status() said not subscribed forever).
+ *   (announcements lost for good, status() said not subscribed forever);
+ * - a rollout write whose reply was lost landed while its controller lost the lease: no controller ever reported its
+ *   events (through an ioredis cluster, whose failover retries carry a command past its deadline, the `promoted` of a
+ *   rollout that was promoted was never reported).
  */
 import { type Server, type Socket, createServer, connect } from "node:net";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedisStore } from "../../src/integrations/redis.js";
+import { ROLLOUT_CAS } from "../../src/integrations/redis/scripts.js";
+import type { RolloutEvent } from "../../src/rollout/types.js";
 import { createRouter } from "../../src/router/index.js";
 import { createStats } from "../../src/stats/index.js";
 import { splitConfig as config } from "./fixtures.js";
@@ -25,29 +30,47 @@ function openSockets(): number {
 }
 
 /**
- * A TCP relay in front of the real server that can reset the first connection to send a SUBSCRIBE, before the
- * command reaches Redis: what a client sees when Redis dies or restarts while its subscription is under way.
+ * A TCP relay in front of the real server. It can reset the first connection to send a SUBSCRIBE, before the command
+ * reaches Redis (what a client sees when Redis dies or restarts while its subscription is under way), and it can let
+ * one command through and then go silent — its reply and everything after it lost, the socket still open — until
+ * `heal()` resets the silent connections: a write that ran while its reply never came, as in a failover.
  */
-async function startRelay(port: number): Promise<{ url: string; dropNextSubscribe(): void; close(): Promise<void> }> {
+async function startRelay(port: number): Promise<{
+  url: string;
+  dropNextSubscribe(): void;
+  silenceAfter(command: string): void;
+  heal(): void;
+  close(): Promise<void>;
+}> {
   let drop = false;
+  let silenceOn: string | undefined;
+  const silent = new Set<Socket>();
   const sockets = new Set<Socket>();
   const server: Server = createServer((downstream) => {
     const upstream = connect(port, "127.0.0.1");
     for (const socket of [downstream, upstream]) {
       sockets.add(socket);
       socket.on("error", () => undefined);
-      socket.on("close", () => (sockets.delete(socket), downstream.destroy(), upstream.destroy()));
+      socket.on("close", () => (sockets.delete(socket), silent.delete(downstream), downstream.destroy(), upstream.destroy()));
     }
     downstream.on("data", (chunk: Buffer) => {
-      if (drop && /subscribe/i.test(chunk.toString("latin1"))) {
+      if (silent.has(downstream)) return;
+      const text = chunk.toString("latin1");
+      if (drop && /subscribe/i.test(text)) {
         drop = false;
         upstream.destroy();
         downstream.resetAndDestroy();
         return;
       }
+      if (silenceOn !== undefined && text.includes(silenceOn)) {
+        silenceOn = undefined;
+        silent.add(downstream);
+      }
       upstream.write(chunk);
     });
-    upstream.pipe(downstream);
+    upstream.on("data", (chunk: Buffer) => {
+      if (!silent.has(downstream)) downstream.write(chunk);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
@@ -55,6 +78,11 @@ async function startRelay(port: number): Promise<{ url: string; dropNextSubscrib
   return {
     url: `redis://127.0.0.1:${relayPort}`,
     dropNextSubscribe: () => void (drop = true),
+    silenceAfter: (command) => void (silenceOn = command),
+    heal: () => {
+      for (const socket of silent) socket.resetAndDestroy();
+      silent.clear();
+    },
     close: () => {
       for (const socket of sockets) socket.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
@@ -152,6 +180,49 @@ describe.skipIf(!available)("turnout/redis regressions", () => {
       } finally {
         await sync.close();
         await close();
+        await relay.close();
+      }
+    },
+    30_000,
+  );
+
+  it.each(CLIENTS)(
+    "%s: a rollout write that landed while its reply was lost, its controller then losing the lease, is still reported by that controller (promoted was never reported)",
+    async (kind) => {
+      const relay = await startRelay(server.port);
+      const lossy = await connectClient(kind, { type: "single", url: relay.url });
+      const direct = await connectClient(kind, { type: "single", url: server.url });
+      const namespace = `uncertain-${++ns}`;
+      const plan = { steps: [{ weight: 50, pause: 300 }] };
+      const reported: string[] = [];
+      const report = (who: string) => (event: RolloutEvent) => void reported.push(`${who}:${event.type}`);
+      const first = createRedisStore(lossy.client, { namespace, commandTimeoutMs: 300, logger: memoryLogger() });
+      await first.writeConfig(config(0), { expectedRevision: 0 });
+      const a = first.controlRollout(plan, { id: "a", leaseMs: 1500, renewMs: 200, onEvent: report("a") });
+      await a.ready; // a leads: b joins after it
+      const b = createRedisStore(direct.client, { namespace, logger: memoryLogger() }).controlRollout(plan, {
+        id: "b",
+        leaseMs: 1500,
+        renewMs: 200,
+        onEvent: report("b"),
+      });
+      try {
+        await b.ready;
+        expect([a.status().leading, b.status().leading]).toEqual([true, false]);
+        expect((await a.start()).accepted).toBe(true);
+        // The promotion (a's next compare-and-set) reaches Redis; its reply and all a sends after it are lost.
+        relay.silenceAfter(ROLLOUT_CAS.sha);
+        await until(() => b.status().leading, 10_000, "b takes the lease a can no longer renew");
+        expect((await b.state())?.phase).toBe("promoted");
+        relay.heal(); // a reconnects, b holds the lease: a leads no more
+        await until(() => reported.some((r) => r.endsWith(":promoted")), 10_000, "the promotion reported");
+        expect(reported.filter((r) => r.endsWith(":promoted"))).toEqual(["a:promoted"]);
+        expect(a.status().leading).toBe(false);
+      } finally {
+        await a.close();
+        await b.close();
+        await lossy.close();
+        await direct.close();
         await relay.close();
       }
     },

@@ -51,6 +51,8 @@ import {
 const EVENTS_KEPT = 1000;
 /** Compare-and-set attempts of one command or cycle before giving up for now. */
 const ATTEMPTS = 8;
+/** The newest event-stream entries searched for writes whose reply was lost (at most 8 are kept, all recent). */
+const UNCERTAIN_SCAN = 50;
 
 interface Stored {
   /** The state (the initial state when none is stored). */
@@ -134,8 +136,13 @@ class Controller implements FleetRollout {
   private readonly freshness: ReturnType<typeof resolveFreshness>;
   private readonly options: ControlRolloutOptions;
   private readonly failures: FailureLog<ControllerFailure["stage"]>;
-  /** Writes whose reply was lost (timeout): their events are emitted if a later read finds their nonce. */
-  private readonly uncertain = new Map<string, readonly RolloutEvent[]>();
+  /**
+   * Writes whose reply was lost (a timeout, a connection lost), by nonce: the revision they were made from and their
+   * events. A client may still deliver such a write later (an ioredis cluster retries a command through a failover
+   * after turnout stopped waiting): its events are emitted once the event stream shows it landed, whether or not this
+   * controller still leads, and it is forgotten once the state moved on without it.
+   */
+  private readonly uncertain = new Map<string, { readonly from: number; readonly events: readonly RolloutEvent[] }>();
   /** What the write of a command (keyed by the command object sent to the runner) found. */
   private readonly outcomes = new WeakMap<RolloutCommand, Outcome>();
   /** The runner's timers: real ones, not keeping the process alive, firing only while this controller leads. */
@@ -215,6 +222,7 @@ class Controller implements FleetRollout {
   async state(): Promise<RolloutState | null> {
     try {
       const stored = await this.readState();
+      await this.settleUncertain(stored.revision);
       return stored.revision === 0 ? null : stored.state;
     } catch (error) {
       this.failures.fail("state", error, this.now());
@@ -320,7 +328,7 @@ class Controller implements FleetRollout {
   }
 
   private async readState(): Promise<Stored> {
-    const reply = list(await this.ctx.link.send(["HMGET", this.keys.state, "revision", "state", "nonce"]), "HMGET rollout");
+    const reply = list(await this.ctx.link.send(["HMGET", this.keys.state, "revision", "state"]), "HMGET rollout");
     this.lastContactAt = this.now();
     const revisionText = text(reply[0]);
     if (revisionText === null) return { state: initialState(this.plan), revision: 0 };
@@ -337,15 +345,30 @@ class Controller implements FleetRollout {
     const state = value as RolloutState;
     if (state.revision !== revision)
       throw new TurnoutRedisError(RedisFailure.Command, `the stored rollout state says revision ${state.revision}, its key ${revision}`);
-    const nonce = text(reply[2]);
-    if (nonce !== null) {
-      const events = this.uncertain.get(nonce);
-      if (events !== undefined) {
-        this.uncertain.clear(); // that write landed; any older uncertain one cannot have
-        for (const event of events) this.emit(event);
+    return { state, revision };
+  }
+
+  /**
+   * Decides the writes whose reply was lost and that were made from a revision older than `revision` (the state moved
+   * on, with them or without them): those the event stream holds are reported, in their order, and the rest forgotten.
+   */
+  private async settleUncertain(revision: number): Promise<void> {
+    if (![...this.uncertain.values()].some((write) => write.from < revision)) return;
+    const entries = list(await this.ctx.link.send(["XREVRANGE", this.keys.events, "+", "-", "COUNT", String(UNCERTAIN_SCAN)]), "XREVRANGE rollout events");
+    const landed: string[] = [];
+    for (const entry of entries) {
+      const fields = Array.isArray(entry) && Array.isArray(entry[1]) ? (entry[1] as unknown[]).map((f) => text(f)) : [];
+      for (let i = 0; i + 1 < fields.length; i += 2) {
+        const nonce = fields[i + 1];
+        if (fields[i] === "nonce" && typeof nonce === "string" && this.uncertain.has(nonce)) landed.unshift(nonce); // newest first in the reply
       }
     }
-    return { state, revision };
+    for (const nonce of landed) {
+      const write = this.uncertain.get(nonce);
+      this.uncertain.delete(nonce);
+      for (const event of write?.events ?? []) this.emit(event);
+    }
+    for (const [nonce, write] of this.uncertain) if (write.from < revision) this.uncertain.delete(nonce);
   }
 
   /**
@@ -397,6 +420,7 @@ class Controller implements FleetRollout {
   private async refresh(): Promise<{ readonly stored: Stored; readonly runner: Rollout | null }> {
     const stored = await this.readState();
     this.lastRead = stored.state;
+    await this.settleUncertain(stored.revision);
     await this.readConfig();
     this.runner?.adopt(stored.state);
     return { stored, runner: this.runner };
@@ -498,11 +522,12 @@ class Controller implements FleetRollout {
         "rollout CAS",
       );
     } catch (error) {
-      // Sent but unanswered (a timeout, a connection lost before the reply): the script may have run. Its events are
-      // emitted if a later read finds its nonce; the compare-and-set makes a second attempt harmless either way.
+      // Sent but unanswered (a timeout, a connection lost before the reply): the script may have run, now or later. Its
+      // events are emitted once the event stream shows it (settleUncertain); the compare-and-set makes a second attempt
+      // harmless either way.
       const sent = !(error instanceof TurnoutRedisError && error.reason === RedisFailure.Offline);
       if (sent && stateChanged) {
-        this.uncertain.set(nonce, change.events);
+        this.uncertain.set(nonce, { from, events: change.events });
         if (this.uncertain.size > 8) this.uncertain.delete(this.uncertain.keys().next().value as string);
         this.failures.fail("state", error, this.now());
         return { kind: "uncertain" };
@@ -564,7 +589,11 @@ class Controller implements FleetRollout {
    * Returns the delay to the next cycle.
    */
   private async cycle(): Promise<number> {
-    if (!(await this.holdLease())) return this.renewMs;
+    if (!(await this.holdLease())) {
+      // Not leading: a write of this controller whose reply was lost may have landed meanwhile; report it if so.
+      if (this.uncertain.size > 0) await this.settleUncertain((await this.readState()).revision);
+      return this.renewMs;
+    }
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       if (this.closed || !this.leading) return this.renewMs;
       const { stored, runner } = await this.refresh();

@@ -71,9 +71,7 @@ async function connect(url: string, wanted: ClientName | undefined, cwd: string,
     const warn = (error: unknown): void => void stderr.write(`turnout dashboard: redis: ${error instanceof Error ? error.message : String(error)}\n`);
     if (name === "redis") {
       const createClient = (mod.createClient ?? (mod.default as Record<string, unknown> | undefined)?.createClient) as
-        | ((
-            options: object,
-          ) => RedisClientLike & {
+        | ((options: object) => RedisClientLike & {
             connect(): Promise<unknown>;
             close?(): Promise<unknown>;
             quit?(): Promise<unknown>;

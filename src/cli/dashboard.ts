@@ -8,8 +8,9 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isTurnoutConfigError } from "../index.js";
-import { createDashboard } from "../integrations/dashboard.js";
-import { type RedisClientLike, createRedisStore } from "../integrations/redis.js";
+import type * as DashboardModule from "../integrations/dashboard.js";
+import type * as RedisModule from "../integrations/redis.js";
+import type { RedisClientLike } from "../integrations/redis.js";
 import type { RolloutPlan } from "../rollout/types.js";
 import { type Parsed, UsageError, number, parse, text } from "./args.js";
 import { readJson } from "./files.js";
@@ -38,6 +39,15 @@ export interface DashboardIo {
   readonly stderr: { write(text: string): unknown };
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: () => string;
+}
+
+/**
+ * One of the package's own entries (`turnout/redis`, `turnout/dashboard`), loaded when the command runs so that the
+ * other commands' bundle does not carry them. The specifier is a variable: the bundler leaves it to Node, which
+ * resolves the package's name from inside the package to its own `exports`.
+ */
+function own<T>(entry: string): Promise<T> {
+  return import(entry) as Promise<T>;
 }
 
 /** A failure that is not a usage error: exit code 1 with this message. */
@@ -183,6 +193,10 @@ export async function runDashboard(argv: readonly string[], io: DashboardIo): Pr
     io.stderr.write(`turnout dashboard: ${error.message}\n`);
     return 1;
   }
+  const [{ createRedisStore }, { createDashboard }] = await Promise.all([
+    own<typeof RedisModule>("turnout/redis"),
+    own<typeof DashboardModule>("turnout/dashboard"),
+  ]);
   let dashboard: ReturnType<typeof createDashboard>;
   try {
     const store = createRedisStore(connected.client, {

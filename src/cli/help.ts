@@ -16,20 +16,64 @@ Commands:
   simulate [config]          the split of N simulated keys, the keys that move to another config
                              (--to), and a rollout plan on a virtual clock (--plan), drawn as
                              charts in the terminal and as SVG (--svg)
+  dashboard                  serve the live dashboard of a fleet's rollout stored in Redis, with
+                             its controls (needs redis or ioredis installed)
   help [command]             this text, or a command's
 
 Options:
   -h, --help                 help (also after a command: turnout simulate --help)
   -v, --version              turnout's version
 
-Exit codes: 0 ok · 1 invalid input · 2 usage error (unknown option, missing file) · 3 a simulated
-rollout aborted or timed out (simulate --fail-on-abort)
+Exit codes: 0 ok · 1 invalid input (dashboard: or Redis unreachable) · 2 usage error (unknown
+option, missing file) · 3 a simulated rollout aborted or timed out (simulate --fail-on-abort)
 
 Examples:
   turnout validate router.json rollout.json
   turnout simulate router.json --keys 1000000 --to next.json --svg split.svg
   turnout simulate router.json --plan rollout.json --canary-error-rate 3 --svg rollout.svg
   echo '{"type": "route", "msg_id": 1, "headers": {"x-beta": "true"}}' | turnout node
+  TURNOUT_DASHBOARD_TOKEN=… turnout dashboard --redis redis://127.0.0.1:6379 --plan rollout.json
+`;
+
+/** `turnout dashboard --help`. */
+export const DASHBOARD_HELP = `Usage: turnout dashboard --redis <url> --plan <plan> [options]
+
+Serves the live dashboard of a fleet's rollout stored in Redis (the rollout the fleet's controllers
+run with store.controlRollout): its phase, steps and history, the fleet's merged stats per version,
+its instances and how long ago each reported, the config revision and split. The page updates itself
+(Server-Sent Events). Controls (pause, resume, promote, abort, canary weight) are stored in Redis by
+compare-and-set, like a controller's commands: the controller that leads, wherever it runs, acts on
+them. The dashboard itself never leads or ticks the rollout.
+
+Controls need a bearer token, read from the environment (never from the command line, where other
+users of the machine can see it): TURNOUT_DASHBOARD_TOKEN, or the variable --token-env names; at
+least 16 characters. Without one the dashboard is read-only. Calls from another Origin, replayed
+calls and more than 20 controls a minute are refused.
+
+A Redis client library is loaded when the command runs, from the working directory's node_modules
+(else from where turnout is installed): redis (node-redis 5 or 6), else ioredis (5 or 6).
+
+Exit codes: 0 stopped (SIGINT, SIGTERM) · 1 Redis unreachable, no Redis client installed, an invalid
+plan, or the port in use · 2 usage error (a missing option or file)
+
+Options:
+  --redis <url>              redis:// or rediss:// URL (default: $REDIS_URL)
+  --plan <file>              the rollout plan the controllers run (JSON, as createRollout takes it)
+  --namespace <name>         the store's namespace (default "turnout", as createRedisStore)
+  --rollout <name>           the rollout's name, as its controllers were given it (default "default")
+  --host <address>           where to listen (default 127.0.0.1: this machine only)
+  --port <n>                 port (default 8080; 0 picks a free one)
+  --token-env <name>         the environment variable that holds the token (default
+                             TURNOUT_DASHBOARD_TOKEN)
+  --actor <name>             who acts with that token, as recorded with each control (default
+                             "operator")
+  --client <name>            redis or ioredis (default: the first one installed)
+  -h, --help                 this text
+
+Examples:
+  turnout dashboard --redis redis://127.0.0.1:6379 --plan rollout.json
+  TURNOUT_DASHBOARD_TOKEN="$(cat ~/.turnout-token)" turnout dashboard --redis "$REDIS_URL" \\
+    --plan rollout.json --namespace checkout-api --actor alice --port 9000
 `;
 
 /** `turnout node --help`. */
@@ -183,6 +227,8 @@ export function helpOf(command: string | undefined): string | undefined {
       return VALIDATE_HELP;
     case "simulate":
       return SIMULATE_HELP;
+    case "dashboard":
+      return DASHBOARD_HELP;
     default:
       return undefined;
   }

@@ -3,12 +3,13 @@
  */
 import { readFileSync } from "node:fs";
 import { UsageError } from "./args.js";
+import { runDashboard } from "./dashboard.js";
 import { helpOf } from "./help.js";
 import { runNode } from "./node/command.js";
 import { runSimulate } from "./simulate/command.js";
 import { runValidate } from "./validate.js";
 
-const COMMANDS = ["node", "validate", "simulate", "help"];
+const COMMANDS = ["node", "validate", "simulate", "dashboard", "help"];
 
 function version(): string {
   for (const candidate of ["../package.json", "../../package.json"]) {
@@ -69,6 +70,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await runNode(rest, process);
       case "validate":
         return runValidate(rest, process);
+      case "dashboard":
+        return await runDashboard(rest, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: () => process.cwd() });
       default:
         return await runSimulate(rest, process);
     }

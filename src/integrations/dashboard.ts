@@ -9,8 +9,8 @@ import { DASHBOARD_PAGE } from "./dashboard-page.js";
 export interface DashboardInstance {
   /** The instance's name, unique in the fleet, as your `fleet` function returns it (e.g. `"web-1"`). */
   readonly id: string;
-  /** The config revision it applies. */
-  readonly revision: number;
+  /** The config revision it applies, when the fleet reports it (a Redis fleet's stats snapshots do not). */
+  readonly revision?: number;
   /** When it was last heard from (epoch ms). */
   readonly lastSeen: number;
 }
@@ -47,6 +47,42 @@ export const DashboardAction = {
 /** One of the {@link DashboardAction} values. */
 export type DashboardAction = (typeof DashboardAction)[keyof typeof DashboardAction];
 
+/** A control call as a {@link DashboardSource} receives it: the action, who acted, and the weight for `"weight"`. */
+export interface DashboardControlCall {
+  /** The control. */
+  readonly action: DashboardAction;
+  /** Who acted: the token's name or what the verifier returned. */
+  readonly actor: string;
+  /** The canary weight asked for, in percent (0–100); present only for the `"weight"` action. */
+  readonly weight?: number;
+}
+
+/**
+ * Where a dashboard reads a rollout that lives elsewhere and sends its controls, asynchronously: a fleet's rollout
+ * in Redis (`store.dashboardSource(plan)` from `turnout/redis`), or your own. With a `source`, the dashboard reads
+ * everything it shows from it (the `rollout`, `router`, `stats` and `fleet` options are not used) and sends every
+ * control to it.
+ *
+ * @example
+ * ```ts
+ * const options: DashboardOptions = { source: store.dashboardSource(plan), plan, tokens: { alice: process.env.ALICE_TOKEN! } };
+ * ```
+ */
+export interface DashboardSource {
+  /** The rollout's status now, or null when there is none. */
+  status(): Promise<RolloutStatus | null>;
+  /** The rollout's most recent events, oldest first (the dashboard shows the last 50). */
+  timeline?(): Promise<readonly RolloutEvent[]>;
+  /** The config revision and split, or null when there is no config. */
+  router?(): Promise<{ readonly revision: number; readonly split: Readonly<Record<string, number>> } | null>;
+  /** The per-version figures the charts read (over the last `chartWindowMs`), or null when there are none. */
+  stats?(): Promise<StatsReader | null>;
+  /** The fleet's instances. */
+  fleet?(): Promise<readonly DashboardInstance[]>;
+  /** Carries out a control; resolves with whether it was accepted and, if not, why. Should not reject (a rejection counts as refused). */
+  control(call: DashboardControlCall): Promise<{ readonly accepted: boolean; readonly rejection?: string }>;
+}
+
 /**
  * Options of {@link createDashboard}.
  *
@@ -56,6 +92,8 @@ export type DashboardAction = (typeof DashboardAction)[keyof typeof DashboardAct
  * ```
  */
 export interface DashboardOptions {
+  /** A rollout read and steered asynchronously (a fleet's, in Redis): replaces `rollout`, `router`, `stats` and `fleet`. */
+  readonly source?: DashboardSource;
   /** The rollout to show and steer. */
   readonly rollout?: Rollout;
   /** Its plan, to list the steps. */
@@ -64,7 +102,7 @@ export interface DashboardOptions {
   readonly router?: Router;
   /** Per-version request rate, error rate and p99 (over the last `chartWindowMs`). */
   readonly stats?: StatsReader;
-  /** The fleet's instances (from the Redis fleet, for example). */
+  /** The fleet's instances. */
   readonly fleet?: () => readonly DashboardInstance[] | Promise<readonly DashboardInstance[]>;
   /** Bearer tokens allowed to act, by the name recorded as the actor. Without tokens or `verify`, the page is read-only. */
   readonly tokens?: Readonly<Record<string, string>>;
@@ -102,7 +140,7 @@ export interface DashboardState {
   readonly at: number;
   /** True when the dashboard has neither `tokens` nor `verify`: controls are refused with `403`. */
   readonly readOnly: boolean;
-  /** The rollout's status, or `null` without a `rollout` option. */
+  /** The rollout's status, or `null` without a `rollout` option (or a `source` that has none). */
   readonly rollout: RolloutStatus | null;
   /** The plan's steps, in order; empty without a `plan` option. */
   readonly steps: readonly {
@@ -136,7 +174,7 @@ export interface DashboardState {
       }
     >
   >;
-  /** The fleet's instances; empty without a `fleet` option. */
+  /** The fleet's instances; empty without a `fleet` option (or a `source` with a fleet). */
   readonly fleet: readonly (DashboardInstance & {
     /** Milliseconds since the instance was last heard from. */
     readonly staleMs: number;
@@ -177,7 +215,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const seen = new Map<string, number>();
   const calls = new Map<string, number[]>();
   const streams = new Set<(chunk: string) => void>();
-  const unsubscribe = options.rollout?.subscribe((event) => {
+  const unsubscribe = (options.source === undefined ? options.rollout : undefined)?.subscribe((event) => {
     push(timeline, event, 50);
     void broadcast();
   });
@@ -186,25 +224,40 @@ export function createDashboard(options: DashboardOptions): Dashboard {
 
   async function state(): Promise<DashboardState> {
     const at = clock();
-    const rollout = options.rollout?.status() ?? null;
-    const router = options.router;
+    const source = options.source;
+    const [rollout, router, stats, instances, events] =
+      source === undefined
+        ? [
+            options.rollout?.status() ?? null,
+            options.router === undefined ? null : { revision: options.router.revision, split: options.router.config.split ?? {} },
+            options.stats ?? null,
+            options.fleet === undefined ? [] : await options.fleet(),
+            timeline,
+          ]
+        : await Promise.all([
+            source.status(),
+            source.router?.() ?? null,
+            source.stats?.() ?? null,
+            source.fleet?.() ?? [],
+            source.timeline === undefined ? [] : source.timeline().then((list) => list.slice(-50)),
+          ]);
     const windowMs = options.chartWindowMs ?? 60_000;
     const versions: Record<string, { rate: number; errorRate: number; p99: number | null; requests: number }> = {};
-    if (options.stats !== undefined) {
-      const w = options.stats.window({ windowMs });
+    if (stats !== null) {
+      const w = stats.window({ windowMs });
       const seconds = Math.max(1, (w.to - w.from) / 1000);
       for (const [name, v] of Object.entries(w.versions)) {
         versions[name] = { rate: v.requests / seconds, errorRate: v.errorRate, p99: v.latency?.p99 ?? null, requests: v.requests };
       }
     }
-    const fleet = options.fleet === undefined ? [] : (await options.fleet()).map((i) => ({ ...i, staleMs: Math.max(0, at - i.lastSeen) }));
+    const fleet = instances.map((i) => ({ ...i, staleMs: Math.max(0, at - i.lastSeen) }));
     return {
       at,
       readOnly,
       rollout,
       steps: (options.plan?.steps ?? []).map((s) => ({ weight: s.weight ?? 0, ...(s.name === undefined ? {} : { name: s.name }) })),
-      timeline: [...timeline],
-      router: router === undefined ? null : { revision: router.revision, split: router.config.split ?? {} },
+      timeline: [...events],
+      router,
       versions,
       fleet,
       controls: [...controls],
@@ -272,7 +325,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     if (Math.abs(now - at) > SKEW_MS || seen.has(nonce))
       return json(409, { error: "replayed", message: "stale or repeated call: send a fresh nonce and the current time" });
     seen.set(nonce, now + 2 * SKEW_MS);
-    const result = act(action as DashboardAction, weight as number | undefined, actor);
+    const result = await act(action as DashboardAction, weight as number | undefined, actor);
     const event: DashboardControlEvent = {
       at: now,
       actor,
@@ -291,8 +344,12 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     return json(result.accepted ? 200 : 409, event);
   }
 
-  function act(action: DashboardAction, weight: number | undefined, actor: string): { accepted: boolean; rejection?: string } {
+  async function act(action: DashboardAction, weight: number | undefined, actor: string): Promise<{ accepted: boolean; rejection?: string }> {
     try {
+      if (options.source !== undefined) {
+        const result = await options.source.control(action === DashboardAction.Weight ? { action, actor, weight: weight as number } : { action, actor });
+        return result.accepted ? { accepted: true } : { accepted: false, rejection: result.rejection ?? "refused" };
+      }
       if (action === DashboardAction.Weight) {
         if (options.router === undefined) return { accepted: false, rejection: "no router to set the weight on" };
         options.router.setCanaryPercent(weight as number);

@@ -15,6 +15,7 @@ import { Problems, checkFields, isRecord } from "../internal/problems.js";
 import { type Connection, connectionFor, isIORedis, isNodeRedis } from "./redis/client.js";
 import { readConfig, updateConfig, watchConfig, writeConfig, type StoreContext } from "./redis/config.js";
 import { Keys, Link, validNamespace } from "./redis/link.js";
+import { dashboardSource } from "./redis/dashboard.js";
 import { controlRollout } from "./redis/rollout.js";
 import { publishStats, readFleetStats } from "./redis/stats.js";
 import type { RedisClientLike, RedisStore, RedisStoreOptions } from "./redis/types.js";
@@ -34,6 +35,7 @@ export type {
   FleetRollout,
   FleetStats,
   PublishStatsOptions,
+  RedisDashboardSourceOptions,
   IORedisLike,
   NodeRedisClientLike,
   NodeRedisClusterLike,
@@ -116,5 +118,6 @@ export function createRedisStore(client: RedisClientLike, options: RedisStoreOpt
     publishStats: (stats, publishOptions) => publishStats(ctx, stats, publishOptions),
     readFleetStats: (freshness) => readFleetStats(ctx, freshness),
     controlRollout: (plan, controlOptions) => controlRollout(ctx, plan, controlOptions),
+    dashboardSource: (plan, sourceOptions) => dashboardSource(ctx, plan, sourceOptions),
   };
 }

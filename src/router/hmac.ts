@@ -115,6 +115,92 @@ function toBytes(state: Int32Array): Uint8Array {
   return out;
 }
 
+/** Writes the UTF-8 bytes of `text[from, to)` at `at` of `into` (which has room for 4 bytes a character); returns the end. */
+function encodeInto(text: string, from: number, to: number, into: Uint8Array, at: number): number {
+  let n = at;
+  for (let i = from; i < to; i++) {
+    let code = text.charCodeAt(i);
+    if (code < 0x80) {
+      into[n++] = code;
+      continue;
+    }
+    if (code >= 0xd800 && code <= 0xdbff && i + 1 < to) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
+    if (code >= 0xd800 && code <= 0xdfff) code = 0xfffd;
+    if (code < 0x800) {
+      into[n++] = 0xc0 | (code >> 6);
+    } else if (code < 0x10000) {
+      into[n++] = 0xe0 | (code >> 12);
+      into[n++] = 0x80 | ((code >> 6) & 63);
+    } else {
+      into[n++] = 0xf0 | (code >> 18);
+      into[n++] = 0x80 | ((code >> 12) & 63);
+      into[n++] = 0x80 | ((code >> 6) & 63);
+    }
+    into[n++] = 0x80 | (code & 63);
+  }
+  return n;
+}
+
+/**
+ * HMAC-SHA-256 keyed once, computed over buffers it keeps: `mac(prefix, text, end, out)` writes the MAC of the UTF-8
+ * of `prefix + text.slice(0, end)` into `out` (8 big-endian words) without building that string or its bytes, and
+ * without allocating (but when a longer message than any before grows the buffer). The key's inner and outer pad
+ * blocks are compressed here, once: a call compresses the message's blocks and one outer block.
+ */
+export function hmacSha256Into(secret: string): (prefix: string, text: string, end: number, out: Int32Array) => void {
+  const w = new Int32Array(64);
+  let key = utf8(secret);
+  if (key.length > 64) key = toBytes(sha256(key, w));
+  const pad = new Uint8Array(64);
+  const innerState = Int32Array.from(IV);
+  const outerState = Int32Array.from(IV);
+  pad.fill(0x36);
+  for (let i = 0; i < key.length; i++) pad[i] = (pad[i] as number) ^ (key[i] as number);
+  compress(innerState, pad, 0, w);
+  pad.fill(0x5c);
+  for (let i = 0; i < key.length; i++) pad[i] = (pad[i] as number) ^ (key[i] as number);
+  compress(outerState, pad, 0, w);
+  // The outer message is the inner digest (32 bytes) after the 64-byte pad: one block whose second half never changes.
+  const outer = new Uint8Array(64);
+  outer[32] = 0x80;
+  outer[62] = ((64 + 32) * 8) >>> 8;
+  outer[63] = ((64 + 32) * 8) & 0xff;
+  let message = new Uint8Array(256);
+  return (prefix, text, end, out) => {
+    const room = (prefix.length + end) * 4 + 72;
+    if (message.length < room) message = new Uint8Array(Math.ceil(room / 64) * 64);
+    let n = encodeInto(prefix, 0, prefix.length, message, 0);
+    n = encodeInto(text, 0, end, message, n);
+    const blocks = ((n + 8) >> 6) + 1;
+    const last = blocks * 64;
+    message.fill(0, n, last);
+    message[n] = 0x80;
+    const bits = (n + 64) * 8;
+    message[last - 5] = Math.floor(bits / 0x100000000) & 0xff;
+    message[last - 4] = (bits >>> 24) & 0xff;
+    message[last - 3] = (bits >>> 16) & 0xff;
+    message[last - 2] = (bits >>> 8) & 0xff;
+    message[last - 1] = bits & 0xff;
+    out.set(innerState);
+    for (let offset = 0; offset < last; offset += 64) compress(out, message, offset, w);
+    for (let i = 0; i < 8; i++) {
+      const v = out[i] as number;
+      outer[i * 4] = v >>> 24;
+      outer[i * 4 + 1] = (v >>> 16) & 0xff;
+      outer[i * 4 + 2] = (v >>> 8) & 0xff;
+      outer[i * 4 + 3] = v & 0xff;
+    }
+    out.set(outerState);
+    compress(out, outer, 0, w);
+  };
+}
+
 const HEX = "0123456789abcdef";
 
 /**
@@ -128,26 +214,10 @@ const HEX = "0123456789abcdef";
  * ```
  */
 export const hmacSha256: PinSigner = (secret: string) => {
-  const w = new Int32Array(64);
-  let key = utf8(secret);
-  if (key.length > 64) key = toBytes(sha256(key, w));
-  const inner = new Uint8Array(64).fill(0x36);
-  const outer = new Uint8Array(64).fill(0x5c);
-  for (let i = 0; i < key.length; i++) {
-    inner[i] = (inner[i] as number) ^ (key[i] as number);
-    outer[i] = (outer[i] as number) ^ (key[i] as number);
-  }
-  const innerState = Int32Array.from(IV);
-  compress(innerState, inner, 0, w);
-  const outerState = Int32Array.from(IV);
-  compress(outerState, outer, 0, w);
+  const mac = hmacSha256Into(secret);
   const state = new Int32Array(8);
   return (data: string): string => {
-    state.set(innerState);
-    finish(state, utf8(data), 64, w);
-    const digest = toBytes(state);
-    state.set(outerState);
-    finish(state, digest, 64, w);
+    mac("", data, data.length, state);
     let hex = "";
     for (let i = 0; i < 8; i++) {
       const v = state[i] as number;

@@ -6,6 +6,7 @@
  * HMAC.
  */
 import { PinIgnored, type PinSigner, type PreviousPinSecret } from "../types.js";
+import { hmacSha256, hmacSha256Into } from "./hmac.js";
 import { VERSION_NAME } from "./validate.js";
 
 /** Pins longer than this are refused without parsing. */
@@ -15,25 +16,64 @@ export const MAX_PIN_LENGTH = 128;
 const MAC_HEX = 16;
 const DOMAIN = "turnout-pin:";
 
-/** The keys pins are signed and verified with, made once per router. */
-export interface PinKeys {
-  /** MAC of a pin body with the current secret (first 64 bits, hex). */
+/** One secret's MAC of pin bodies. */
+interface PinKey {
+  /** MAC of a pin body (first 64 bits, hex). */
   readonly sign: (body: string) => string;
+  /** Whether the pin's MAC (its last 16 characters, lower-case hex) is that of its first `bodyEnd` characters. */
+  readonly verify: (pin: string, bodyEnd: number) => boolean;
+}
+
+/** The keys pins are signed and verified with, made once per router. */
+export interface PinKeys extends PinKey {
   /** Previous secrets, accepted until `until` (epoch ms; `Infinity` while listed). */
-  readonly previous: readonly { readonly sign: (body: string) => string; readonly until: number }[];
+  readonly previous: readonly (PinKey & { readonly until: number })[];
   readonly clock: () => number;
+}
+
+/** The value of a lower-case hex digit (already checked). */
+function hexDigit(code: number): number {
+  return code <= 57 ? code - 48 : code - 87;
+}
+
+/**
+ * A key for `signer`. With turnout's own HMAC, verifying hashes the pin's characters where they are and compares
+ * words: no string is built and nothing is allocated. Another signer is called with the body as a string.
+ */
+function keyed(signer: PinSigner, secret: string): PinKey {
+  if (signer === hmacSha256) {
+    const mac = hmacSha256Into(secret);
+    const words = new Int32Array(8);
+    const sign = (body: string): string => {
+      mac(DOMAIN, body, body.length, words);
+      return ((words[0] as number) >>> 0).toString(16).padStart(8, "0") + ((words[1] as number) >>> 0).toString(16).padStart(8, "0");
+    };
+    const verify = (pin: string, bodyEnd: number): boolean => {
+      mac(DOMAIN, pin, bodyEnd, words);
+      let high = 0;
+      let low = 0;
+      const at = bodyEnd + 1;
+      for (let i = 0; i < 8; i++) {
+        high = (high << 4) | hexDigit(pin.charCodeAt(at + i));
+        low = (low << 4) | hexDigit(pin.charCodeAt(at + 8 + i));
+      }
+      return (((words[0] as number) ^ high) | ((words[1] as number) ^ low)) === 0;
+    };
+    return { sign, verify };
+  }
+  const mac = signer(secret);
+  const sign = (body: string): string => mac(DOMAIN + body).slice(0, MAC_HEX);
+  return { sign, verify: (pin, bodyEnd) => equalHex(sign(pin.slice(0, bodyEnd)), pin.slice(bodyEnd + 1)) };
 }
 
 /** Makes the keys from the router's options (already validated). */
 export function pinKeys(signer: PinSigner, secret: string, previous: readonly (string | PreviousPinSecret)[], clock: () => number): PinKeys {
-  const keyed = (key: string): ((body: string) => string) => {
-    const mac = signer(key);
-    return (body) => mac(DOMAIN + body).slice(0, MAC_HEX);
-  };
   return {
-    sign: keyed(secret),
+    ...keyed(signer, secret),
     previous: previous.map((entry) =>
-      typeof entry === "string" ? { sign: keyed(entry), until: Number.POSITIVE_INFINITY } : { sign: keyed(entry.secret), until: instant(entry.until) },
+      typeof entry === "string"
+        ? { ...keyed(signer, entry), until: Number.POSITIVE_INFINITY }
+        : { ...keyed(signer, entry.secret), until: instant(entry.until) },
     ),
     clock,
   };
@@ -73,17 +113,16 @@ export function readPin(pin: string, keys: PinKeys, now: number): PinReading {
   const mac = parts[parts.length - 1] as string;
   if (!VERSION_NAME.test(version) || !BASE36.test(revisionText) || !MAC.test(mac)) return INVALID;
   if (expiryText !== undefined && !BASE36.test(expiryText)) return INVALID;
-  const body = pin.slice(0, pin.length - MAC_HEX - 1);
-  if (!signedBy(keys, body, mac, now)) return INVALID;
+  if (!signedBy(keys, pin, pin.length - MAC_HEX - 1, now)) return INVALID;
   const expiresAt = expiryText === undefined ? Number.POSITIVE_INFINITY : Number.parseInt(expiryText, 36) * 1000;
   if (!(expiresAt > now)) return EXPIRED;
   return { ok: true, version, revision: Number.parseInt(revisionText, 36), expiresAt };
 }
 
-function signedBy(keys: PinKeys, body: string, mac: string, now: number): boolean {
-  if (equalHex(keys.sign(body), mac)) return true;
+function signedBy(keys: PinKeys, pin: string, bodyEnd: number, now: number): boolean {
+  if (keys.verify(pin, bodyEnd)) return true;
   for (const previous of keys.previous) {
-    if (previous.until > now && equalHex(previous.sign(body), mac)) return true;
+    if (previous.until > now && previous.verify(pin, bodyEnd)) return true;
   }
   return false;
 }

@@ -110,7 +110,7 @@ function checkOptions(options: unknown): void {
 }
 
 /** The config with another canary weight, exactly as `router.setCanaryPercent` writes it. */
-function withWeight(config: RouterConfig, weight: number): RouterConfig {
+export function withWeight(config: RouterConfig, weight: number): RouterConfig {
   const router = createRouter(config);
   router.setCanaryPercent(weight);
   return router.config;

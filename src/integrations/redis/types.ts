@@ -7,6 +7,7 @@
 import type { Logger, Router, RouterConfig } from "../../types.js";
 import type { CompiledPlan, ControlResult, RolloutCommand, RolloutEvent, RolloutPlan, RolloutState, RolloutStatus } from "../../rollout/types.js";
 import type { SnapshotReader, Stats, StatsSnapshot } from "../../stats/types.js";
+import type { DashboardSource } from "../dashboard.js";
 
 /**
  * The part of a node-redis client (v5 or v6, `createClient()`) that turnout uses. Commands
@@ -599,4 +600,25 @@ export interface RedisStore {
   readFleetStats(freshness?: FleetFreshness): Promise<FleetStats>;
   /** Joins the controllers of a rollout shared through Redis. */
   controlRollout(plan: RolloutPlan | CompiledPlan, options?: ControlRolloutOptions): FleetRollout;
+  /**
+   * The fleet's rollout as a `turnout/dashboard` source: its state and history, the fleet's stats and instances, the
+   * config revision and split, read from Redis; controls stored by compare-and-set, as a controller's commands are, so
+   * the leading controller acts on them. It never leads nor ticks. Throws `TurnoutConfigError` for a bad plan.
+   */
+  dashboardSource(plan: RolloutPlan | CompiledPlan, options?: RedisDashboardSourceOptions): DashboardSource;
+}
+
+/**
+ * Options of {@link RedisStore.dashboardSource}.
+ *
+ * @example
+ * ```ts
+ * const dashboard = createDashboard({ source: store.dashboardSource(plan, { name: "checkout" }), plan, tokens });
+ * ```
+ */
+export interface RedisDashboardSourceOptions {
+  /** The rollout's name, as its controllers were given it. Default `"default"`. */
+  readonly name?: string;
+  /** What makes the fleet's stats fresh (as the controllers judge it). */
+  readonly stats?: FleetFreshness;
 }

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { TurnoutConfigError, createRouter } from "../../../src/index.js";
 import { murmur3Signed, seedOf } from "../../../src/router/hash.js";
-import { hmacSha256 } from "../../../src/router/hmac.js";
+import { hmacSha256, hmacSha256Into } from "../../../src/router/hmac.js";
 import type { PinSigner, RouterConfig } from "../../../src/types.js";
 
 const config: RouterConfig = { versions: ["v1", "v2", "preview"], stable: "v1", canary: "v2", split: { v1: 90, v2: 10 } };
@@ -27,6 +27,57 @@ describe("HMAC-SHA-256 (the default pin signer)", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("HMAC-SHA-256 over reused buffers (how pins are verified)", () => {
+  const hex = (words: Int32Array): string => Array.from(words, (w) => (w >>> 0).toString(16).padStart(8, "0")).join("");
+
+  it("gives RFC 4231's results and node:crypto's for a key longer than a block, call after call on the same buffers", () => {
+    const words = new Int32Array(8);
+    const long = hmacSha256Into("k".repeat(131));
+    const jefe = hmacSha256Into("Jefe");
+    for (let round = 0; round < 3; round++) {
+      long("", "Test Using Larger Than Block-Size Key - Hash Key First", 54, words);
+      expect(hex(words)).toBe(nodeSigner("k".repeat(131))("Test Using Larger Than Block-Size Key - Hash Key First"));
+      jefe("what do ya ", "want for nothing?!!!", 17, words); // a prefix, then the first 17 characters of the text
+      expect(hex(words)).toBe("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+  });
+
+  it("equals node:crypto for any secret, prefix and text cut, in any order of lengths", () => {
+    const words = new Int32Array(8);
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 150, unit: "grapheme" }),
+        fc.array(fc.tuple(fc.string({ maxLength: 20 }), fc.string({ maxLength: 300, unit: "grapheme" }), fc.nat()), { minLength: 1, maxLength: 6 }),
+        (secret, calls) => {
+          const mac = hmacSha256Into(secret);
+          for (const [prefix, text, cut] of calls) {
+            const end = text.length === 0 ? 0 : cut % (text.length + 1);
+            mac(prefix, text, end, words);
+            expect(hex(words)).toBe(nodeSigner(secret)(prefix + text.slice(0, end)));
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("an earlier revision's pins signed with node:crypto are verified alike (the first use), a flipped MAC digit refused", () => {
+    const names = ["v1", "v2", "a".repeat(64), "B-9.x_" + "z".repeat(40)];
+    const wide: RouterConfig = { versions: names, stable: "v1" };
+    for (const name of names) {
+      const signer = createRouter({ versions: names, stable: name }, { revision: 7, pinSecret: SECRET, pinSigner: nodeSigner });
+      for (const expiry of [undefined, 4e12]) {
+        const pin = expiry === undefined ? signer.decide({}).pin : signer.issuePin(name, expiry);
+        expect(pin).toBeDefined();
+        const flipped = `${pin!.slice(0, -1)}${pin!.endsWith("0") ? "1" : "0"}`;
+        const verifier = createRouter(wide, { revision: 8, pinSecret: SECRET, clock: () => 1e12 });
+        expect(verifier.decide({ pin: flipped })).toMatchObject({ pinIgnored: "invalid" });
+        expect(verifier.decide({ pin })).toMatchObject({ version: name, reason: "pinned" });
+      }
+    }
   });
 });
 

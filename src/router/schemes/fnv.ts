@@ -102,20 +102,11 @@ function fiveDigits(h: number, part: number, padded: boolean): number {
   part = (part / 10) | 0;
   const d1 = part % 10;
   const d0 = (part / 10) | 0;
-  // The leading digit decides how many are fed: each case falls through to the next (the digits that follow).
+  // The leading digit decides where feeding starts; every digit after it is fed.
   const from = padded || d0 > 0 ? 0 : d1 > 0 ? 1 : d2 > 0 ? 2 : d3 > 0 ? 3 : 4;
-  switch (from) {
-    case 0:
-      h = Math.imul(h ^ (48 + d0), PRIME);
-    // falls through
-    case 1:
-      h = Math.imul(h ^ (48 + d1), PRIME);
-    // falls through
-    case 2:
-      h = Math.imul(h ^ (48 + d2), PRIME);
-    // falls through
-    case 3:
-      h = Math.imul(h ^ (48 + d3), PRIME);
-  }
+  if (from === 0) h = Math.imul(h ^ (48 + d0), PRIME);
+  if (from <= 1) h = Math.imul(h ^ (48 + d1), PRIME);
+  if (from <= 2) h = Math.imul(h ^ (48 + d2), PRIME);
+  if (from <= 3) h = Math.imul(h ^ (48 + d3), PRIME);
   return Math.imul(h ^ (48 + d4), PRIME);
 }

@@ -85,28 +85,24 @@ function fnvGeneral(h: number, text: string, encoding: FnvEncoding): number {
  * ```
  */
 export function fnvDigits(h: number, value: number): number {
-  // In two halves below 100 000, so that every digit comes from an int32 division by the constant 10 (which the
-  // compiler turns into a multiplication), never from a floating-point division by a variable.
+  // In two halves below 100 000, so that every digit comes from an int32 division by a constant (which the compiler
+  // turns into a multiplication), never from a floating-point division: value / 100 000 = (value >>> 5) / 3125.
   if (value < 100_000) return fiveDigits(h, value | 0, false);
-  const high = Math.floor(value / 100_000);
-  return fiveDigits(fiveDigits(h, high | 0, false), (value - high * 100_000) | 0, true);
+  const high = ((value >>> 5) / 3125) | 0;
+  return fiveDigits(fiveDigits(h, high, false), (value - high * 100_000) | 0, true);
 }
 
 /** Feeds the decimal digits of `part` (< 100 000): all five when `padded`, else without leading zeros (0 → "0"). */
 function fiveDigits(h: number, part: number, padded: boolean): number {
-  const d4 = part % 10;
-  part = (part / 10) | 0;
-  const d3 = part % 10;
-  part = (part / 10) | 0;
-  const d2 = part % 10;
-  part = (part / 10) | 0;
-  const d1 = part % 10;
-  const d0 = (part / 10) | 0;
-  // The leading digit decides where feeding starts; every digit after it is fed.
-  const from = padded || d0 > 0 ? 0 : d1 > 0 ? 1 : d2 > 0 ? 2 : d3 > 0 ? 3 : 4;
+  // Each digit from `part` directly, not one from the next: the leading digit, which the hash needs first, is ready at once.
+  const d0 = (part / 10_000) | 0;
+  const d1 = ((part / 1000) | 0) % 10;
+  const d2 = ((part / 100) | 0) % 10;
+  const d3 = ((part / 10) | 0) % 10;
+  const from = padded || part >= 10_000 ? 0 : part >= 1000 ? 1 : part >= 100 ? 2 : part >= 10 ? 3 : 4;
   if (from === 0) h = Math.imul(h ^ (48 + d0), PRIME);
   if (from <= 1) h = Math.imul(h ^ (48 + d1), PRIME);
   if (from <= 2) h = Math.imul(h ^ (48 + d2), PRIME);
   if (from <= 3) h = Math.imul(h ^ (48 + d3), PRIME);
-  return Math.imul(h ^ (48 + d4), PRIME);
+  return Math.imul(h ^ (48 + (part % 10)), PRIME);
 }

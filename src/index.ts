@@ -47,7 +47,16 @@ export type {
 
 export { createRouter } from "./router/index.js";
 export { hmacSha256 } from "./router/hmac.js";
-export type { Bucketing, BucketingKeyless, FlagdBucketing, GrowthBookBucketing, LaunchDarklyBucketing, TurnoutBucketing, UnleashBucketing } from "./types.js";
+export type {
+  Bucketing,
+  BucketingKeyless,
+  FlagdBucketing,
+  GrowthBookBucketing,
+  GrowthBookFilter,
+  LaunchDarklyBucketing,
+  TurnoutBucketing,
+  UnleashBucketing,
+} from "./types.js";
 export { BUCKETS, bucketOf, murmur3, seedOf } from "./router/index.js";
 export { formatDuration, parseDuration } from "./internal/duration.js";
 export type { Duration } from "./internal/duration.js";

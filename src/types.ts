@@ -283,6 +283,14 @@ export interface UnleashBucketing {
   readonly order?: readonly string[];
   /** `variants` only: the sum of the Unleash variant weights (default 1000, as the Unleash server makes them). */
   readonly totalWeight?: number;
+  /**
+   * `variants` only: the gradual / flexible rollout percentage (a whole number, 0–100) that enables the flag before a
+   * variant is chosen, as Unleash evaluates a rollout strategy with variants. Keys outside it get the stable version
+   * (the flag is off). Default: no rollout, every key gets a variant.
+   */
+  readonly rollout?: number;
+  /** With `rollout`: the rollout strategy's `groupId`, when it differs from `groupId` (feature variants hash the flag name). */
+  readonly rolloutGroupId?: string;
   /** `utf8` (default: the Go, Java, .NET, Python and Rust SDKs) or `latin1` (unleash-client-node: a byte per code unit). */
   readonly encoding?: "utf8" | "latin1";
   /** Requests without a key: the router's `keyless` mode (default) or a random draw, as Unleash's `default` stickiness. */
@@ -313,12 +321,39 @@ export interface GrowthBookBucketing {
   readonly coverage?: number;
   /** `experiment` only: `[id, start, end]`: only keys whose namespace hash is in `[start, end)` are included. */
   readonly namespace?: readonly [string, number, number];
+  /**
+   * `experiment` only: the experiment's explicit `ranges`, one `[start, end)` per version of `order`, used instead of
+   * coverage and weights (the split's weights must then be proportional to the ranges' widths).
+   */
+  readonly ranges?: readonly (readonly [number, number])[];
+  /** `rollout` only: the rule's explicit `range` `[start, end)` for the second version (its width is the split's share). */
+  readonly range?: readonly [number, number];
+  /** The experiment's or rule's `filters`: a key is included only when, for every filter, its hash falls in one of the ranges. */
+  readonly filters?: readonly GrowthBookFilter[];
   /** Versions in GrowthBook's variation order; for `rollout`, [off, on]. Default: `versions` / [stable, canary]. */
   readonly order?: readonly string[];
   /** `utf16` (default: the JavaScript SDK), `utf8` (the Go SDK) or `codepoint` (the Python SDK). */
   readonly encoding?: "utf16" | "utf8" | "codepoint";
   /** Requests without a key: the router's `keyless` mode (default) or not enrolled (the stable version). */
   readonly keyless?: BucketingKeyless;
+}
+
+/**
+ * One of GrowthBook's `filters`: the key's hash under `seed` (hash version 2 unless given) must fall in one of
+ * `ranges`. The filter hashes the same key as the bucketing (a filter on another attribute cannot be expressed).
+ *
+ * @example
+ * ```ts
+ * const filter: GrowthBookFilter = { seed: "pricing-holdout", ranges: [[0, 0.5]] };
+ * ```
+ */
+export interface GrowthBookFilter {
+  /** The filter's seed. */
+  readonly seed: string;
+  /** `[start, end)` ranges of the hash, 0–1. */
+  readonly ranges: readonly (readonly [number, number])[];
+  /** 1 or 2 (GrowthBook's default for filters). */
+  readonly hashVersion?: 1 | 2;
 }
 
 /**

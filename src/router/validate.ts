@@ -482,7 +482,7 @@ function checkExperiments(ctx: Context, value: unknown): void {
       });
       checkWeightTable(ctx, weights, variantsPath, compatScheme(experiment.bucketing) === undefined);
       if (spec !== undefined && weights.every((entry): entry is { path: string; weight: number } => entry.weight !== undefined)) {
-        checkSchemeWeights(ctx.problems, spec, weights, variantsPath);
+        checkSchemeWeights(ctx.problems, spec, weights, variantsPath, child(path, "bucketing"));
       }
     }
     checkConditions(ctx, experiment.include, child(path, "include"));

@@ -190,6 +190,41 @@ describe("GrowthBook: identical to @growthbook/growthbook on 10,000 keys", () =>
       });
     }
   }
+  for (const hashVersion of [1, 2] as const) {
+    it(`experiment with explicit ranges and two filters, hash version ${hashVersion}`, () => {
+      const client = new GrowthBookClient({}).initSync({ payload: { features: {} } });
+      const ranges: [number, number][] = [
+        [0, 0.1],
+        [0.5, 0.8],
+        [0.8, 0.85],
+      ];
+      const filters = [
+        { seed: "holdout", ranges: [[0, 0.6]] as [number, number][] },
+        { seed: "pricing", hashVersion: 1 as const, ranges: [[0.1, 0.3] as [number, number], [0.5, 1] as [number, number]] },
+      ];
+      const experiment = { key: "checkout-exp", variations: [0, 1, 2], hashAttribute: "id", hashVersion, ranges, filters };
+      const router = routerFor([10, 30, 5], { scheme: "growthbook", seed: "checkout-exp", hashVersion, ranges, filters });
+      expectAgreement(
+        (key) => router.decide({ key }).version,
+        (key) => {
+          const result = client.runInlineExperiment(experiment, { attributes: { id: key } });
+          return `v${result.inExperiment ? result.variationId + 1 : 1}`;
+        },
+      );
+    });
+    it(`rollout rule with an explicit range and a filter, hash version ${hashVersion}`, () => {
+      const range: [number, number] = [0.25, 0.65];
+      const filters = [{ seed: "holdout", ranges: [[0, 0.7]] as [number, number][] }];
+      const client = new GrowthBookClient({}).initSync({
+        payload: { features: { "new-checkout": { defaultValue: "v1", rules: [{ force: "v2", range, filters, hashAttribute: "id", hashVersion }] } } },
+      });
+      const router = routerFor([60, 40], { scheme: "growthbook", mode: "rollout", seed: "new-checkout", hashVersion, range, filters });
+      expectAgreement(
+        (key) => router.decide({ key }).version,
+        (key) => String(client.evalFeature("new-checkout", { attributes: { id: key } }).value),
+      );
+    });
+  }
   for (const split of TWO_WAY) {
     for (const hashVersion of [1, 2] as const) {
       it(`percentage rollout rule, hash version ${hashVersion}, ${split.name}`, () => {
@@ -241,6 +276,13 @@ async function unleashWith(features: object[]): Promise<UnleashClient> {
   return client;
 }
 
+/** Variants v1, v2 (, v3) in that order behind a rollout; keys outside it get "disabled", the stable version. */
+function rolloutThenVariants(weights: readonly number[], bucketing: Bucketing) {
+  const variants = ["v1", "v2", "v3"].slice(0, weights.length);
+  const split = Object.fromEntries(variants.map((version, i) => [version, weights[i]!]));
+  return createRouter({ versions: [...variants, "disabled"], stable: "disabled", split, bucketing: { ...bucketing, order: variants } as Bucketing });
+}
+
 describe("Unleash: identical to unleash-client on 10,000 keys", () => {
   const feature = (name: string, strategies: object[], variants: object[] = []) => ({
     name,
@@ -265,6 +307,53 @@ describe("Unleash: identical to unleash-client on 10,000 keys", () => {
       );
       client.destroy();
     });
+  }
+  for (const split of [{ name: "50/50", weights: [50, 50] }, ...THREE_WAY]) {
+    for (const percent of [40, 95]) {
+      it(`flexible rollout ${percent} % then its strategy variants, ${split.name}`, async () => {
+        const variants = split.weights.map((weight, i) => ({ name: `v${i + 1}`, weight: weight * 10, weightType: "variable", stickiness: "userId" }));
+        const client = await unleashWith([
+          feature("new-checkout", [
+            { name: "flexibleRollout", constraints: [], parameters: { rollout: String(percent), stickiness: "userId", groupId: "checkout-group" }, variants },
+          ]),
+        ]);
+        const router = rolloutThenVariants(split.weights, {
+          scheme: "unleash",
+          mode: "variants",
+          groupId: "checkout-group",
+          rollout: percent,
+          encoding: "latin1",
+        });
+        expectAgreement(
+          (key) => router.decide({ key }).version,
+          (key) => client.getVariant("new-checkout", { userId: key }).name,
+        );
+        client.destroy();
+      });
+      it(`flexible rollout ${percent} % then the feature's variants, ${split.name}`, async () => {
+        const variants = split.weights.map((weight, i) => ({ name: `v${i + 1}`, weight: weight * 10, weightType: "variable", stickiness: "default" }));
+        const client = await unleashWith([
+          feature(
+            "new-checkout",
+            [{ name: "flexibleRollout", constraints: [], parameters: { rollout: String(percent), stickiness: "userId", groupId: "checkout-group" } }],
+            variants,
+          ),
+        ]);
+        const router = rolloutThenVariants(split.weights, {
+          scheme: "unleash",
+          mode: "variants",
+          groupId: "new-checkout",
+          rollout: percent,
+          rolloutGroupId: "checkout-group",
+          encoding: "latin1",
+        });
+        expectAgreement(
+          (key) => router.decide({ key }).version,
+          (key) => client.getVariant("new-checkout", { userId: key }).name,
+        );
+        client.destroy();
+      });
+    }
   }
   for (const split of [...TWO_WAY.filter((s) => s.weights[0]! > 0), ...THREE_WAY]) {
     it(`feature variants (weights out of 1000), ${split.name}`, async () => {
@@ -338,6 +427,73 @@ interface LaunchDarklyModule {
 interface TestDataModule {
   TestData: new () => { usePreconfiguredFlag(flag: object): Promise<unknown>; getFactory(): unknown };
 }
+
+/** An offline LaunchDarkly client serving one flag whose fallthrough is `rollout` over v1, v2 (, v3). */
+async function launchDarklyWith(weights: readonly number[], rollout: object) {
+  const ld = load("@launchdarkly/node-server-sdk") as LaunchDarklyModule;
+  const { TestData } = load("@launchdarkly/node-server-sdk/integrations") as TestDataModule;
+  const td = new TestData();
+  await td.usePreconfiguredFlag({
+    key: "new-checkout",
+    version: 1,
+    on: true,
+    salt: "f3a1c2",
+    variations: weights.map((_, i) => `v${i + 1}`),
+    offVariation: 0,
+    fallthrough: { rollout: { ...rollout, variations: weights.map((weight, i) => ({ variation: i, weight: Math.round(weight * 1000) })) } },
+    targets: [],
+    rules: [],
+    prerequisites: [],
+  });
+  const client = ld.init("sdk-differential-offline", {
+    updateProcessor: td.getFactory(),
+    sendEvents: false,
+    diagnosticOptOut: true,
+    logger: ld.basicLogger({ level: "error", destination: () => {} }),
+  });
+  await client.waitForInitialization({ timeout: 10 });
+  return client;
+}
+
+describe("LaunchDarkly: multi-kind contexts and integer attributes, identical to @launchdarkly/node-server-sdk", () => {
+  const weights = [20, 30, 50];
+  const bucketing: Bucketing = { scheme: "launchdarkly", flagKey: "new-checkout", salt: "f3a1c2", keyless: "sdk" };
+
+  it("a rollout by the org kind of a multi-kind context buckets the org's key (10,000 keys); without an org, bucket 0", async () => {
+    const client = await launchDarklyWith(weights, { contextKind: "org" });
+    const theirs = new Map<string, string>();
+    for (const key of KEYS)
+      theirs.set(key, await client.variation("new-checkout", { kind: "multi", user: { key: `user-of-${key}` }, org: { key } }, "fallback"));
+    const noOrg = await client.variation("new-checkout", { kind: "user", key: "someone" }, "fallback");
+    client.close();
+    const router = routerFor(weights, bucketing);
+    expectAgreement(
+      (key) => router.decide({ key }).version,
+      (key) => theirs.get(key)!,
+    );
+    expect(router.decide({}).version).toBe(noOrg);
+    expect(noOrg).toBe("v1");
+  });
+
+  it("a rollout by an integer attribute buckets its decimal text, as turnout reads a number attribute (10,000 values)", async () => {
+    const client = await launchDarklyWith(weights, { bucketBy: "employeeNo" });
+    const values = Array.from({ length: 10_000 }, (_, i) => (i % 3 === 0 ? -i * 7919 : i * 104729));
+    const router = createRouter({
+      versions: ["v1", "v2", "v3"],
+      stable: "v1",
+      split: { v1: 20, v2: 30, v3: 50 },
+      stickiness: ["attr:employeeNo"],
+      bucketing,
+    });
+    let differing = 0;
+    for (const value of values) {
+      const theirs = await client.variation("new-checkout", { kind: "user", key: "same-user", employeeNo: value }, "fallback");
+      if (router.decide({ attributes: { employeeNo: value } }).version !== theirs) differing++;
+    }
+    client.close();
+    expect(differing).toBe(0);
+  });
+});
 
 describe("LaunchDarkly: identical to @launchdarkly/node-server-sdk on 10,000 keys", () => {
   const rollouts: { name: string; seed?: number }[] = [{ name: "percentage rollout (flag key, salt)" }, { name: "experiment (seed 61)", seed: 61 }];

@@ -16,8 +16,15 @@ export type FnvEncoding = (typeof FnvEncoding)[keyof typeof FnvEncoding];
 /** The FNV-1a 32-bit offset basis, as a signed 32-bit integer. */
 export const FNV_OFFSET = 0x811c9dc5 | 0;
 
+/** One step of FNV-1a: XOR the unit in, multiply by the FNV prime (mod 2^32). */
+const PRIME = 16777619;
+
 /**
  * Continues the FNV-1a hash `h` (signed 32-bit) over `text`. Hot path: no allocation.
+ *
+ * Every code unit is fed whole first, in one tight loop (the hash is a chain of dependent multiplications, so nothing
+ * else belongs in the loop); that is already the answer for `Utf16`, and for the others when the text is ASCII. A text
+ * with a unit ≥ 0x80 is hashed again by the general loop in `Utf8` or `CodePoint`.
  *
  * @example
  * ```ts
@@ -25,16 +32,21 @@ export const FNV_OFFSET = 0x811c9dc5 | 0;
  * ```
  */
 export function fnvFeed(h: number, text: string, encoding: FnvEncoding): number {
-  text = "" + text;
   const n = text.length;
-  let i = 0;
-  for (; i < n; i++) {
+  let seen = 0;
+  let out = h;
+  for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 0x80 && encoding !== FnvEncoding.Utf16) break;
-    h = Math.imul(h ^ c, 16777619);
+    seen |= c;
+    out = Math.imul(out ^ c, PRIME);
   }
-  if (i === n) return h;
-  for (; i < n; i++) {
+  return seen < 0x80 || encoding === FnvEncoding.Utf16 ? out : fnvGeneral(h, text, encoding);
+}
+
+/** `Utf8` and `CodePoint` outside ASCII: one code point at a time. */
+function fnvGeneral(h: number, text: string, encoding: FnvEncoding): number {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
     let c = text.charCodeAt(i);
     if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
       const next = text.charCodeAt(i + 1);
@@ -44,20 +56,20 @@ export function fnvFeed(h: number, text: string, encoding: FnvEncoding): number 
       }
     }
     if (encoding === FnvEncoding.CodePoint || c < 0x80) {
-      h = Math.imul(h ^ c, 16777619);
+      h = Math.imul(h ^ c, PRIME);
     } else if (c < 0x800) {
-      h = Math.imul(h ^ (0xc0 | (c >> 6)), 16777619);
-      h = Math.imul(h ^ (0x80 | (c & 0x3f)), 16777619);
+      h = Math.imul(h ^ (0xc0 | (c >> 6)), PRIME);
+      h = Math.imul(h ^ (0x80 | (c & 0x3f)), PRIME);
     } else {
       if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd; // a lone surrogate encodes as U+FFFD
       if (c >= 0x10000) {
-        h = Math.imul(h ^ (0xf0 | (c >> 18)), 16777619);
-        h = Math.imul(h ^ (0x80 | ((c >> 12) & 0x3f)), 16777619);
+        h = Math.imul(h ^ (0xf0 | (c >> 18)), PRIME);
+        h = Math.imul(h ^ (0x80 | ((c >> 12) & 0x3f)), PRIME);
       } else {
-        h = Math.imul(h ^ (0xe0 | (c >> 12)), 16777619);
+        h = Math.imul(h ^ (0xe0 | (c >> 12)), PRIME);
       }
-      h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), 16777619);
-      h = Math.imul(h ^ (0x80 | (c & 0x3f)), 16777619);
+      h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), PRIME);
+      h = Math.imul(h ^ (0x80 | (c & 0x3f)), PRIME);
     }
   }
   return h;
@@ -73,25 +85,24 @@ export function fnvFeed(h: number, text: string, encoding: FnvEncoding): number 
  * ```
  */
 export function fnvDigits(h: number, value: number): number {
-  // In two halves below 100 000, so that every digit comes from small-integer division (no floating point).
-  const high = Math.floor(value / 100_000);
-  const low = value - high * 100_000;
-  if (high > 0) return fiveDigits(fiveDigits(h, high, false), low, true);
-  return fiveDigits(h, low, false);
+  // In two halves below 100 000, so that every digit comes from an int32 division by a constant (which the compiler
+  // turns into a multiplication), never from a floating-point division: value / 100 000 = (value >>> 5) / 3125.
+  if (value < 100_000) return fiveDigits(h, value | 0, false);
+  const high = ((value >>> 5) / 3125) | 0;
+  return fiveDigits(fiveDigits(h, high, false), (value - high * 100_000) | 0, true);
 }
 
 /** Feeds the decimal digits of `part` (< 100 000): all five when `padded`, else without leading zeros (0 → "0"). */
 function fiveDigits(h: number, part: number, padded: boolean): number {
-  let divisor = 10_000;
-  let started = padded;
-  while (divisor > 0) {
-    const digit = (part / divisor) | 0;
-    part -= digit * divisor;
-    if (digit > 0 || started || divisor === 1) {
-      h = Math.imul(h ^ (48 + digit), 16777619);
-      started = true;
-    }
-    divisor = (divisor / 10) | 0;
-  }
-  return h;
+  // Each digit from `part` directly, not one from the next: the leading digit, which the hash needs first, is ready at once.
+  const d0 = (part / 10_000) | 0;
+  const d1 = ((part / 1000) | 0) % 10;
+  const d2 = ((part / 100) | 0) % 10;
+  const d3 = ((part / 10) | 0) % 10;
+  const from = padded || part >= 10_000 ? 0 : part >= 1000 ? 1 : part >= 100 ? 2 : part >= 10 ? 3 : 4;
+  if (from === 0) h = Math.imul(h ^ (48 + d0), PRIME);
+  if (from <= 1) h = Math.imul(h ^ (48 + d1), PRIME);
+  if (from <= 2) h = Math.imul(h ^ (48 + d2), PRIME);
+  if (from <= 3) h = Math.imul(h ^ (48 + d3), PRIME);
+  return Math.imul(h ^ (48 + (part % 10)), PRIME);
 }

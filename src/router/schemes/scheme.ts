@@ -50,6 +50,19 @@ function wholeUnits(weights: readonly number[], scale: number, what: (index: num
   return problems.length > 0 ? { ok: false, problems } : { ok: true, units };
 }
 
+/** The widths themselves as units, when `weights` have the same shares as `widths` (else a problem per entry that differs). */
+function sameShares(weights: readonly number[], widths: readonly number[], what: (index: number, share: number) => string): Units {
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  const width = widths.reduce((sum, value) => sum + value, 0);
+  if (widths.length !== weights.length || total <= 0 || width <= 0) return { ok: true, units: [...widths] };
+  const problems: { index: number; message: string }[] = [];
+  weights.forEach((weight, index) => {
+    const share = widths[index]! / width;
+    if (Math.abs(weight / total - share) > WHOLE) problems.push({ index, message: what(index, share) });
+  });
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, units: [...widths] };
+}
+
 /**
  * GrowthBook's weights: fractions used exactly as given when they sum to 0.99–1.01 (the SDK's own tolerance), else
  * relative weights (percents, say) divided by their total.
@@ -84,8 +97,20 @@ export function toUnits(spec: Exclude<Bucketing, { scheme: "turnout" }>, weights
         spec.totalWeight ?? 1000,
         (_, value) => `Unleash variant weights are whole numbers out of ${spec.totalWeight ?? 1000}; ${percent(value)} cannot be expressed`,
       );
-    case "growthbook":
-      return { ok: true, units: fractions(weights) };
+    case "growthbook": {
+      const widths =
+        spec.mode === "rollout"
+          ? spec.range === undefined
+            ? undefined
+            : [1 - (spec.range[1] - spec.range[0]), spec.range[1] - spec.range[0]]
+          : spec.ranges?.map(([start, end]) => end - start);
+      if (widths === undefined) return { ok: true, units: fractions(weights) };
+      return sameShares(
+        weights,
+        widths,
+        (index, width) => `with explicit GrowthBook ranges the weights are the ranges' widths; this entry's share must be ${percent(width * 100)} %`,
+      );
+    }
     case "flagd":
       return wholeUnits(
         weights,
@@ -134,6 +159,8 @@ class UnleashVariants implements Chooser {
   constructor(
     private readonly prefix: MurmurPrefix,
     private readonly weights: readonly number[],
+    /** The rollout strategy that enables the flag first (its group's prefix, seed 0, and whole percent), if any. */
+    private readonly gate: { readonly prefix: MurmurPrefix; readonly percent: number } | undefined,
     readonly sdkKeyless: boolean,
   ) {
     let running = 0;
@@ -148,11 +175,16 @@ class UnleashVariants implements Chooser {
   }
 
   choose(key: string): number {
-    // Hot path. target = hash % totalWeight + 1; the first variant whose running weight reaches it.
+    // Hot path. The rollout first (off: not enrolled); then target = hash % totalWeight + 1, the first variant whose
+    // running weight reaches it.
+    const gate = this.gate;
+    if (gate !== undefined && !(gate.percent > 0 && ((murmurAfter(gate.prefix, key) >>> 0) % 100) + 1 <= gate.percent)) return -1;
     return this.pick(((murmurAfter(this.prefix, key) >>> 0) % this.total) + 1);
   }
 
   keyless(rng: () => number): number {
+    const gate = this.gate;
+    if (gate !== undefined && !(gate.percent > 0 && Math.floor(rng() * 100) + 1 <= gate.percent)) return -1;
     return this.pick(Math.floor(rng() * this.total) + 1);
   }
 
@@ -167,19 +199,49 @@ class UnleashVariants implements Chooser {
 
 const NOT_ENROLLED = 255;
 
+/** A hash GrowthBook takes of a key: its version, seed, and the state after the seed (version 2 hashes seed + key). */
+interface GrowthBookHash {
+  readonly version: 1 | 2;
+  readonly seed: string;
+  readonly seedState: number;
+}
+
+/** A compiled filter: its hash, and hash value → 1 when one of its ranges holds it. */
+interface Filter extends GrowthBookHash {
+  readonly included: Uint8Array;
+}
+
+/** GrowthBook's hash of `key`: 0–999 (version 1, `fnv(key + seed)`) or 0–9999 (version 2, `fnv(String(fnv(seed + key)))`). */
+function growthbookValue(hash: GrowthBookHash, key: string, encoding: FnvEncoding): number {
+  if (hash.version === 2) return (fnvDigits(FNV_OFFSET, fnvFeed(hash.seedState, key, encoding) >>> 0) >>> 0) % 10_000;
+  return (fnvFeed(fnvFeed(FNV_OFFSET, key, encoding), hash.seed, encoding) >>> 0) % 1000;
+}
+
+/** For each hash value of `version` (as the fraction GrowthBook compares), 1 when `holds` it. */
+function valueTable(version: 1 | 2, holds: (n: number) => boolean): Uint8Array {
+  const size = version === 2 ? 10_000 : 1000;
+  const table = new Uint8Array(size);
+  for (let m = 0; m < size; m++) table[m] = holds(m / size) ? 1 : 0;
+  return table;
+}
+
 class GrowthBook implements Chooser {
   readonly scheme = "growthbook";
   /** Hash value (0–999 or 0–9999) → entry, or NOT_ENROLLED: the SDK's ranges, evaluated once for every value. */
   private readonly table: Uint8Array;
-  private readonly seedState: number;
+  readonly seedState: number;
 
   constructor(
-    private readonly version: 1 | 2,
-    private readonly seed: string,
+    readonly version: 1 | 2,
+    readonly seed: string,
     private readonly encoding: FnvEncoding,
     table: (n: number) => number,
     /** Namespace hash (0–999) → included, or undefined without a namespace. */
     private readonly namespace: { readonly suffix: string; readonly included: Uint8Array } | undefined,
+    /** The filters, each with its hash and the values it includes; a key any filter excludes gets `excluded`. */
+    private readonly filters: readonly Filter[],
+    /** What a filtered-out key gets: -1 in an experiment, 0 (off) in a rollout rule. */
+    private readonly excluded: number,
     readonly sdkKeyless: boolean,
   ) {
     const size = version === 2 ? 10_000 : 1000;
@@ -190,12 +252,13 @@ class GrowthBook implements Chooser {
 
   /** The hash value: 0–999 (version 1) or 0–9999 (version 2). */
   private value(key: string): number {
-    if (this.version === 2) return (fnvDigits(FNV_OFFSET, fnvFeed(this.seedState, key, this.encoding) >>> 0) >>> 0) % 10_000;
-    return (fnvFeed(fnvFeed(FNV_OFFSET, key, this.encoding), this.seed, this.encoding) >>> 0) % 1000;
+    return growthbookValue(this, key, this.encoding);
   }
 
   choose(key: string): number {
-    // Hot path. The namespace first (its own version-1 hash of key + "__" + id), then the variation table.
+    // Hot path. Filters or the namespace first (its own version-1 hash of key + "__" + id), then the variation table.
+    const filters = this.filters;
+    for (let i = 0; i < filters.length; i++) if (filters[i]!.included[growthbookValue(filters[i]!, key, this.encoding)] === 0) return this.excluded;
     const namespace = this.namespace;
     if (namespace !== undefined) {
       const n = (fnvFeed(fnvFeed(FNV_OFFSET, key, this.encoding), namespace.suffix, this.encoding) >>> 0) % 1000;
@@ -382,17 +445,22 @@ export function compileScheme(spec: Exclude<Bucketing, { scheme: "turnout" }>, w
       if ((spec.mode ?? "rollout") === "rollout") {
         return new UnleashRollout(murmurPrefix(`${spec.groupId}:`, 0, encoding), units[1]!, sdkKeyless);
       }
-      return new UnleashVariants(murmurPrefix(`${spec.groupId}:`, UNLEASH_VARIANT_SEED, encoding), units, sdkKeyless);
+      const gate =
+        spec.rollout === undefined ? undefined : { prefix: murmurPrefix(`${spec.rolloutGroupId ?? spec.groupId}:`, 0, encoding), percent: spec.rollout };
+      return new UnleashVariants(murmurPrefix(`${spec.groupId}:`, UNLEASH_VARIANT_SEED, encoding), units, gate, sdkKeyless);
     }
     case "growthbook": {
       const encoding = spec.encoding === "utf8" ? FnvEncoding.Utf8 : spec.encoding === "codepoint" ? FnvEncoding.CodePoint : FnvEncoding.Utf16;
       let table: (n: number) => number;
-      if (spec.mode === "rollout") {
+      const range = spec.range;
+      if (spec.mode === "rollout" && range !== undefined) {
+        table = (n) => (n >= range[0] && n < range[1] ? 1 : 0);
+      } else if (spec.mode === "rollout") {
         const coverage = units[1]!;
         table = (n) => (coverage > 0 && n <= coverage ? 1 : 0);
       } else {
         const coverage = Math.min(1, Math.max(0, spec.coverage ?? 1));
-        const ranges = bucketRanges(coverage, units);
+        const ranges = spec.ranges ?? bucketRanges(coverage, units);
         table = (n) => {
           const index = rangeIndex(n, ranges);
           return index < 0 ? NOT_ENROLLED : index;
@@ -405,7 +473,16 @@ export function compileScheme(spec: Exclude<Bucketing, { scheme: "turnout" }>, w
         for (let m = 0; m < 1000; m++) included[m] = m / 1000 >= start && m / 1000 < end ? 1 : 0;
         namespace = { suffix: `__${id}`, included };
       }
-      return new GrowthBook(spec.hashVersion ?? 1, spec.seed, encoding, table, namespace, sdkKeyless);
+      const filters = (spec.filters ?? []).map((filter): Filter => {
+        const version = filter.hashVersion ?? 2;
+        return {
+          version,
+          seed: filter.seed,
+          seedState: fnvFeed(FNV_OFFSET, filter.seed, encoding),
+          included: valueTable(version, (n) => filter.ranges.some(([start, end]) => n >= start && n < end)),
+        };
+      });
+      return new GrowthBook(spec.hashVersion ?? 1, spec.seed, encoding, table, namespace, filters, spec.mode === "rollout" ? 0 : -1, sdkKeyless);
     }
     case "flagd": {
       const js = spec.implementation === "js";

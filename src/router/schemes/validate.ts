@@ -10,12 +10,38 @@ const SCHEMES = ["turnout", "unleash", "growthbook", "flagd", "launchdarkly"] as
 const KEYLESS = ["router", "sdk"];
 const MAX_TEXT = 1024;
 const MAX_WEIGHT_TOTAL = 2147483647;
+const MAX_FILTERS = 16;
+const MAX_RANGES = 64;
+/** GrowthBook's sticky-bucketing fields: accepted as names so that each is refused with the reason (see `stickyBucketing`). */
+const STICKY_BUCKETING = ["fallbackAttribute", "bucketVersion", "minBucketVersion"] as const;
+const STICKY_REASON: Readonly<Record<(typeof STICKY_BUCKETING)[number], string>> = {
+  fallbackAttribute:
+    "GrowthBook hashes the fallback attribute only under sticky bucketing, whose stored assignments turnout does not read; list the fallback as a later stickiness source instead (its first assignment is the same)",
+  bucketVersion:
+    "sticky bucketing (assignments stored per bucket version) cannot be expressed: turnout keeps a version for a client with pins, not with GrowthBook's stored assignments",
+  minBucketVersion:
+    "sticky bucketing (excluding assignments of earlier bucket versions) cannot be expressed: turnout keeps a version for a client with pins, not with GrowthBook's stored assignments",
+};
 
 /** The fields each scheme accepts (`order` only where the entries are versions: the split). */
 const FIELDS: Readonly<Record<(typeof SCHEMES)[number], readonly string[]>> = {
   turnout: ["scheme"],
-  unleash: ["scheme", "mode", "groupId", "order", "totalWeight", "encoding", "keyless"],
-  growthbook: ["scheme", "mode", "seed", "hashVersion", "coverage", "namespace", "order", "encoding", "keyless"],
+  unleash: ["scheme", "mode", "groupId", "order", "totalWeight", "rollout", "rolloutGroupId", "encoding", "keyless"],
+  growthbook: [
+    "scheme",
+    "mode",
+    "seed",
+    "hashVersion",
+    "coverage",
+    "namespace",
+    "ranges",
+    "range",
+    "filters",
+    "order",
+    "encoding",
+    "keyless",
+    ...STICKY_BUCKETING,
+  ],
   flagd: ["scheme", "flagKey", "bucketing", "implementation", "totalWeight", "order", "keyless"],
   launchdarkly: ["scheme", "flagKey", "salt", "seed", "order", "keyless"],
 };
@@ -62,6 +88,48 @@ function positiveInteger(problems: Problems, value: unknown, path: string): void
     problems.add("out_of_range", path, `expected a whole number from 1 to ${MAX_WEIGHT_TOTAL}, got ${value}`);
 }
 
+/** A GrowthBook range: `[start, end]` with 0 ≤ start ≤ end ≤ 1. */
+function checkRange(problems: Problems, range: unknown, path: string): void {
+  if (
+    !Array.isArray(range) ||
+    range.length !== 2 ||
+    typeof range[0] !== "number" ||
+    typeof range[1] !== "number" ||
+    !(range[0] >= 0 && range[0] <= range[1] && range[1] <= 1)
+  ) {
+    problems.add("invalid_value", path, "expected [start, end] with 0 ≤ start ≤ end ≤ 1");
+  }
+}
+
+/** GrowthBook's `filters`: each `{ seed, ranges, hashVersion? }`, hashing the bucketing's own key. */
+function checkFilters(problems: Problems, filters: unknown, path: string): void {
+  if (!Array.isArray(filters) || filters.length > MAX_FILTERS) {
+    problems.add("type", path, `expected a list of at most ${MAX_FILTERS} filters { seed, ranges, hashVersion }`);
+    return;
+  }
+  filters.forEach((filter: unknown, i) => {
+    const at = child(path, i);
+    if (!isRecord(filter)) {
+      problems.add("type", at, `expected a filter { seed, ranges, hashVersion }, got ${typeName(filter)}`);
+      return;
+    }
+    if (filter.attribute !== undefined) {
+      problems.add(
+        "not_expressible",
+        child(at, "attribute"),
+        "a filter hashes the same sticky key as the bucketing; a filter on another attribute would need a second key per request",
+      );
+    }
+    checkFields(problems, filter, at, ["seed", "ranges", "hashVersion", "attribute"]);
+    text(problems, filter.seed, child(at, "seed"), true, true);
+    oneOf(problems, filter.hashVersion, child(at, "hashVersion"), [1, 2]);
+    const ranges = filter.ranges;
+    if (!Array.isArray(ranges) || ranges.length > MAX_RANGES)
+      problems.add("type", child(at, "ranges"), `expected a list of at most ${MAX_RANGES} [start, end] ranges`);
+    else ranges.forEach((range: unknown, j) => checkRange(problems, range, child(child(at, "ranges"), j)));
+  });
+}
+
 /**
  * Checks the shape of a `bucketing` object. Returns the compatibility scheme when its shape is valid (so that weights
  * can be checked against it), `undefined` for turnout's own scheme or when there were problems.
@@ -99,6 +167,18 @@ export function checkBucketingShape(
       positiveInteger(problems, value.totalWeight, child(path, "totalWeight"));
       if (value.totalWeight !== undefined && value.mode !== "variants")
         problems.add("conflict", child(path, "totalWeight"), 'totalWeight applies to mode "variants" only');
+      if (value.rollout !== undefined) {
+        const at = child(path, "rollout");
+        if (typeof value.rollout !== "number" || !Number.isFinite(value.rollout))
+          problems.add("type", at, `expected a whole percent, got ${typeName(value.rollout)}`);
+        else if (value.rollout < 0 || value.rollout > 100) problems.add("out_of_range", at, `expected 0–100, got ${value.rollout}`);
+        else if (!Number.isInteger(value.rollout))
+          problems.add("not_expressible", at, `Unleash rolls out in whole percents; ${value.rollout} % cannot be expressed`);
+        if (value.mode !== "variants") problems.add("conflict", at, 'rollout applies to mode "variants" (in mode "rollout" the split is the rollout)');
+      }
+      text(problems, value.rolloutGroupId, child(path, "rolloutGroupId"), false, true);
+      if (value.rolloutGroupId !== undefined && value.rollout === undefined)
+        problems.add("conflict", child(path, "rolloutGroupId"), "rolloutGroupId needs rollout");
       break;
     case "growthbook":
       text(problems, value.seed, child(path, "seed"), true, false);
@@ -125,7 +205,23 @@ export function checkBucketingShape(
         ) {
           problems.add("invalid_value", at, "expected [id, start, end] with 0 ≤ start ≤ end ≤ 1");
         } else if (value.mode === "rollout") problems.add("conflict", at, "namespaces apply to experiments, not to rollout rules");
+        if (value.filters !== undefined) problems.add("conflict", at, "GrowthBook ignores the namespace when filters are given: give one of them");
       }
+      if (value.ranges !== undefined) {
+        const at = child(path, "ranges");
+        if (!Array.isArray(value.ranges) || value.ranges.length === 0 || value.ranges.length > MAX_RANGES) {
+          problems.add("type", at, `expected a list of 1–${MAX_RANGES} [start, end] ranges, one per version of the order`);
+        } else value.ranges.forEach((range: unknown, i) => checkRange(problems, range, child(at, i)));
+        if (value.mode === "rollout") problems.add("conflict", at, 'ranges apply to experiments; a rollout rule has one "range"');
+        if (value.coverage !== undefined)
+          problems.add("conflict", child(path, "coverage"), "GrowthBook ignores the coverage when ranges are given: give one of them");
+      }
+      if (value.range !== undefined) {
+        checkRange(problems, value.range, child(path, "range"));
+        if (value.mode !== "rollout") problems.add("conflict", child(path, "range"), 'range applies to mode "rollout"; an experiment has "ranges"');
+      }
+      if (value.filters !== undefined) checkFilters(problems, value.filters, child(path, "filters"));
+      for (const field of STICKY_BUCKETING) if (value[field] !== undefined) problems.add("not_expressible", child(path, field), STICKY_REASON[field]);
       break;
     case "flagd":
       text(problems, value.flagKey, child(path, "flagKey"), true, true);
@@ -193,9 +289,15 @@ export function checkSchemeWeights(
   spec: CompatBucketing,
   entries: readonly { readonly path: string; readonly weight: number }[],
   path: string,
+  specPath: string = path,
 ): void {
   if (isRollout(spec) && entries.length !== 2) {
     problems.add("invalid_value", path, `a rollout has exactly two entries, [off, on]; got ${entries.length}`);
+    return;
+  }
+  const ranges = spec.scheme === "growthbook" && spec.mode !== "rollout" ? spec.ranges : undefined;
+  if (ranges !== undefined && ranges.length !== entries.length) {
+    problems.add("invalid_value", child(specPath, "ranges"), `expected one range per entry of the order (${entries.length}), got ${ranges.length}`);
     return;
   }
   const weights = entries.map((entry) => entry.weight);

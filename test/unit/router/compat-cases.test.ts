@@ -153,23 +153,26 @@ function replayUnleash(file: string, tally: Tally): void {
       tally.leave("variant overrides (targeting, not bucketing)");
       continue;
     }
-    const rollout = strategy === undefined ? undefined : ROLLOUTS[strategy.name];
-    if (rollout !== undefined && Number(params[rollout.percent]) !== 100) {
-      tally.leave("a partial rollout before the variants (two bucketing stages; turnout's split is one)");
-      continue;
-    }
     const groupId = strategyVariants.length > 0 ? (params.groupId ?? feature.name) : feature.name;
     const sticky = strategyVariants.length > 0 ? (variants[0]!.stickiness ?? params.stickiness ?? "default") : (variants[0]!.stickiness ?? "default");
+    // A partial rollout in front of the variants: the rollout gate, hashing the same key (else two keys: left out).
+    const rollout = strategy === undefined ? undefined : ROLLOUTS[strategy.name];
+    const percent = rollout === undefined ? 100 : Number(params[rollout.percent]);
+    if (percent !== 100 && rollout!.stickiness(params) !== sticky) {
+      tally.leave("a rollout and its variants sticking to different fields (one key per request)");
+      continue;
+    }
+    const gate = percent === 100 ? {} : { rollout: percent, rolloutGroupId: params.groupId ?? feature.name };
     const { stickiness, keyless } = unleashStickiness(sticky, true);
     const names = variants.map((variant) => variant.name);
     const total = variants.reduce((sum, variant) => sum + variant.weight, 0);
     const router = tryRouter(
       {
-        versions: names,
-        stable: names[0]!,
+        versions: [...names, "disabled"],
+        stable: percent === 100 ? names[0]! : "disabled",
         split: Object.fromEntries(variants.map((variant) => [variant.name, variant.weight])),
         stickiness,
-        bucketing: { scheme: "unleash", mode: "variants", groupId, totalWeight: total, keyless },
+        bucketing: { scheme: "unleash", mode: "variants", groupId, totalWeight: total, keyless, order: names, ...gate },
       },
       tally,
     );
@@ -183,7 +186,7 @@ describe("Unleash client specification", () => {
   const files = readdirSync(join(casesDir, "unleash"))
     .filter((name) => name.endsWith(".json"))
     .sort();
-  it("replays the gradual-rollout, flexible-rollout, variant and custom-stickiness files: 48 of 63 cases used", () => {
+  it("replays the gradual-rollout, flexible-rollout, variant and custom-stickiness files: 49 of 63 cases used", () => {
     const tally = new Tally();
     for (const file of files) replayUnleash(file, tally);
     expect(files).toHaveLength(7);
@@ -193,10 +196,9 @@ describe("Unleash client specification", () => {
       "unknown flag (not bucketing)": 1,
       "no variants (the disabled variant, not bucketing)": expect.any(Number),
       "variant overrides (targeting, not bucketing)": 3,
-      "a partial rollout before the variants (two bucketing stages; turnout's split is one)": 1,
       "strategy constraints or segments (targeting, not bucketing)": expect.any(Number),
     });
-    expect({ used: tally.used, total: tally.total }).toEqual({ used: 48, total: 63 });
+    expect({ used: tally.used, total: tally.total }).toEqual({ used: 49, total: 63 });
   });
 });
 
@@ -296,8 +298,8 @@ describe("GrowthBook cases.json", () => {
     expect(gb.inNamespace).toHaveLength(16);
   });
 
-  const RUN_FIELDS = new Set(["key", "variations", "weights", "coverage", "namespace", "seed", "hashVersion", "hashAttribute"]);
-  it("run: 49 of 73 cases, every experiment case about bucketing, through router.assign", () => {
+  const RUN_FIELDS = new Set(["key", "variations", "weights", "coverage", "namespace", "seed", "hashVersion", "hashAttribute", "ranges", "filters"]);
+  it("run: 53 of 73 cases, every experiment case about bucketing, through router.assign", () => {
     const tally = new Tally();
     for (const [name, context, experiment, value, inExperiment] of gb.run) {
       const extraContext = Object.keys(context).find((field) => field !== "attributes");
@@ -310,15 +312,23 @@ describe("GrowthBook cases.json", () => {
         tally.leave(`experiment.${extra} (not bucketing)`);
         continue;
       }
-      const weights = experiment.weights as number[] | undefined;
+      const ranges = experiment.ranges as [number, number][] | undefined;
+      // Explicit ranges replace coverage and weights (GrowthBook ignores those), and filters replace the namespace: the
+      // user copies the ranges' widths as weights, and leaves out what GrowthBook ignores.
+      const weights = ranges?.map(([start, end]) => end - start) ?? (experiment.weights as number[] | undefined);
       const count = experiment.variations.length;
-      const coverage = experiment.coverage as number | undefined;
+      const coverage = ranges === undefined ? (experiment.coverage as number | undefined) : undefined;
+      const hashAttribute = (experiment.hashAttribute as string | undefined) ?? "id";
+      const filters = (experiment.filters as { attribute?: string }[] | undefined)?.map(({ attribute, ...filter }) =>
+        attribute === undefined || attribute === hashAttribute ? filter : { attribute, ...filter },
+      );
+      const namespace = filters === undefined ? experiment.namespace : undefined;
       if (coverage !== undefined && (coverage < 0 || coverage > 1)) {
         tally.leave("coverage outside 0–1: GrowthBook clamps, turnout refuses");
         continue;
       }
       const sum = (weights ?? []).reduce((a, b) => a + b, 0);
-      if (weights !== undefined && (weights.length !== count || sum < 0.99 || sum > 1.01)) {
+      if (weights !== undefined && ranges === undefined && (weights.length !== count || sum < 0.99 || sum > 1.01)) {
         tally.leave("invalid weights: GrowthBook falls back to equal weights, turnout refuses or normalises");
         continue;
       }
@@ -330,14 +340,15 @@ describe("GrowthBook cases.json", () => {
         tally.leave("repeated variation values (the expected index is ambiguous)");
         continue;
       }
-      const hashAttribute = (experiment.hashAttribute as string | undefined) ?? "id";
-      const bucketing: Bucketing = {
+      const bucketing = {
         scheme: "growthbook",
         seed: (experiment.seed as string | undefined) || experiment.key,
         ...(experiment.hashVersion === undefined ? {} : { hashVersion: experiment.hashVersion as 1 | 2 }),
         ...(coverage === undefined ? {} : { coverage }),
-        ...(experiment.namespace === undefined ? {} : { namespace: experiment.namespace as [string, number, number] }),
-      };
+        ...(namespace === undefined ? {} : { namespace: namespace as [string, number, number] }),
+        ...(ranges === undefined ? {} : { ranges }),
+        ...(filters === undefined ? {} : { filters }),
+      } as Bucketing;
       const router = tryRouter(
         {
           versions: ["v1"],
@@ -360,11 +371,24 @@ describe("GrowthBook cases.json", () => {
       expect(assigned?.variant, name).toBe(inExperiment ? `variation-${expectedIndex}` : undefined);
       tally.used++;
     }
-    expect({ used: tally.used, total: tally.total }).toEqual({ used: 49, total: 73 });
+    expect(Object.fromEntries(tally.leftOut)).toEqual({
+      "context.enabled (not bucketing)": 1,
+      "context.url (not bucketing)": 2,
+      "context.forcedVariations (not bucketing)": 1,
+      "context.qaMode (not bucketing)": 3,
+      "context.features (not bucketing)": 2,
+      "context.savedGroups (not bucketing)": 1,
+      "experiment.force (not bucketing)": 3,
+      "experiment.condition (not bucketing)": 2,
+      "experiment.active (not bucketing)": 2,
+      "fewer than two variations: GrowthBook does not run the experiment": 1,
+      "turnout refuses the configuration (not_expressible)": 2,
+    });
+    expect({ used: tally.used, total: tally.total }).toEqual({ used: 53, total: 73 });
   });
 
-  const RULE_FIELDS = new Set(["force", "coverage", "hashVersion", "seed", "hashAttribute", "id"]);
-  it("feature: 7 of 55 cases, every percentage-rollout rule, through router.decide", () => {
+  const RULE_FIELDS = new Set(["force", "coverage", "hashVersion", "seed", "hashAttribute", "id", "range", "filters"]);
+  it("feature: 12 of 55 cases, every percentage-rollout rule, through router.decide", () => {
     const tally = new Tally();
     for (const [name, context, featureKey, expected] of gb.feature) {
       const extraContext = Object.keys(context).find((field) => field !== "attributes" && field !== "features");
@@ -383,11 +407,13 @@ describe("GrowthBook cases.json", () => {
         tally.leave(`rule.${extra} (an experiment rule, a condition or a range: not a percentage rollout)`);
         continue;
       }
-      if (rule.coverage === undefined) {
+      const range = rule.range as [number, number] | undefined;
+      if (rule.coverage === undefined && range === undefined && rule.filters === undefined) {
         tally.leave("a force rule without coverage (no bucketing)");
         continue;
       }
-      const coverage = rule.coverage as number;
+      // An explicit range replaces the coverage (GrowthBook ignores it); without either, filters alone decide.
+      const coverage = range !== undefined ? range[1] - range[0] : ((rule.coverage as number | undefined) ?? 1);
       const hashAttribute = (rule.hashAttribute as string | undefined) ?? "id";
       const router = tryRouter(
         {
@@ -402,6 +428,8 @@ describe("GrowthBook cases.json", () => {
             seed: (rule.seed as string | undefined) || featureKey,
             keyless: "sdk",
             ...(rule.hashVersion === undefined ? {} : { hashVersion: rule.hashVersion as 1 | 2 }),
+            ...(range === undefined ? {} : { range }),
+            ...(rule.filters === undefined ? {} : { filters: rule.filters as { seed: string; ranges: [number, number][] }[] }),
           },
         },
         tally,
@@ -410,7 +438,7 @@ describe("GrowthBook cases.json", () => {
       expect(router.decide({ attributes: gbAttributes(context.attributes) }).version, name).toBe(expected.source === "force" ? "on" : "off");
       tally.used++;
     }
-    expect({ used: tally.used, total: tally.total }).toEqual({ used: 7, total: 55 });
+    expect({ used: tally.used, total: tally.total }).toEqual({ used: 12, total: 55 });
   });
 });
 

@@ -128,8 +128,127 @@ describe("bucketing: validation", () => {
   });
 });
 
+describe("bucketing: what the SDKs' users rely on", () => {
+  const gb = (fields: Record<string, unknown>, split = { v1: 90, v2: 10 }): RouterConfig => ({
+    ...base,
+    split,
+    bucketing: { scheme: "growthbook", seed: "exp", ...fields } as unknown as Bucketing,
+  });
+
+  it("refuses GrowthBook's sticky bucketing and a filter on another attribute (not_expressible), naming why", () => {
+    const error = (() => {
+      try {
+        createRouter(
+          gb({ fallbackAttribute: "deviceId", bucketVersion: 2, minBucketVersion: 1, filters: [{ seed: "s", ranges: [[0, 1]], attribute: "anonId" }] }),
+        );
+      } catch (caught) {
+        return caught as TurnoutConfigError;
+      }
+      throw new Error("expected a TurnoutConfigError");
+    })();
+    expect(error.problems.map(({ code, path }) => ({ code, path }))).toEqual([
+      { code: "not_expressible", path: "bucketing.filters[0].attribute" },
+      { code: "not_expressible", path: "bucketing.fallbackAttribute" },
+      { code: "not_expressible", path: "bucketing.bucketVersion" },
+      { code: "not_expressible", path: "bucketing.minBucketVersion" },
+    ]);
+    expect(error.problems[1]!.message).toMatch(/sticky bucketing/);
+  });
+
+  it("checks explicit ranges: one per entry, within 0–1, the split's weights as their widths, not beside coverage", () => {
+    expect(
+      problemsOf(() =>
+        createRouter(
+          gb({
+            ranges: [
+              [0, 0.45],
+              [0.5, 0.55],
+            ],
+          }),
+        ),
+      ),
+    ).toEqual([]);
+    expect(
+      problemsOf(() =>
+        createRouter(
+          gb({
+            ranges: [
+              [0, 0.5],
+              [0.5, 0.55],
+            ],
+          }),
+        ),
+      ),
+    ).toEqual([
+      { code: "not_expressible", path: "split.v1" },
+      { code: "not_expressible", path: "split.v2" },
+    ]);
+    expect(problemsOf(() => createRouter(gb({ ranges: [[0, 0.5]] })))).toEqual([{ code: "invalid_value", path: "bucketing.ranges" }]);
+    expect(
+      problemsOf(() =>
+        createRouter(
+          gb({
+            ranges: [
+              [0.5, 0.2],
+              [0, 1.5],
+            ],
+          }),
+        ),
+      ),
+    ).toEqual([
+      { code: "invalid_value", path: "bucketing.ranges[0]" },
+      { code: "invalid_value", path: "bucketing.ranges[1]" },
+    ]);
+    expect(
+      problemsOf(() =>
+        createRouter(
+          gb({
+            ranges: [
+              [0, 0.45],
+              [0.5, 0.55],
+            ],
+            coverage: 0.5,
+          }),
+        ),
+      ),
+    ).toEqual([{ code: "conflict", path: "bucketing.coverage" }]);
+    expect(problemsOf(() => createRouter(gb({ mode: "rollout", range: [0.3, 0.4] })))).toEqual([]);
+    expect(problemsOf(() => createRouter(gb({ mode: "rollout", range: [0.3, 0.5] })))).toContainEqual({ code: "not_expressible", path: "split.v2" });
+    expect(problemsOf(() => createRouter(gb({ filters: [{ seed: "s", ranges: [[0, 1]] }], namespace: ["ns", 0, 1] })))).toEqual([
+      { code: "conflict", path: "bucketing.namespace" },
+    ]);
+  });
+
+  it("checks Unleash's rollout in front of variants: whole percents, variants mode only", () => {
+    const unleash = (fields: Record<string, unknown>): RouterConfig => ({
+      ...base,
+      bucketing: { scheme: "unleash", groupId: "g", ...fields } as unknown as Bucketing,
+    });
+    expect(problemsOf(() => createRouter(unleash({ mode: "variants", rollout: 40, rolloutGroupId: "r" })))).toEqual([]);
+    expect(problemsOf(() => createRouter(unleash({ mode: "variants", rollout: 40.5 })))).toEqual([{ code: "not_expressible", path: "bucketing.rollout" }]);
+    expect(problemsOf(() => createRouter(unleash({ rollout: 40 })))).toEqual([{ code: "conflict", path: "bucketing.rollout" }]);
+    expect(problemsOf(() => createRouter(unleash({ mode: "variants", rolloutGroupId: "r" })))).toEqual([
+      { code: "conflict", path: "bucketing.rolloutGroupId" },
+    ]);
+  });
+
+  it("a key outside Unleash's rollout gets the stable version; inside, the variant Unleash picks", () => {
+    const gated = createRouter({ ...base, split: { v1: 50, v2: 50 }, bucketing: { scheme: "unleash", mode: "variants", groupId: "g", rollout: 30 } });
+    const open = createRouter({ ...base, split: { v1: 50, v2: 50 }, bucketing: { scheme: "unleash", mode: "variants", groupId: "g" } });
+    const keys = Array.from({ length: 4000 }, (_, i) => `user-${i}`);
+    const onV2 = (router: typeof gated) => keys.filter((key) => router.decide({ key }).version === "v2");
+    const gatedV2 = onV2(gated);
+    expect(gatedV2.every((key) => open.decide({ key }).version === "v2")).toBe(true);
+    expect(gatedV2.length / keys.length).toBeGreaterThan(0.12);
+    expect(gatedV2.length / keys.length).toBeLessThan(0.18);
+  });
+});
+
 const SCHEMES: Bucketing[] = [
   { scheme: "unleash", groupId: "checkout" },
+  { scheme: "unleash", mode: "variants", groupId: "checkout", rollout: 60, rolloutGroupId: "gate" },
+  { scheme: "growthbook", seed: "exp", hashVersion: 2, filters: [{ seed: "f", ranges: [[0.1, 0.9]] }] },
+  { scheme: "growthbook", mode: "rollout", seed: "feature", filters: [{ seed: "f", hashVersion: 1, ranges: [[0, 0.5]] }] },
   { scheme: "unleash", mode: "variants", groupId: "checkout", encoding: "latin1" },
   { scheme: "growthbook", seed: "exp", hashVersion: 2, coverage: 0.7, namespace: ["ns", 0.1, 0.9] },
   { scheme: "growthbook", mode: "rollout", seed: "feature", encoding: "codepoint" },

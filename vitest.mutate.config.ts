@@ -21,6 +21,7 @@ export default defineConfig({
     // The realm test loads the built package, which the mutants do not reach.
     testNamePattern: "^(?!.*built package).*$",
     testTimeout: 60_000,
+    setupFiles: ["test/setup/mutate.ts"],
     pool: "forks",
   },
 });

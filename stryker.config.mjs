@@ -21,7 +21,7 @@ export default {
   // A rerun tests only the mutants whose code or covering tests changed since the last run of the same scope.
   incremental: true,
   incrementalFile: `reports/mutation/incremental-${scope}.json`,
-  ignorePatterns: ["dist", "coverage", "bench/peers/node_modules", "reports", "examples"],
+  ignorePatterns: [".stryker-tmp", "dist", "coverage", "bench/peers/node_modules", "reports", "examples"],
   tempDirName: `.stryker-tmp/${scope}`,
   cleanTempDir: true,
 };

@@ -8,6 +8,8 @@ const tests: Record<string, string[]> = {
     "test/unit/router/decide.test.ts",
     "test/unit/router/validate.test.ts",
     "test/unit/router/fast.test.ts",
+    "test/unit/router/pin.test.ts",
+    "test/unit/router/override-secret.test.ts",
     "test/property/hash.test.ts",
     "test/property/router-fast.test.ts",
   ],

@@ -8,6 +8,8 @@ const tests: Record<string, string[]> = {
     "test/unit/router/decide.test.ts",
     "test/unit/router/validate.test.ts",
     "test/unit/router/fast.test.ts",
+    "test/unit/router/pin.test.ts",
+    "test/unit/router/override-secret.test.ts",
     "test/property/hash.test.ts",
     "test/property/router-fast.test.ts",
   ],
@@ -21,6 +23,7 @@ export default defineConfig({
     // The realm test loads the built package, which the mutants do not reach.
     testNamePattern: "^(?!.*built package).*$",
     testTimeout: 60_000,
+    setupFiles: ["test/setup/mutate.ts"],
     pool: "forks",
   },
 });

@@ -83,6 +83,14 @@ describe("versionPercentages (largest remainder)", () => {
     );
   });
 
+  it("give a point left over on equal remainders to the version with more requests, then to the name first in code-unit order", () => {
+    // 1, 1 and 4 requests of 6: every remainder is 100·n mod 6 = 4, and 2 points are missing after 16 + 16 + 66.
+    expect(largestRemainder(["v0", "v1", "v2"], [1, 1, 4])).toEqual({ v0: 17, v1: 16, v2: 67 });
+    // Equal counts: the order of the names given does not matter, only the names themselves ("B" < "a" < "b").
+    expect(largestRemainder(["v3", "v1", "v2"], [1, 1, 1])).toEqual({ v3: 33, v1: 34, v2: 33 });
+    expect(largestRemainder(["b", "a", "B"], [1, 1, 1])).toEqual({ b: 33, a: 33, B: 34 });
+  });
+
   it("count junk as 0 and still sum to 100 (regression: a negative count gave { a: 250, b: -150 }, NaN gave NaN)", () => {
     expect(largestRemainder(["a", "b"], [5, -3])).toEqual({ a: 100, b: 0 });
     expect(largestRemainder(["a", "b"], [Number.NaN, 1])).toEqual({ a: 0, b: 100 });

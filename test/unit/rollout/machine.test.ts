@@ -153,6 +153,32 @@ describe("analysis gates", () => {
     expect(analysisRequest(d.plan, d.state, 6 * MIN)?.query.since).toBe(5 * MIN);
   });
 
+  it("checks at the end of a hold that is not a whole number of intervals, and moves on then, not at the next interval", () => {
+    const d = new Driver({
+      steps: [
+        { weight: 5, pause: "90s" },
+        { weight: 25, pause: "5m" },
+      ],
+      analysis: analysed,
+    });
+    d.run({ type: "start" }, 0);
+    d.tick(MIN, "pass");
+    expect(analysisRequest(d.plan, d.state, 1.5 * MIN)?.query.now).toBe(1.5 * MIN);
+    d.tick(1.5 * MIN, "pass");
+    expect(d.position).toEqual(["analysing", 1, 25]);
+  });
+
+  it("takes a health that is not one (null, a string, an unknown verdict) as no verdict: nothing moves, nothing is counted, nothing throws", () => {
+    const d = new Driver(plan);
+    d.run({ type: "start" }, 0);
+    for (const junk of [null, "pass", { ...health("pass"), verdict: "maybe" }]) {
+      const r = transition(d.plan, d.state, { type: "tick" }, 5 * MIN, junk as unknown as Health);
+      expect(r.accepted).toBe(true);
+      expect(r.state.checks).toEqual({ passed: 0, failed: 0, inconclusive: 0 });
+      expect([r.state.phase, r.state.stepIndex]).toEqual(["analysing", 0]);
+    }
+  });
+
   it("aborts at the first failed check with the default failure limit, at once, with the figures", () => {
     const d = new Driver(plan);
     d.run({ type: "start" }, 0);

@@ -174,6 +174,15 @@ describe("pins expire", () => {
     expect(router.decide({ key: "user-1", pin, now: t.now - 5000 }).version).toBe("preview");
   });
 
+  it("a pin this router did not issue (another instance issued it) is refused as expired from the exact instant of its expiry", () => {
+    const t = { now: Date.UTC(2026, 0, 1) };
+    const pin = routerAt(t).issuePin("preview", t.now + 60_000);
+    t.now += 60_000 - 1;
+    expect(routerAt(t).decide({ key: "user-1", pin }).version).toBe("preview");
+    t.now += 1;
+    expect(routerAt(t).decide({ key: "user-1", pin })).toMatchObject({ reason: "weighted_routing", pinIgnored: "expired" });
+  });
+
   it("an expired pin of an earlier revision is refused too (checked after the MAC)", () => {
     const t = { now: Date.UTC(2026, 0, 1) };
     const router = routerAt(t);

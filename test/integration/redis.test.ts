@@ -199,9 +199,11 @@ describe.skipIf(!available)("turnout/redis against redis-server", () => {
       const sync = watch(s, router, { pollMs: 0, onApply: (a) => vias.push(a.via) });
       await sync.ready;
       await until(() => sync.status().subscribed, 5000, "subscribed");
-      // Drop every pub/sub connection, then change the document without an announcement while it reconnects.
-      await c.sendCommand(["CLIENT", "KILL", "TYPE", "pubsub"]);
+      // Change the document without an announcement, then drop every pub/sub connection: only the read that follows
+      // the reconnect can bring the change (changing it after the kill would race that read).
       await c.hSet(`${s.prefix}config`, { revision: "2", sha: "b".repeat(40), config: JSON.stringify(config(45)) });
+      expect(router.revision).toBe(1);
+      await c.sendCommand(["CLIENT", "KILL", "TYPE", "pubsub"]);
       await until(() => router.revision === 2, 5000, "caught up on reconnect");
       expect(router.canaryPercent).toBe(45);
       expect(vias).toEqual(["initial", "reconnect"]);

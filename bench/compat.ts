@@ -8,7 +8,7 @@
  * turnout's own through that floor: (scheme ÷ floor) ÷ (turnout ÷ floor), so a process that ran on a busier core
  * does not skew the comparison.
  *
- * Goal (issue 17): ≤ 2× turnout's own for the MurmurHash3- and FNV-based schemes (Unleash, flagd, GrowthBook).
+ * Goal: ≤ 2× turnout's own for the MurmurHash3- and FNV-based schemes (Unleash, flagd, GrowthBook).
  */
 import { createRouter } from "../src/router/index.js";
 import type { Bucketing, RouteRequest, Router, RouterConfig } from "../src/types.js";

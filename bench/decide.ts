@@ -7,7 +7,7 @@
  * nothing measured in one scenario can make `decide` polymorphic in another. Requests are built once per key
  * (a header object shaped like Node's), as an HTTP server hands them over; the floor hashes the same keys.
  *
- * Targets (issue 7): keyed `decide` ≤ 1.5× the floor and 0 bytes per call; `createRouter`/`update` of 100 rules
+ * Targets: keyed `decide` ≤ 1.5× the floor and 0 bytes per call; `createRouter`/`update` of 100 rules
  * under 1 ms.
  */
 import { nodePinSigner } from "../src/integrations/pin-signer.js";
@@ -393,7 +393,7 @@ await runSuite({
     "keyed-short-after-two-byte-flat": () => keyedAfterTwoByte(true),
   },
   notes: [
-    "Targets (issue 7): keyed decide ≤ 1.5× the floor, 0 B/call; createRouter/update of 100 rules < 1 ms.",
+    "Targets: keyed decide ≤ 1.5× the floor, 0 B/call; createRouter/update of 100 rules < 1 ms.",
     "Keys: 1,024 deterministic keys per set (bench/lib/keys.ts); one pre-built request per key with 7 headers, cycled.",
   ],
 });

@@ -16,7 +16,7 @@
  * keep-alive agent, bodies piped, no headers rewritten, no routing) in a process of its own: what any extra Node
  * hop costs on this machine, so that turnout's own share of the added latency can be read apart from it.
  *
- * Target (issue 7): p99 through the proxy at most 10 % above direct.
+ * Target: p99 through the proxy at most 10 % above direct.
  */
 import { fork } from "node:child_process";
 import http from "node:http";

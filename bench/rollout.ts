@@ -1,5 +1,5 @@
 /**
- * The rollout: what the simulator costs for a real plan (issue 4's figure: a six-step, six-hour plan at 1,000
+ * The rollout: what the simulator costs for a real plan (the figure to beat: a six-step, six-hour plan at 1,000
  * requests per second), and what one machine transition and one health verdict cost.
  *
  *   tsx bench/rollout.ts            (re-launches itself with --expose-gc; one process per scenario)

@@ -1,5 +1,5 @@
 /**
- * The stats aggregator (issue 7's targets: `record` ≤ 50 ns median and 0 bytes per call in steady state; memory
+ * The stats aggregator (targets: `record` ≤ 50 ns median and 0 bytes per call in steady state; memory
  * flat in the number of distinct clients). Timings are reported, never asserted.
  *
  *   tsx bench/stats.ts            (re-launches itself with --expose-gc; one process per scenario)

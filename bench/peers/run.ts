@@ -289,6 +289,6 @@ await runSuite({
   summary,
   notes: [
     "Workload: a sticky 2-variant assignment (50/50, 90/10) keyed by a user id; inputs pre-built per key for every contender.",
-    "× = ns of the row ÷ ns of turnout's decide in the same group; the target (issue 7) is ≥ 20× for every peer.",
+    "× = ns of the row ÷ ns of turnout's decide in the same group; the target is ≥ 20× for every peer.",
   ],
 });

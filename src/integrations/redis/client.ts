@@ -72,6 +72,53 @@ function settled(promise: Promise<unknown>, ms: number): Promise<void> {
 }
 
 /**
+ * A subscription's state, whatever the library. `attempt()` subscribes unless that is done or under way; `ready()` is
+ * what the connection's "ready" event calls: after a reconnect it reports the resubscription (the client
+ * resubscribes by itself), and when no attempt has succeeded yet it makes one. A first SUBSCRIBE cut off by a dropped
+ * connection fails while the client goes on reconnecting, so "ready" is then the only sign that it can (and must)
+ * still be made.
+ */
+function subscriptionState(events: SubscriptionEvents, subscribe: () => Promise<unknown>) {
+  let closed = false;
+  let subscribedOnce = false;
+  let subscribing = false;
+  const attempt = (): Promise<void> => {
+    if (closed || subscribedOnce || subscribing) return Promise.resolve();
+    subscribing = true;
+    return Promise.resolve()
+      .then(subscribe)
+      .then(
+        () => {
+          subscribing = false;
+          if (closed) return;
+          subscribedOnce = true;
+          events.subscribed(false);
+        },
+        (error: unknown) => {
+          subscribing = false;
+          if (!closed) events.down(error);
+        },
+      );
+  };
+  return {
+    attempt,
+    ready(): Promise<void> {
+      if (closed || !subscribedOnce) return attempt();
+      events.subscribed(true);
+      return Promise.resolve();
+    },
+    /** True once closed: nothing is reported after that. */
+    isClosed: (): boolean => closed,
+    /** Closes it; false when it already was. */
+    close(): boolean {
+      if (closed) return false;
+      closed = true;
+      return true;
+    },
+  };
+}
+
+/**
  * node-redis (client or cluster). `connect()` on the duplicate must have settled before it is destroyed:
  * destroying it mid-handshake leaves the socket open and the process alive.
  */
@@ -83,50 +130,24 @@ function nodeRedis(client: NodeRedisClientLike | NodeRedisClusterLike, cluster: 
       cluster ? (client as NodeRedisClusterLike).sendCommand(key, false, [...args]) : (client as NodeRedisClientLike).sendCommand([...args]),
     subscribe(channel, events) {
       const sub = client.duplicate();
-      let closed = false;
-      let subscribedOnce = false;
-      let subscribing = false;
       const onMessage = (payload: unknown): void => {
-        if (!closed) events.message(typeof payload === "string" ? payload : String(payload));
+        if (!state.isClosed()) events.message(typeof payload === "string" ? payload : String(payload));
       };
-      // Subscribes unless that is done or under way. Called when connect() resolves and on every "ready": a first
-      // connection that drops mid-handshake rejects connect() while the client goes on reconnecting, so "ready" is
-      // then the only sign that the subscription can (and must) still be made.
-      const subscribeOnce = (): Promise<void> => {
-        if (closed || subscribedOnce || subscribing) return Promise.resolve();
-        subscribing = true;
-        return Promise.resolve()
-          .then(() => sub.subscribe(channel, onMessage))
-          .then(
-            () => {
-              subscribing = false;
-              if (closed) return;
-              subscribedOnce = true;
-              events.subscribed(false);
-            },
-            (error: unknown) => {
-              subscribing = false;
-              if (!closed) events.down(error);
-            },
-          );
-      };
+      const state = subscriptionState(events, () => sub.subscribe(channel, onMessage));
       sub.on("error", (error: unknown) => events.down(error));
       sub.on("end", () => events.down());
       // A node-redis client says "ready" after every reconnect (it resubscribes by itself); a cluster does not.
       sub.on("ready", () => {
-        if (closed) return;
-        if (subscribedOnce) events.subscribed(true);
-        else pending = subscribeOnce();
+        pending = state.ready();
       });
       const connecting = Promise.resolve().then(() => sub.connect());
-      let pending: Promise<unknown> = connecting.then(subscribeOnce, () => undefined);
+      let pending: Promise<unknown> = connecting.then(state.attempt, () => undefined);
       connecting.catch((error: unknown) => {
-        if (!closed) events.down(error);
+        if (!state.isClosed()) events.down(error);
       });
       return {
         async close() {
-          if (closed) return;
-          closed = true;
+          if (!state.close()) return;
           await settled(connecting, timeoutMs);
           await settled(pending, timeoutMs);
           try {
@@ -148,43 +169,18 @@ function ioredis(client: IORedisLike): Connection {
     ready: () => client.status === "ready",
     command: (args) => client.call(args[0] as string, ...args.slice(1)),
     subscribe(channel, events) {
-      let closed = false;
-      let subscribedOnce = false;
       const sub = client.duplicate();
+      const state = subscriptionState(events, () => sub.subscribe(channel));
       sub.on("error", (error: unknown) => events.down(error));
       sub.on("close", () => events.down());
-      let subscribing = false;
-      // Subscribes unless that is done or under way; again on "ready" when a first attempt failed.
-      const subscribeOnce = (): void => {
-        if (closed || subscribedOnce || subscribing) return;
-        subscribing = true;
-        sub.subscribe(channel).then(
-          () => {
-            subscribing = false;
-            if (closed) return;
-            subscribedOnce = true;
-            events.subscribed(false);
-          },
-          (error: unknown) => {
-            subscribing = false;
-            if (!closed) events.down(error);
-          },
-        );
-      };
-      sub.on("ready", () => {
-        if (closed) return;
-        if (subscribedOnce) events.subscribed(true);
-        else subscribeOnce();
-      });
+      sub.on("ready", () => void state.ready());
       sub.on("message", (received: unknown, payload: unknown) => {
-        if (!closed && received === channel) events.message(String(payload));
+        if (!state.isClosed() && received === channel) events.message(String(payload));
       });
-      subscribeOnce();
+      void state.attempt();
       return {
         async close() {
-          if (closed) return;
-          closed = true;
-          sub.disconnect(); // stops reconnecting too; ioredis ends a socket that is still connecting
+          if (state.close()) sub.disconnect(); // stops reconnecting too; ioredis ends a socket that is still connecting
         },
       };
     },

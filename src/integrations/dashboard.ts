@@ -74,13 +74,23 @@ export interface DashboardSource {
   /** The rollout's most recent events, oldest first (the dashboard shows the last 50). */
   timeline?(): Promise<readonly RolloutEvent[]>;
   /** The config revision and split, or null when there is no config. */
-  router?(): Promise<{ readonly revision: number; readonly split: Readonly<Record<string, number>> } | null>;
+  router?(): Promise<{
+    /** The stored config's revision. */
+    readonly revision: number;
+    /** Its split: percent per version. */
+    readonly split: Readonly<Record<string, number>>;
+  } | null>;
   /** The per-version figures the charts read (over the last `chartWindowMs`), or null when there are none. */
   stats?(): Promise<StatsReader | null>;
   /** The fleet's instances. */
   fleet?(): Promise<readonly DashboardInstance[]>;
   /** Carries out a control; resolves with whether it was accepted and, if not, why. Should not reject (a rejection counts as refused). */
-  control(call: DashboardControlCall): Promise<{ readonly accepted: boolean; readonly rejection?: string }>;
+  control(call: DashboardControlCall): Promise<{
+    /** Whether the control was carried out. */
+    readonly accepted: boolean;
+    /** Why not, when it was refused. */
+    readonly rejection?: string;
+  }>;
 }
 
 /**

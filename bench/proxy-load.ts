@@ -122,12 +122,12 @@ async function turnoutRole(upstreamPort: number, withStats: boolean): Promise<vo
   // --dist=DIR (a --baseline): another build of turnout, measured beside this one in the same run.
   const fromDist = process.argv.includes("--from=dist");
   const other = arg("dist");
-  const { createRouter, createStats } = (
-    other !== undefined ? await import(path.join(other, "index.js")) : fromDist ? await import("../dist/index.js") : await import("../src/index.js")
-  ) as typeof Core;
-  const { createProxy } = (
-    other !== undefined ? await import(path.join(other, "node.js")) : fromDist ? await import("../dist/node.js") : await import("../src/integrations/node.js")
-  ) as typeof NodeIntegration;
+  const { createRouter, createStats } = (await import(
+    other !== undefined ? path.join(other, "index.js") : fromDist ? new URL("../dist/index.js", import.meta.url).href : "../src/index.js"
+  )) as typeof Core;
+  const { createProxy } = (await import(
+    other !== undefined ? path.join(other, "node.js") : fromDist ? new URL("../dist/node.js", import.meta.url).href : "../src/integrations/node.js"
+  )) as typeof NodeIntegration;
   const router = createRouter({ versions: ["v1", "v2"], stable: "v1", canary: "v2", split: { v1: 90, v2: 10 }, stickiness: ["header:x-user-id"] });
   const target = `http://127.0.0.1:${upstreamPort}`;
   const stats = withStats ? createStats({ versions: ["v1", "v2"] }) : undefined;

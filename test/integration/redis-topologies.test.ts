@@ -97,14 +97,18 @@ describe.skipIf(!available)("Redis Cluster: three primaries, three replicas", ()
     // Known defect, not yet found: through ioredis@6 this rollout still intermittently never reaches `promoted` within
     // 90 s after the failover (once more on a quiet machine after that fix). Until it is found, only node-redis@6 runs
     // this case on a cluster; docs/fleet-topologies.md says so.
-    it.skipIf(kind === "ioredis@6")("the primary holding the fleet's slot fails over mid-rollout: every step once in the stored history, the fleet agrees", async () => {
-      const primary = await cluster.primaryFor(`{${namespace}}:config`);
-      await rolloutThroughFailover(fleet, "failover", () => primary.stop("SIGKILL"));
-      const promoted = await cluster.primaryFor(`{${namespace}}:config`);
-      expect(promoted.port).not.toBe(primary.port);
-      // The old primary comes back as a replica of the promoted one (for the next failover).
-      await primary.start();
-    }, 180_000);
+    it.skipIf(kind === "ioredis@6")(
+      "the primary holding the fleet's slot fails over mid-rollout: every step once in the stored history, the fleet agrees",
+      async () => {
+        const primary = await cluster.primaryFor(`{${namespace}}:config`);
+        await rolloutThroughFailover(fleet, "failover", () => primary.stop("SIGKILL"));
+        const promoted = await cluster.primaryFor(`{${namespace}}:config`);
+        expect(promoted.port).not.toBe(primary.port);
+        // The old primary comes back as a replica of the promoted one (for the next failover).
+        await primary.start();
+      },
+      180_000,
+    );
   });
 });
 

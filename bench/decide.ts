@@ -275,6 +275,9 @@ function pinned(): ScenarioPlan {
   const current = keys.map((k, i) => ({ headers: headersFor(k), pin: (first[i] as Decision).pin }));
   // Pins as the HTTP integrations issue them: with an expiry, judged at the request's `now`.
   const issued = keys.map((k, i) => ({ headers: headersFor(k), pin: router.issuePin((first[i] as Decision).version, now + 900_000), now }));
+  // The same pins judged by the router's own clock (no `request.now`), as code calling `decide` directly may do.
+  const later = Date.now() + 3_600_000;
+  const clocked = keys.map((k, i) => ({ headers: headersFor(k), pin: router.issuePin((first[i] as Decision).version, later) }));
   // Pins from an earlier revision: valid, but not made by the current revision, so the first use of each is verified.
   const old = createRouter(BASE, { revision: 1, pinSecret: "bench-secret-0123456789" });
   const oldPins = keys.map((k) => old.decide({ headers: headersFor(k) }).pin);
@@ -299,6 +302,7 @@ function pinned(): ScenarioPlan {
           floorCase(keys),
           decideCase("decide, pin of this revision", router, current),
           decideCase("decide, expiring pin of this revision", router, issued, "as the HTTP integrations issue them (router.issuePin), request.now set"),
+          decideCase("decide, expiring pin, router's clock", router, clocked, "the same pins without request.now: judged by the router's clock"),
           decideCase("decide, pin of an earlier revision", old, earlier, "verified once (HMAC), then remembered: a lookup"),
           decideCase("decide, earlier pin, first use", old, cold, "8,192 distinct pins cycled: every call parses and verifies an HMAC (default signer)"),
           decideCase("decide, earlier pin, first use, node:crypto", nodeOld, nodeCold, "the same with pinSigner: nodePinSigner (turnout/node)"),

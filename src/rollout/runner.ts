@@ -492,7 +492,7 @@ class Runner implements Rollout {
     this.heldCommand = command.type === "start" || command.type === "retry" ? command : undefined;
     if (news) {
       const s = this.current;
-      this.emit({
+      const event: RolloutEvent = {
         type: RolloutEventType.Held,
         reason: RolloutEventReason.Gate,
         at: now,
@@ -500,7 +500,10 @@ class Runner implements Rollout {
         stepIndex: s.stepIndex,
         weight: s.weight,
         message: `held: ${hold.message}`,
-      });
+      };
+      this.emit(event);
+      // `event` webhooks are told of every event, a hold included.
+      this.notify(s, [event]);
     }
     this.schedule(this.retryMs);
   }

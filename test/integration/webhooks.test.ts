@@ -52,7 +52,8 @@ describe("webhook gates", () => {
     const confirm = await hook((n) => (n <= 2 ? { status: 403, body: "QA has not signed off" } : { status: 200 }));
     const preStep = await hook(() => ({ status: 204 }));
     const rollout = await hook(() => ({ status: 200 }));
-    open.push(confirm, preStep, rollout);
+    const audit = await hook(() => ({ status: 200 }));
+    open.push(confirm, preStep, rollout, audit);
     const {
       router,
       rollout: r,
@@ -67,6 +68,7 @@ describe("webhook gates", () => {
         { name: "freeze", type: "confirmRollout", url: rollout.url },
         { name: "smoke", type: "preStep", url: `${preStep.url}/smoke?suite=fast` },
         { name: "qa", type: "confirmPromotion", url: confirm.url, metadata: { team: "payments" } },
+        { name: "audit", type: "event", url: audit.url },
       ],
     });
     await until(() => events.some((e) => e.type === "held"), 5000, "the hold");
@@ -98,6 +100,11 @@ describe("webhook gates", () => {
       metadata: { team: "payments" },
     });
     expect(rollout.calls.map((c) => c.type)).toEqual(["confirmRollout"]);
+    // An event webhook is told of the hold too, once, like the event itself.
+    await until(() => audit.calls.some((c) => c.event?.type === "promoted"), 2000, "the promotion's event notification");
+    expect(audit.calls.filter((c) => c.event?.type === "held").map((c) => [c.type, c.weight, c.event?.message])).toEqual([
+      ["event", 40, 'held: confirmPromotion gate "qa" answered 403: QA has not signed off'],
+    ]);
     expect(preStep.calls.map((c) => [c.step, c.next?.step, c.next?.weight])).toEqual([
       [0, 0, 10],
       [0, 1, 40],

@@ -176,7 +176,8 @@ function judge(measured: Measured, settings: ResolvedAnalysis, weight: number): 
         HealthCriterion.MaxErrorRate,
         canary.errorPercent,
         limit,
-        (ok) => `canary error rate ${fmt(canary.errorPercent)}% ${ok ? "within" : "exceeds"} the maximum ${fmt(limit)}% (${canary.errors}/${canary.requests})`,
+        (ok) =>
+          `canary error rate ${fmt(canary.errorPercent)}% ${ok ? "within" : "exceeds"} the maximum ${fmt(limit)}% (${fmt(canary.errors)}/${fmt(canary.requests)})`,
       );
     }
   }

@@ -114,6 +114,14 @@ describe("evaluateFigures", () => {
     expect(health.checks.map((c) => c.outcome)).toEqual(["fail", "fail", "pass"]);
   });
 
+  it("says a counter's extrapolated figures (fractional, as PromQL's increase() gives them) rounded, not to 14 places", () => {
+    const health = evaluateFigures(
+      { canary: { requests: 101.70318725099601, errors: 2.5425796812749, p99Ms: 2.116947090156736 }, stable: { requests: 290.8366533864542, errors: 0 } },
+      analysis,
+    );
+    expect(health.checks[0]?.message).toBe("canary error rate 2.5% within the maximum 5% (2.54/102)");
+  });
+
   it("no data is inconclusive, never failed", () => {
     const none = evaluateFigures({ canary: { requests: null, errors: null, p99Ms: null }, stable: { requests: null } }, analysis);
     expect(none.verdict).toBe("inconclusive");

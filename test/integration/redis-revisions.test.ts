@@ -1,6 +1,6 @@
 /**
  * The config revision each instance of a fleet reports with its stats, against a real redis-server, once per supported
- * client (node-redis 5 and 6, ioredis 6 and 5): `readFleetStats` and the dashboard source's `fleet()` give each
+ * client (node-redis 5 and 6, ioredis 6 and 5), and on a Redis Cluster: `readFleetStats` and the dashboard source's `fleet()` give each
  * instance's revision; it moves as soon as an instance's config watch applies a new one; an instance that reports
  * none, or a push by a turnout that does not report revisions, shows none while its snapshot still merges.
  */
@@ -14,8 +14,8 @@ import { createStats } from "../../src/stats/index.js";
 import { splitConfig } from "./fixtures.js";
 import { memoryLogger } from "./helpers.js";
 import { CLIENTS, type ClientKind, type Connected, connectClient } from "./redis/clients.js";
-import { type RedisServer, redisAvailable, startRedis } from "./redis/server.js";
-import { rawCommand } from "./redis/topology.js";
+import { redisAvailable, startRedis } from "./redis/server.js";
+import { type RedisCluster, rawCommand, startCluster } from "./redis/topology.js";
 
 const available = redisAvailable();
 const plan: RolloutPlan = { steps: [{ weight: 10, pause: "1h" }] };
@@ -49,23 +49,31 @@ async function eventually<T>(read: () => Promise<T>, holds: (value: T) => boolea
   }
 }
 
-describe.skipIf(!available).each(CLIENTS)("the fleet's config revisions through %s", (kind: ClientKind) => {
-  let server: RedisServer;
+/** A client connected to Redis, and a raw command sent to the node holding `key` (what the tests check behind turnout). */
+interface Reached {
+  readonly connected: Connected;
+  raw(args: readonly string[], key: string): Promise<string>;
+  dispose(): Promise<void>;
+}
+
+/** The cases, through `kind`, against what `reach` connects to. */
+function revisionCases(kind: ClientKind, reach: () => Promise<Reached>): void {
+  let reached: Reached;
   let connected: Connected;
   let counter = 0;
   const closers: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    server = await startRedis();
-    connected = await connectClient(kind, { type: "single", url: server.url });
+    reached = await reach();
+    connected = reached.connected;
   }, 30_000);
   afterEach(async () => {
     for (const close of closers.splice(0).reverse()) await close();
   });
   afterAll(async () => {
-    await connected?.close();
-    await server?.dispose();
+    await reached?.dispose();
   });
+  const raw = (args: readonly string[]): Promise<string> => reached.raw(args, args[0] === "EVAL" ? (args[3] ?? "") : (args[1] ?? ""));
 
   /** A namespace of its own for each test. */
   const namespace = (): string => `rev-${kind.replace(/\W/g, "")}-${++counter}`;
@@ -161,7 +169,7 @@ describe.skipIf(!available).each(CLIENTS)("the fleet's config revisions through 
     // The same instance name, then another one, pushed the way an older turnout does: the revision key of pod-x's
     // earlier push is still there (its TTL runs), but it is not this push's.
     const older = (instance: string, requests: number): Promise<string> =>
-      rawCommand(server.port, [
+      raw([
         "EVAL",
         PUSH_WITHOUT_REVISION,
         "2",
@@ -173,7 +181,7 @@ describe.skipIf(!available).each(CLIENTS)("the fleet's config revisions through 
       ]);
     expect(await older("pod-x", 5)).toMatch(/^:\d+$/);
     expect(await older("pod-old", 8)).toMatch(/^:\d+$/);
-    expect(await rawCommand(server.port, ["EXISTS", `{${ns}}:stats-revision:pod-x`])).toBe(":1");
+    expect(await raw(["EXISTS", `{${ns}}:stats-revision:pod-x`])).toBe(":1");
     const fleet = await store.readFleetStats({ minInstances: 2 });
     expect(fleet.fresh).toBe(true);
     expect(fleet.instances.map((i) => [i.instance, i.fresh, i.revision])).toEqual([
@@ -189,9 +197,9 @@ describe.skipIf(!available).each(CLIENTS)("the fleet's config revisions through 
     const store = storeOf(ns);
     const publisher = store.publishStats(trafficStats(1), { instance: "pod-r", intervalMs: 60_000, revision: () => 4 });
     await publisher.push();
-    expect(await rawCommand(server.port, ["EXISTS", `{${ns}}:stats-revision:pod-r`])).toBe(":1");
+    expect(await raw(["EXISTS", `{${ns}}:stats-revision:pod-r`])).toBe(":1");
     await publisher.close({ remove: true });
-    expect(await rawCommand(server.port, ["EXISTS", `{${ns}}:stats:pod-r`, `{${ns}}:stats-revision:pod-r`])).toBe(":0");
+    expect(await raw(["EXISTS", `{${ns}}:stats:pod-r`, `{${ns}}:stats-revision:pod-r`])).toBe(":0");
     expect((await store.readFleetStats()).instances).toEqual([]);
   });
 
@@ -226,5 +234,38 @@ describe.skipIf(!available).each(CLIENTS)("the fleet's config revisions through 
       return undefined;
     })();
     expect(isTurnoutConfigError(error) && error.problems.map((p) => [p.code, p.path])).toEqual([["type", "revision"]]);
+  });
+}
+
+describe.skipIf(!available).each(CLIENTS)("the fleet's config revisions through %s", (kind: ClientKind) => {
+  revisionCases(kind, async () => {
+    const server = await startRedis();
+    const connected = await connectClient(kind, { type: "single", url: server.url });
+    return {
+      connected,
+      raw: (args) => rawCommand(server.port, args),
+      async dispose() {
+        await connected.close();
+        await server.dispose();
+      },
+    };
+  });
+});
+
+// Every key a stats script touches carries the namespace's hash tag: on a cluster each script runs on one shard.
+describe.skipIf(!available)("the fleet's config revisions on a Redis Cluster (three primaries, three replicas)", () => {
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    cluster = await startCluster();
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.dispose();
+  }, 30_000);
+
+  describe.each(["node-redis@6", "ioredis@6"] as const)("through %s", (kind: ClientKind) => {
+    revisionCases(kind, async () => {
+      const connected = await connectClient(kind, { type: "cluster", ports: cluster.ports });
+      return { connected, raw: async (args, key) => rawCommand((await cluster.primaryFor(key)).port, args), dispose: () => connected.close() };
+    });
   });
 });

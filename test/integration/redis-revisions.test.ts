@@ -38,9 +38,9 @@ function revisions(list: readonly { readonly id?: string; readonly instance?: st
   return Object.fromEntries(list.map((i) => [i.id ?? i.instance ?? "", i.revision]));
 }
 
-/** Polls an async condition every 20 ms for up to 5 s, failing with what it saw last. */
+/** Polls an async condition every 20 ms for up to 10 s (a loaded machine), failing with what it saw last. */
 async function eventually<T>(read: () => Promise<T>, holds: (value: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 10_000;
   for (;;) {
     const value = await read();
     if (holds(value)) return value;

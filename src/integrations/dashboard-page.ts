@@ -91,7 +91,7 @@ function render(s){
  var items=s.timeline.map(function(e){return "<li><time>"+clock(e.at)+"</time>"+esc(e.type)+(e.reason?" ("+esc(e.reason)+")":"")+" · step "+(e.stepIndex+1)+" · "+fmt(e.weight,0)+" %</li>"})
   .concat(s.controls.map(function(c){return "<li><time>"+clock(c.at)+"</time><strong>"+esc(c.actor)+"</strong>: "+esc(c.action)+(c.weight!=null?" "+c.weight+" %":"")+(c.accepted?"":" — refused: "+esc(c.rejection||""))+"</li>"}));
  $("timeline").innerHTML=items.reverse().join("");
- $("fleet").innerHTML=s.fleet.length?s.fleet.map(function(f){return "<tr><td>"+esc(f.id)+"</td><td>"+(f.revision===undefined?"—":f.revision+(s.router&&f.revision!==s.router.revision?" (behind)":""))+"</td><td>"+fmt(f.staleMs/1000,0)+" s ago</td></tr>"}).join(""):'<tr><td colspan=3 class=muted>one instance</td></tr>';
+ $("fleet").innerHTML=s.fleet.length?s.fleet.map(function(f){return "<tr><td>"+esc(f.id)+"</td><td>"+(f.revision===undefined?"—":esc(f.revision)+(s.router&&f.revision!==s.router.revision?' <span class=inconclusive>(behind)</span>':""))+"</td><td>"+fmt(f.staleMs/1000,0)+" s ago</td></tr>"}).join(""):'<tr><td colspan=3 class=muted>one instance</td></tr>';
  Array.prototype.forEach.call(document.querySelectorAll("[data-action]"),function(b){b.disabled=s.readOnly});
  $("token").disabled=s.readOnly;if(s.readOnly)$("message").textContent="Read-only: this dashboard accepts no controls.";
 }

@@ -9,7 +9,10 @@ import { DASHBOARD_PAGE } from "./dashboard-page.js";
 export interface DashboardInstance {
   /** The instance's name, unique in the fleet, as your `fleet` function returns it (e.g. `"web-1"`). */
   readonly id: string;
-  /** The config revision it applies, when the fleet reports it (a Redis fleet's stats snapshots do not). */
+  /**
+   * The config revision it applies, when the fleet reports it (a Redis fleet's instances report it with their stats);
+   * the page marks an instance whose revision is not the router's as behind.
+   */
   readonly revision?: number;
   /** When it was last heard from (epoch ms). */
   readonly lastSeen: number;

@@ -17,7 +17,7 @@ import { readConfig, updateConfig, watchConfig, writeConfig, type StoreContext }
 import { Keys, Link, validNamespace } from "./redis/link.js";
 import { dashboardSource } from "./redis/dashboard.js";
 import { controlRollout } from "./redis/rollout.js";
-import { publishStats, readFleetStats } from "./redis/stats.js";
+import { AppliedRevision, publishStats, readFleetStats } from "./redis/stats.js";
 import type { RedisClientLike, RedisStore, RedisStoreOptions } from "./redis/types.js";
 
 export { TurnoutRedisError } from "./redis/link.js";
@@ -109,13 +109,15 @@ export function createRedisStore(client: RedisClientLike, options: RedisStoreOpt
     logger: options.logger ?? console,
     clock: options.clock ?? Date.now,
   };
+  // What the store's config watch applies, its stats publishers report.
+  const applied = new AppliedRevision();
   return {
     prefix: keys.prefix,
     readConfig: () => readConfig(ctx),
     writeConfig: (config, writeOptions) => writeConfig(ctx, config, writeOptions),
     updateConfig: (change, updateOptions) => updateConfig(ctx, change, updateOptions),
-    watchConfig: (router, watchOptions) => watchConfig(ctx, router, watchOptions),
-    publishStats: (stats, publishOptions) => publishStats(ctx, stats, publishOptions),
+    watchConfig: (router, watchOptions) => applied.follow(watchConfig(ctx, router, applied.watchOptions(watchOptions))),
+    publishStats: (stats, publishOptions) => publishStats(ctx, stats, publishOptions, applied),
     readFleetStats: (freshness) => readFleetStats(ctx, freshness),
     controlRollout: (plan, controlOptions) => controlRollout(ctx, plan, controlOptions),
     dashboardSource: (plan, sourceOptions) => dashboardSource(ctx, plan, sourceOptions),

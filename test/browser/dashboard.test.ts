@@ -1,5 +1,6 @@
 // The dashboard in a real headless Chromium (Debian's `chromium`, driven by playwright-core from test/browser):
-// the page renders, follows a running rollout step by step, and its controls act. Screenshots are written to
+// the page renders, follows a running rollout step by step, and its controls act; over a fleet in a real
+// redis-server, its fleet table shows the config revision each instance applies. Screenshots are written to
 // test/.artifacts/; with UPDATE_SCREENSHOTS=1 the three documented states are written to docs/images/ as well.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
@@ -7,12 +8,15 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDashboard } from "../../src/integrations/dashboard.js";
+import { createRedisStore } from "../../src/integrations/redis.js";
 import { type RolloutPlan, createRollout } from "../../src/rollout/index.js";
 import { VirtualTime } from "../../src/rollout/virtual.js";
 import { createRouter } from "../../src/router/index.js";
 import { createStats } from "../../src/stats/index.js";
+import { startRedis } from "../integration/redis/server.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -145,6 +149,14 @@ describe("the dashboard in headless Chromium", () => {
       { timeout: 10_000 },
     );
 
+  /** Waits until the fleet table's rows read `pattern`: "<instance> <revision>" per row, joined by "; ". */
+  const fleetIs = (page: Page, pattern: RegExp) =>
+    page.waitForFunction(
+      `new RegExp(${JSON.stringify(pattern.source)}).test(Array.from(document.querySelectorAll("#fleet tr"), (row) => Array.from(row.cells).slice(0, 2).map((cell) => cell.textContent).join(" ")).join("; "))`,
+      undefined,
+      { timeout: 10_000 },
+    );
+
   async function shoot(page: Page, name: string): Promise<void> {
     await page.screenshot({ path: path.join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
     if (process.env.UPDATE_SCREENSHOTS === "1") {
@@ -204,5 +216,44 @@ describe("the dashboard in headless Chromium", () => {
     run(30);
     await shoot(page, "aborted");
     dashboard.close();
+  }, 60_000);
+
+  it("over a fleet in Redis, the fleet table shows the revision each instance applies and marks the one behind", async () => {
+    const redis = await startRedis(); // fails loudly without redis-server: .ci/run installs it
+    const client = createClient({ url: redis.url });
+    client.on("error", () => undefined);
+    await client.connect();
+    const quiet = { warn: () => undefined, error: () => undefined };
+    const storeOf = () => createRedisStore(client, { namespace: "browser", logger: quiet });
+    const config = (v2: number) => ({ versions: ["v1", "v2"], stable: "v1", canary: "v2", split: { v1: 100 - v2, v2 } });
+    const operator = storeOf();
+    await operator.writeConfig(config(0), { expectedRevision: 0 });
+    await operator.writeConfig(config(10), { expectedRevision: 1 });
+    // web-1 follows the config through its store; web-2 reports an older revision it applied otherwise; web-3 none.
+    const web1 = storeOf();
+    const sync = web1.watchConfig(createRouter(config(0)), { pollMs: 200 });
+    const stats = createStats({ versions: ["v1", "v2"] });
+    const publishers = [
+      web1.publishStats(stats, { instance: "web-1", intervalMs: 200 }),
+      storeOf().publishStats(stats, { instance: "web-2", intervalMs: 200, revision: () => 1 }),
+      storeOf().publishStats(stats, { instance: "web-3", intervalMs: 200 }),
+    ];
+    const dashboard = createDashboard({ source: operator.dashboardSource(plan), plan, intervalMs: 100 });
+    try {
+      await sync.ready;
+      const page = await open(dashboard);
+      await textIs(page, "#revision", /config revision 2/);
+      await fleetIs(page, /^web-1 2; web-2 1 \(behind\); web-3 —$/);
+      await operator.updateConfig((c) => ({ ...(c ?? config(0)), split: { v1: 50, v2: 50 } }));
+      await textIs(page, "#revision", /config revision 3/);
+      await fleetIs(page, /^web-1 3; web-2 1 \(behind\); web-3 —$/);
+      await shoot(page, "fleet-revisions");
+    } finally {
+      dashboard.close();
+      await Promise.all(publishers.map((p) => p.close({ remove: true })));
+      await sync.close();
+      await client.close();
+      await redis.dispose();
+    }
   }, 60_000);
 });

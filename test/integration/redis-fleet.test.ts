@@ -10,7 +10,7 @@ import type { RolloutPlan } from "../../src/rollout/types.js";
 import type { RouterConfig } from "../../src/types.js";
 import { until } from "./helpers.js";
 import { CLIENTS, type ClientKind } from "./redis/clients.js";
-import { ANALYSIS as analysis, BOUND_MS, type Child, Fleet, eventsOf, stopChild } from "./redis/fleet.js";
+import { ANALYSIS as analysis, BOUND_MS, type Child, Fleet, eventsOf, retry, stopChild } from "./redis/fleet.js";
 import type { FromWorker } from "./redis/protocol.js";
 import { type RedisServer, redisAvailable, startRedis } from "./redis/server.js";
 
@@ -49,6 +49,14 @@ describe.skipIf(!available).each(CLIENTS)("a fleet of processes sharing one Redi
       const { revision, digest } = await fleet.expectAgrees();
       expect(revision).toBe(result.revision);
       digests.add(digest);
+      // Each worker reports the revision its watch applied with its stats: the fleet view shows every one at it.
+      const reported = await retry(async () => {
+        const stats = await fleet.store.readFleetStats({ minInstances: WORKERS });
+        if (stats.instances.some((i) => i.revision !== revision))
+          throw new Error(`revisions reported: ${JSON.stringify(stats.instances.map((i) => i.revision))}`);
+        return stats.instances.map((i) => [i.instance, i.revision]);
+      }, BOUND_MS);
+      expect(reported).toEqual(fleet.workers.map((w) => [w.name, revision]));
     }
     expect(digests.size).toBeGreaterThanOrEqual(4); // the changes really moved keys
   }, 180_000);

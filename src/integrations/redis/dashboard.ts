@@ -1,7 +1,7 @@
 /**
- * A fleet's rollout as a dashboard source: the state and history read from Redis, the fleet's merged stats, the
- * config document's revision and split; controls stored by the same compare-and-set commands a controller sends, so
- * the controller that leads (in another process) acts on them.
+ * A fleet's rollout as a dashboard source: the state and history read from Redis, the fleet's merged stats and its
+ * instances with the config revision each reported, the config document's revision and split; controls stored by the
+ * same compare-and-set commands a controller sends, so the controller that leads (in another process) acts on them.
  */
 import { initialState, statusOf } from "../../rollout/machine.js";
 import { compilePlan, isCompiledPlan } from "../../rollout/plan.js";
@@ -87,7 +87,9 @@ export function dashboardSource(ctx: StoreContext, plan: RolloutPlan | CompiledP
     },
     async fleet(): Promise<readonly DashboardInstance[]> {
       const stats = await fleet();
-      return stats.instances.map((i) => ({ id: i.instance, lastSeen: i.pushedAt }));
+      return stats.instances.map((i) =>
+        i.revision === undefined ? { id: i.instance, lastSeen: i.pushedAt } : { id: i.instance, revision: i.revision, lastSeen: i.pushedAt },
+      );
     },
     async control(call: DashboardControlCall) {
       try {

@@ -66,16 +66,23 @@ return 0`);
 export const LEASE_RELEASE = script(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`);
 
-/** Stats push. KEYS: index sorted set, instance key. ARGV: instance, snapshot JSON, ttl ms. Returns Redis's now. */
+/**
+ * Stats push. KEYS: index sorted set, instance key, instance revision key. ARGV: instance, snapshot JSON, ttl ms, the
+ * config revision the instance applies ('' = none). The snapshot key holds the snapshot alone, as it always has (older
+ * readers keep reading it); the revision key holds "revision:pushedAt" with the same TTL, so a reader trusts it only
+ * for the push that wrote it. Returns Redis's now.
+ */
 export const STATS_PUSH = script(`${NOW}
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+if ARGV[4] == '' then redis.call('DEL', KEYS[3]) else redis.call('SET', KEYS[3], ARGV[4] .. ':' .. now, 'PX', ARGV[3]) end
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 return now`);
 
 /**
- * Stats read. KEYS: index sorted set. ARGV: instance key prefix, the oldest age that counts (ms). Drops index entries whose
- * snapshot expired. Returns {now, instance, pushedAt, snapshot, …} for every live snapshot; the snapshot text is '' when it is
- * older than ARGV[2] (too old to count: it is listed, not sent).
+ * Stats read. KEYS: index sorted set. ARGV: instance key prefix, the oldest age that counts (ms), instance revision key
+ * prefix. Drops index entries whose snapshot expired. Returns {now, instance, pushedAt, snapshot, revision, …} for every
+ * live snapshot; the snapshot text is '' when it is older than ARGV[2] (too old to count: it is listed, not sent); the
+ * revision is "revision:pushedAt" as pushed, or '' when none was.
  */
 export const STATS_READ = script(`${NOW}
 local members = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
@@ -88,11 +95,12 @@ for i = 1, #members, 2 do
     table.insert(out, members[i])
     table.insert(out, members[i + 1])
     if tonumber(members[i + 1]) >= now - tonumber(ARGV[2]) then table.insert(out, value) else table.insert(out, '') end
+    table.insert(out, redis.call('GET', ARGV[3] .. members[i]) or '')
   end
 end
 return out`);
 
-/** Stats removal on a clean shutdown. KEYS: index, instance key. ARGV: instance. */
-export const STATS_REMOVE = script(`redis.call('DEL', KEYS[2])
+/** Stats removal on a clean shutdown. KEYS: index, instance key, instance revision key. ARGV: instance. */
+export const STATS_REMOVE = script(`redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('ZREM', KEYS[1], ARGV[1])
 return 1`);

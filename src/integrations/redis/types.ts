@@ -353,6 +353,14 @@ export interface PublishStatsOptions {
   readonly ttlMs?: number;
   /** Called once per distinct failure. Default: `logger.warn`. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * The config revision this instance applies, reported with each push (the dashboard's fleet table shows it): a whole
+   * number ≥ 0, or null when there is none yet. Called at every push. Default: the revision the store's latest
+   * `watchConfig` applied (none before its first apply, or without a watch), and each newly applied revision is
+   * pushed at once. Give it when the instance applies its config otherwise (from a file, a flag service), e.g.
+   * `() => router.revision`; a push then happens at the next interval or on `push()`.
+   */
+  readonly revision?: () => number | null;
 }
 
 /**
@@ -395,7 +403,7 @@ export interface FleetFreshness {
  *
  * @example
  * ```ts
- * { instance: "pod-7", pushedAt: 1767225600000, ageMs: 1200, fresh: true }
+ * { instance: "pod-7", pushedAt: 1767225600000, ageMs: 1200, fresh: true, revision: 12 }
  * ```
  */
 export interface FleetInstance {
@@ -409,6 +417,11 @@ export interface FleetInstance {
   readonly fresh: boolean;
   /** Why it does not count, when it does not. */
   readonly problem?: string;
+  /**
+   * The config revision it applied when it pushed (see {@link PublishStatsOptions.revision}); absent when it reported
+   * none (no config watch yet, or a turnout version that does not report it).
+   */
+  readonly revision?: number;
 }
 
 /**

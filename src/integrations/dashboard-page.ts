@@ -77,14 +77,14 @@ function render(s){
  last=s;history.push({at:s.at,versions:s.versions});if(history.length>120)history.shift();
  var r=s.rollout,phase=r?r.phase:"no rollout";
  $("phase").textContent=phase;$("phase").className="phase "+phase;
- $("summary").textContent=r?(r.canary+" at "+fmt(r.weight,0)+" % · stable "+r.stable+(r.abortReason?" · "+r.abortReason:"")+(r.pauseReason?" · paused: "+r.pauseReason:"")):"";
+ $("summary").textContent=r?(r.canary+(phase==="idle"?" not started":" at "+fmt(r.weight,0)+" %")+" · stable "+r.stable+(r.abortReason?" · "+r.abortReason:"")+(r.pauseReason?" · paused: "+r.pauseReason:"")):"";
  $("steps").innerHTML=s.steps.map(function(st,i){var c=r&&(i<r.stepIndex||phase==="promoted"||phase==="completed")?"done":r&&i===r.stepIndex&&phase!=="aborted"?"now":"";
   return '<li class="'+c+'"'+(c==="now"?' aria-current="step"':'')+'>'+(st.name?esc(st.name)+"<br>":"")+fmt(st.weight,0)+' %</li>'}).join("");
  $("position").textContent=r?("step "+Math.min(r.stepIndex+1,r.stepCount)+" of "+r.stepCount+(r.holdRemainingMs!=null?" · hold "+Math.ceil(r.holdRemainingMs/1000)+" s left":"")+" · checks "+r.checks.passed+" passed, "+r.checks.failed+" failed"):"";
  var split=(s.router&&s.router.split)||{},names=Object.keys(split).concat(Object.keys(s.versions)).filter(function(v,i,a){return a.indexOf(v)===i}).sort();
  $("split").innerHTML=names.map(function(v){var x=s.versions[v]||{};return "<tr><th scope=row>"+esc(v)+"</th><td>"+fmt(split[v],1)+" %</td><td>"+fmt(x.rate,1)+"</td><td>"+fmt(x.errorRate*100,2)+" %</td><td>"+fmt(x.p99,0)+" ms</td></tr>"}).join("");
  $("revision").textContent=s.router?"config revision "+s.router.revision:"";
- var hl=r&&r.lastHealth;$("verdict").innerHTML=hl?'<strong class="'+esc(hl.verdict)+'">'+esc(hl.verdict)+"</strong> "+esc(hl.message)+'<br><span class="muted">canary '+hl.canary.requests+' req, '+fmt(hl.canary.errorPercent,2)+' % errors, p99 '+fmt(hl.canary.p99Ms,0)+' ms · stable '+hl.stable.requests+' req, '+fmt(hl.stable.errorPercent,2)+' % errors, p99 '+fmt(hl.stable.p99Ms,0)+' ms</span>':'<span class="muted">no check yet</span>';
+ var hl=r&&r.lastHealth;$("verdict").innerHTML=hl?'<strong class="'+esc(hl.verdict)+'">'+esc(hl.verdict)+"</strong> "+esc(hl.message)+'<br><span class="muted">canary '+fmt(hl.canary.requests,0)+' req, '+fmt(hl.canary.errorPercent,2)+' % errors, p99 '+fmt(hl.canary.p99Ms,0)+' ms · stable '+fmt(hl.stable.requests,0)+' req, '+fmt(hl.stable.errorPercent,2)+' % errors, p99 '+fmt(hl.stable.p99Ms,0)+' ms</span>':'<span class="muted">no check yet</span>';
  $("checks").innerHTML=hl?hl.checks.map(function(c){return "<tr><td>"+esc(c.criterion)+"</td><td class='"+esc(c.outcome)+"'>"+esc(c.outcome)+"</td><td>actual "+fmt(c.actual,3)+" · limit "+fmt(c.limit,3)+"<br><span class=muted>"+esc(c.message)+"</span></td></tr>"}).join(""):"";
  var vs=versionsOf();$("legend").innerHTML=vs.map(function(v,i){return '<span><i style="background:'+colors[i%colors.length]+'"></i>'+esc(v)+"</span>"}).join("");
  chart("rate","rate",1);chart("errors","errorRate",100);chart("p99","p99",1);

@@ -244,6 +244,8 @@ describe("the dashboard in headless Chromium", () => {
       const page = await open(dashboard);
       await textIs(page, "#revision", /config revision 2/);
       await fleetIs(page, /^web-1 2; web-2 1 \(behind\); web-3 —$/);
+      // Nothing started: the header does not claim the canary is at 0 % while the config sends it 10 %.
+      await textIs(page, "#summary", /^v2 not started · stable v1$/);
       await operator.updateConfig((c) => ({ ...(c ?? config(0)), split: { v1: 50, v2: 50 } }));
       await textIs(page, "#revision", /config revision 3/);
       await fleetIs(page, /^web-1 3; web-2 1 \(behind\); web-3 —$/);

@@ -7,13 +7,19 @@
  *   (announcements lost for good, status() said not subscribed forever);
  * - a rollout write whose reply was lost landed while its controller lost the lease: no controller ever reported its
  *   events (through an ioredis cluster, whose failover retries carry a command past its deadline, the `promoted` of a
- *   rollout that was promoted was never reported).
+ *   rollout that was promoted was never reported);
+ * - a controller whose own `SET NX` for the lease landed after its reply was lost took the lease for someone else's and
+ *   waited for it to expire (no controller led meanwhile);
+ * - a leader renewed its lease only between cycles, so a cycle waiting on a slow reply (a stats read, a failover) let
+ *   the lease lapse and the leadership flip to another controller.
  */
 import { type Server, type Socket, createServer, connect } from "node:net";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedisStore } from "../../src/integrations/redis.js";
-import { ROLLOUT_CAS } from "../../src/integrations/redis/scripts.js";
+import { connectionFor } from "../../src/integrations/redis/client.js";
+import { text } from "../../src/integrations/redis/link.js";
+import { ROLLOUT_CAS, STATS_READ } from "../../src/integrations/redis/scripts.js";
 import type { RolloutEvent } from "../../src/rollout/types.js";
 import { createRouter } from "../../src/router/index.js";
 import { createStats } from "../../src/stats/index.js";
@@ -228,6 +234,83 @@ describe.skipIf(!available)("turnout/redis regressions", () => {
     },
     30_000,
   );
+
+  it.each(CLIENTS)(
+    "%s: a controller whose own SET NX for the lease landed while its reply was lost leads at once (it waited for its own lease to expire)",
+    async (kind) => {
+      const relay = await startRelay(server.port);
+      const lossy = await connectClient(kind, { type: "single", url: relay.url });
+      const direct = await connectClient(kind, { type: "single", url: server.url });
+      const namespace = `late-take-${++ns}`;
+      const store = createRedisStore(lossy.client, { namespace, commandTimeoutMs: 300, logger: memoryLogger() });
+      await store.writeConfig(config(0), { expectedRevision: 0 });
+      const lease = `${store.prefix}rollout:default:lease`;
+      relay.silenceAfter("\r\nSET\r\n"); // the controller's first SET NX reaches Redis; its reply (and all after it) is lost
+      const a = store.controlRollout({ steps: [{ weight: 50, pause: 300 }] }, { id: "a", leaseMs: 60_000, renewMs: 100 });
+      try {
+        await a.ready;
+        expect(a.status().leading).toBe(false);
+        const holder = async (): Promise<string> => text(await connectionFor(direct.client, 2000)?.command(["GET", lease], lease)) ?? "";
+        expect(await holder()).toMatch(/^a:/); // it holds the lease without knowing
+        relay.heal();
+        await until(() => a.status().leading, 5000, "a leads (its own lease, 60 s from expiry)");
+        expect(await holder()).toMatch(/^a:/);
+      } finally {
+        await a.close();
+        await lossy.close();
+        await direct.close();
+        await relay.close();
+      }
+    },
+    30_000,
+  );
+
+  it("a leader whose cycle waits on a slow reply keeps its lease (renewed on its own timer): leadership never flips", async () => {
+    const namespace = `slow-cycle-${++ns}`;
+    const slow = createClient({ url: server.url });
+    const other = createClient({ url: server.url });
+    for (const c of [slow, other]) {
+      c.on("error", () => undefined);
+      await c.connect();
+    }
+    // The real client; the stats read (what a check runs first) answers after 4 s, over two lease periods.
+    const delayed = new Proxy(slow, {
+      get(target, name) {
+        const value: unknown = Reflect.get(target, name);
+        if (name !== "sendCommand") return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        return async (args: string[]) => {
+          const reply = target.sendCommand(args);
+          reply.catch(() => undefined); // surfaces below, once the delay is over
+          if (args[1] === STATS_READ.sha || args[1] === STATS_READ.source) await new Promise((r) => setTimeout(r, 4000));
+          return reply;
+        };
+      },
+    });
+    const plan = { steps: [{ weight: 50, pause: 60_000 }], analysis: { window: "5s", interval: 100, minRequests: 1, maxErrorRate: 5 } };
+    const flips: string[] = [];
+    const store = createRedisStore(delayed, { namespace, commandTimeoutMs: 10_000, logger: memoryLogger() });
+    await store.writeConfig(config(0), { expectedRevision: 0 });
+    const a = store.controlRollout(plan, { id: "a", leaseMs: 1500, renewMs: 250, onLeadership: (l) => void flips.push(`a:${l}`) });
+    await a.ready;
+    const b = createRedisStore(other, { namespace, logger: memoryLogger() }).controlRollout(plan, {
+      id: "b",
+      leaseMs: 1500,
+      renewMs: 250,
+      onLeadership: (l) => void flips.push(`b:${l}`),
+    });
+    try {
+      await b.ready;
+      expect((await a.start()).accepted).toBe(true);
+      await new Promise((r) => setTimeout(r, 5000)); // a slow stats read and the next, each longer than the lease
+      expect(flips).toEqual(["a:true"]);
+      expect([a.status().leading, b.status().leading]).toEqual([true, false]);
+    } finally {
+      await b.close();
+      await a.close();
+      await slow.close();
+      await other.close();
+    }
+  }, 30_000);
 
   it("push() while another push is in flight resolves only once its own numbers are stored", async () => {
     const client = createClient({ url: server.url });

@@ -3,7 +3,8 @@
  * revision, in one Lua script together with the config change the step implies (the canary's weight) and an entry
  * in the rollout's event stream: a step is stored, applied and recorded at once, or not at all.
  *
- * Two or more controllers run the same plan. One holds a lease (a key with an expiry, renewed while it lives) and
+ * Two or more controllers run the same plan. One holds a lease (a key with an expiry, renewed on its own timer while it
+ * lives, so a cycle slowed by Redis never lets it lapse) and
  * drives the rollout with the library's runner (`createRollout`), whose `commit` hook is that compare-and-set; the
  * others retry to take the lease, and take over from the stored state when it expires — holds are absolute instants,
  * so a step continues with its remaining time. The lease is for liveness only: every write also checks the lease
@@ -151,6 +152,15 @@ class Controller implements FleetRollout {
   private closed = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private cycling: Promise<void> = Promise.resolve();
+  /** The lease's own loop (renew or take every `renewMs`), apart from the cycles so that a slow cycle never delays it. */
+  private leaseTimer: ReturnType<typeof setTimeout> | undefined;
+  private leasing: Promise<void> = Promise.resolve();
+  /**
+   * A lease command went unanswered: it may have landed (a late own `SET NX`, a renewal whose reply was lost), so the
+   * lease may be this controller's without it knowing. The next attempt renews by token before it tries `SET NX`,
+   * which would otherwise find the key taken — by itself — and wait for its expiry.
+   */
+  private leaseUnknown = false;
   /** The runner and its mirror router, from the first usable config document on. */
   private runner: Rollout | null = null;
   private mirror: Router | null = null;
@@ -194,7 +204,7 @@ class Controller implements FleetRollout {
       },
       clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
     };
-    this.ready = options.lead === false ? Promise.resolve() : this.runCycle();
+    this.ready = options.lead === false ? Promise.resolve() : this.runLease().then(() => this.runCycle());
   }
 
   start(): Promise<ControlResult> {
@@ -248,6 +258,8 @@ class Controller implements FleetRollout {
     }
     this.closed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.leaseTimer);
+    await this.leasing;
     await this.cycling;
     this.runner?.stop();
     await this.runner?.settled();
@@ -583,13 +595,27 @@ class Controller implements FleetRollout {
     return this.cycling;
   }
 
+  /** Renews the lease (or tries to take it) now and every `renewMs`; a controller that just took it starts a cycle. */
+  private runLease(): Promise<void> {
+    this.leasing = this.leasing.then(async () => {
+      if (this.closed) return;
+      const was = this.leading;
+      await this.holdLease();
+      if (this.closed) return;
+      if (this.leading && !was) this.wake();
+      clearTimeout(this.leaseTimer);
+      this.leaseTimer = setTimeout(() => void this.runLease(), this.renewMs);
+      this.leaseTimer.unref?.();
+    });
+    return this.leasing;
+  }
+
   /**
-   * Holds the lease (or tries to take it); when leading, reads the stored state into the runner and ticks it: due
-   * work is done, and a weight someone moved is put back. Between cycles the runner's own timers act on time.
-   * Returns the delay to the next cycle.
+   * When leading, reads the stored state into the runner and ticks it: due work is done, and a weight someone moved is
+   * put back. Between cycles the runner's own timers act on time. Returns the delay to the next cycle.
    */
   private async cycle(): Promise<number> {
-    if (!(await this.holdLease())) {
+    if (!this.leading) {
       // Not leading: a write of this controller whose reply was lost may have landed meanwhile; report it if so.
       if (this.uncertain.size > 0) await this.settleUncertain((await this.readState()).revision);
       return this.renewMs;
@@ -619,16 +645,19 @@ class Controller implements FleetRollout {
     return this.renewMs;
   }
 
-  /** Renews the lease when leading, else tries to take it. */
+  /** Renews the lease when leading (or when it may be this controller's unknowingly), else tries to take it. */
   private async holdLease(): Promise<boolean> {
     try {
-      if (this.leading) {
+      if (this.leading || this.leaseUnknown) {
         const renewed = int(await this.ctx.link.eval(LEASE_RENEW, [this.keys.lease], [this.token, String(this.leaseMs)]), "lease renew");
+        this.leaseUnknown = false;
+        this.lastContactAt = this.now();
         if (renewed === 1) {
+          this.setLeading(true);
           this.failures.ok("lease");
           return true;
         }
-        this.lostLease();
+        if (this.leading) this.lostLease();
       }
       const taken = await this.ctx.link.send(["SET", this.keys.lease, this.token, "NX", "PX", String(this.leaseMs)]);
       this.lastContactAt = this.now();
@@ -640,6 +669,8 @@ class Controller implements FleetRollout {
       return false;
     } catch (error) {
       // Without an answer the lease may be running out: stop acting until Redis answers (every write is fenced anyway).
+      // The command may still have landed: the next attempt renews by token first.
+      this.leaseUnknown = true;
       this.setLeading(false);
       this.failures.fail("lease", error, this.now());
       return false;

@@ -2,6 +2,12 @@
  * Redis topologies for the tests, started from redis-server on 127.0.0.1 with free ports and temporary directories,
  * and stopped by the tests: a cluster of three primaries with one replica each, and a primary with a replica watched
  * by three Sentinels. Failover timings are short (node timeout / down-after 1 s) so a failover takes seconds.
+ *
+ * A replica can only be promoted once it has synced with its primary: a replica that never linked (just created, or
+ * just restarted after a failover) refuses to stand for election — its data age is unbounded — and its shard's slots
+ * then stay without a primary for good. So the cluster is handed out with every replica linked, a node brought back
+ * after a failover is waited for until it has linked as a replica again (`rejoin`), and `failoverReady` checks a
+ * primary has a linked replica before a test kills it.
  */
 import { execFileSync } from "node:child_process";
 import { createConnection } from "node:net";
@@ -50,8 +56,17 @@ export interface RedisCluster {
   readonly ports: readonly number[];
   /** The node that is primary for `key`'s slot now. */
   primaryFor(key: string): Promise<RedisServer>;
+  /** Waits until `primary` has a replica that has synced with it (what a failover needs); throws after `timeoutMs`. */
+  failoverReady(primary: RedisServer, timeoutMs?: number): Promise<void>;
+  /** Starts a node stopped by a test again and waits until it has synced as a replica (of its shard's new primary). */
+  rejoin(node: RedisServer, timeoutMs?: number): Promise<void>;
   dispose(): Promise<void>;
 }
+
+/** Whether the INFO replication text of a primary lists a replica that is online (synced and streaming). */
+const hasOnlineReplica = (info: string): boolean => /role:master/.test(info) && /slave\d+:[^\r\n]*state=online/.test(info);
+/** Whether the INFO replication text of a replica says its link to the primary is up (synced). */
+const isLinkedReplica = (info: string): boolean => /role:slave/.test(info) && /master_link_status:up/.test(info);
 
 /** Three primaries and three replicas, formed with `redis-cli --cluster create`. */
 export async function startCluster(): Promise<RedisCluster> {
@@ -74,6 +89,9 @@ export async function startCluster(): Promise<RedisCluster> {
             String(bus),
             "--cluster-require-full-coverage",
             "no",
+            // A replica's full sync starts at once instead of after the default 5 s wait for more replicas.
+            "--repl-diskless-sync-delay",
+            "0",
           ],
         }),
       );
@@ -86,6 +104,10 @@ export async function startCluster(): Promise<RedisCluster> {
     await waitFor("the cluster to be ok on every node", 30_000, async () => {
       const infos = await Promise.all(nodes.map((n) => rawCommand(n.port, ["CLUSTER", "INFO"])));
       return infos.every((info) => /cluster_state:ok/.test(info) && /cluster_known_nodes:6/.test(info));
+    });
+    await waitFor("every replica to sync with its primary", 30_000, async () => {
+      const infos = await Promise.all(nodes.map((n) => rawCommand(n.port, ["INFO", "replication"])));
+      return infos.filter(isLinkedReplica).length === 3;
     });
   } catch (error) {
     await Promise.all(nodes.map((n) => n.dispose()));
@@ -109,6 +131,17 @@ export async function startCluster(): Promise<RedisCluster> {
         }
       }
       throw new Error(`no primary serves slot ${slot}`);
+    },
+    async failoverReady(primary, timeoutMs = 20_000) {
+      await waitFor(`a synced replica of 127.0.0.1:${primary.port} (without one the cluster cannot fail over)`, timeoutMs, async () =>
+        hasOnlineReplica(await rawCommand(primary.port, ["INFO", "replication"])),
+      );
+    },
+    async rejoin(node, timeoutMs = 30_000) {
+      await node.start();
+      await waitFor(`127.0.0.1:${node.port} to sync as a replica again`, timeoutMs, async () =>
+        isLinkedReplica(await rawCommand(node.port, ["INFO", "replication"])),
+      );
     },
     async dispose() {
       await Promise.all(nodes.map((n) => n.dispose()));

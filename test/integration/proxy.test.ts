@@ -3,7 +3,11 @@
  * headers, X-Forwarded-*, 502/504, keep-alive, and shadow traffic that never touches the client's response. Every
  * case runs over both upstream clients (Node's `http.request` and undici): their semantics are the same.
  */
-import { readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { TLSSocket } from "node:tls";
@@ -297,6 +301,51 @@ describe.each(CLIENTS)("createProxy over %s", (client) => {
     expect(proxy.counters.upstreamErrors).toBe(1);
   });
 
+  it("a client that goes away while its request waits for a connection: the request is never sent, recorded as 499", async () => {
+    const arrived: string[] = [];
+    const v1 = await customUpstream((req, res) => {
+      arrived.push(req.url ?? "");
+      if (req.url === "/slow") setTimeout(() => res.end("slow"), 600);
+      else res.end("ok");
+    });
+    const stats = observedStats();
+    const { url, proxy } = await startProxy(twoVersions(), {
+      upstreams: { v1: v1.url, v2: v1.url },
+      agent: { maxSockets: 1 },
+      timeouts: { response: "1s" },
+      stats,
+    });
+    const slow = fetch(`${url}/slow`); // holds the only connection for 600 ms
+    await until(() => arrived.length === 1);
+    const controller = new AbortController();
+    const waiting = fetch(`${url}/gave-up`, { signal: controller.signal }).catch(() => "aborted");
+    setTimeout(() => controller.abort(), 100); // the client leaves while its request waits for the connection
+    expect(await waiting).toBe("aborted");
+    expect(await (await slow).text()).toBe("slow");
+    expect(await (await fetch(`${url}/after`)).text()).toBe("ok");
+    expect(arrived).toEqual(["/slow", "/after"]); // the abandoned request was never sent
+    await until(() => stats.outcomes.length === 3);
+    expect(stats.outcomes.map((o) => o.outcome.status).sort()).toEqual([200, 200, 499]);
+    expect(proxy.counters.upstreamErrors).toBe(0);
+  });
+
+  it("answers 504 when the response timeout comes while the connection is still being established", async () => {
+    const sockets: Socket[] = [];
+    const silent = createNetServer((socket) => void sockets.push(socket)); // takes the TCP connection, never speaks TLS
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => (sockets.forEach((socket) => socket.destroy()), silent.close(() => resolve()))));
+    const { port } = silent.address() as AddressInfo;
+    const upstreams = { v1: `https://127.0.0.1:${port}`, v2: `https://127.0.0.1:${port}` };
+    const stats = observedStats();
+    const { url, proxy } = await startProxy(twoVersions(), { upstreams, stats, timeouts: { connect: "30s", response: "150ms" } });
+    const response = await fetch(url); // long before the connect timeout: the test would time out first
+    expect(response.status).toBe(504);
+    expect(await response.json()).toMatchObject({ error: "UPSTREAM_TIMEOUT", version: "v1" });
+    await until(() => stats.outcomes.length === 1);
+    expect(stats.outcomes[0]?.outcome.status).toBe(504);
+    expect(proxy.counters.upstreamErrors).toBe(1);
+  });
+
   it("cuts the response when the upstream resets mid-body, and records a failure", async () => {
     const v1 = await customUpstream((_req, res) => {
       res.writeHead(200, { "content-length": "100" });
@@ -481,6 +530,40 @@ describe.each(CLIENTS)("createProxy over %s", (client) => {
         "unknown_field mirror.colour",
       ]);
     }
+  });
+});
+
+describe("createProxy's upstreamClient", () => {
+  it('"undici" without the undici package installed: one TurnoutConfigError with missing_package, never a later crash', async () => {
+    // turnout's sources alone in a folder with no node_modules above it: undici cannot be found from there.
+    const alone = mkdtempSync(join(tmpdir(), "turnout-no-undici-"));
+    cleanups.push(() => rmSync(alone, { recursive: true, force: true }));
+    cpSync(fileURLToPath(new URL("../../src", import.meta.url)), join(alone, "src"), { recursive: true });
+    writeFileSync(
+      join(alone, "check.ts"),
+      `import { createRouter } from "./src/index.js";
+import { createProxy } from "./src/integrations/node.js";
+const router = createRouter({ versions: ["v1"], stable: "v1" });
+try {
+  createProxy(router, { upstreams: { v1: "http://127.0.0.1:1" }, upstreamClient: "undici" });
+  console.log("created");
+} catch (error) {
+  console.log(JSON.stringify((error as { problems: unknown }).problems));
+}
+createProxy(router, { upstreams: { v1: "http://127.0.0.1:1" } }).close();
+console.log("node client ok");
+`,
+    );
+    const tsx = fileURLToPath(new URL("../../node_modules/tsx/dist/cli.mjs", import.meta.url));
+    const output = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [tsx, join(alone, "check.ts")], { cwd: alone }, (error, stdout, stderr) =>
+        error ? reject(new Error(stderr)) : resolve(stdout),
+      );
+    });
+    const [problems, nodeClient] = output.trim().split("\n");
+    expect(JSON.parse(problems ?? "null")).toEqual([expect.objectContaining({ code: "missing_package", path: "upstreamClient" })]);
+    expect(JSON.parse(problems ?? "null")[0].message).toMatch(/npm install undici/);
+    expect(nodeClient).toBe("node client ok");
   });
 });
 

@@ -211,6 +211,18 @@ describe.each(CLIENTS)("createProxy over %s", (client) => {
     expect(text).toBe("first part;second part");
   });
 
+  it("answers with the final response when the upstream sends 103 Early Hints first", async () => {
+    const v1 = await customUpstream((_req, res) => {
+      res.writeEarlyHints({ link: "</style.css>; rel=preload; as=style" });
+      setTimeout(() => res.writeHead(200, { "content-type": "text/plain" }).end("final"), 20);
+    });
+    const { url, proxy } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: v1.url } });
+    const response = await fetch(url);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("final");
+    expect(proxy.counters.upstreamErrors).toBe(0);
+  });
+
   it("reuses upstream connections (keep-alive)", async () => {
     const v1 = await upstream("v1");
     const { url } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: v1.url } });

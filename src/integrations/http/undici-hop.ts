@@ -135,6 +135,7 @@ export function undiciHop(undici: UndiciModule, upstream: UndiciUpstream): { hop
         else abort = cut;
       },
       onHeaders(status, raw, resume, message) {
+        if (status < 200) return true; // informational (103 Early Hints): Node's client passes them over too
         if (!events.head(status, message || undefined, parseHeaders(raw) as HeaderRecord)) return false;
         res.on("drain", resume);
         return true;

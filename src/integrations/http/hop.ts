@@ -85,12 +85,12 @@ export function nodeHop(start: StartRequest, secure: boolean): Hop {
     };
     up.on("timeout", () => timeout("idle", request.idleMs));
     up.once("socket", (socket: Socket) => {
-      if (!socket.connecting) return;
+      if (!socket.connecting) return; // a reused keep-alive socket: no connect limit, no more listeners
       connectTimer = setTimeout(() => timeout("connect", request.connectMs), request.connectMs);
       // For https the connection is established once the TLS handshake is done, not at the TCP connect.
       socket.once(secure ? "secureConnect" : "connect", () => clearTimeout(connectTimer));
+      up.once("close", () => clearTimeout(connectTimer));
     });
-    up.once("close", () => clearTimeout(connectTimer));
     up.on("error", (error: NodeJS.ErrnoException) => {
       clearTimeout(connectTimer);
       failed(error, timedOut ? "timeout" : up.reusedSocket && error.code === "ECONNRESET" ? "reset" : "other");

@@ -149,18 +149,17 @@ export function undiciHop(undici: UndiciModule, upstream: UndiciUpstream): { hop
       },
       onError: failed,
     };
-    pool.dispatch(
-      {
-        method: (request.method ?? "GET") as Undici.Dispatcher.HttpMethod,
-        path: request.path,
-        headers: request.headers as Record<string, string | string[]>,
-        body,
-        headersTimeout: request.idleMs,
-        bodyTimeout: request.idleMs,
-        ...(servername === undefined ? {} : { servername }),
-      },
-      handler,
-    );
+    // One options literal of a fixed shape per request. `servername` is read by undici though its types omit it.
+    const options: Undici.Dispatcher.DispatchOptions & { servername: string | undefined } = {
+      method: (request.method ?? "GET") as Undici.Dispatcher.HttpMethod,
+      path: request.path,
+      headers: request.headers as Record<string, string | string[]>,
+      body,
+      headersTimeout: request.idleMs,
+      bodyTimeout: request.idleMs,
+      servername, // undefined: undici's own choice (the Host header's name)
+    };
+    pool.dispatch(options, handler);
     return (reason) => {
       if (abort !== undefined) return abort(reason ?? new Error("the request was cut"));
       // Still waiting for a connection: answer now, and cut the request once the pool starts it.

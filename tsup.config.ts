@@ -30,7 +30,7 @@ export default defineConfig([
     platform: "neutral",
     splitting: true,
     treeshake: true,
-    external: ["express", "koa", "prom-client", "redis", "ioredis", "hono", "fastify", "@opentelemetry/api", "@openfeature/server-sdk"],
+    external: ["express", "koa", "prom-client", "redis", "ioredis", "hono", "fastify", "@opentelemetry/api", "@openfeature/server-sdk", "undici"],
   },
   ...(existsSync("src/cli/main.ts")
     ? [

@@ -11,6 +11,7 @@
  * - `bare`: node:http server + `http.request` with a keep-alive agent, bodies piped, headers passed as they came;
  * - `turnout`: `createProxy` (no stats, no mirror), the router 90/10 sticky on `x-user-id`;
  * - `turnout+stats`: the same with a stats aggregator recording every outcome;
+ * - `turnout-undici+stats`: the same over undici (`upstreamClient: "undici"`: a `Pool` per upstream);
  * - `nginx`: one worker, `split_clients` 90/10 on `$http_x_user_id`, keep-alive upstreams; installed from
  *   Debian's package when missing (needs root), configured in a temporary folder, stopped at the end;
  * - this process: the closed-loop load generator (autocannon), `--connections` connections, each request with
@@ -117,7 +118,7 @@ async function bareUndiciRole(upstreamPort: number): Promise<void> {
   serve(server, () => void pool.close());
 }
 
-async function turnoutRole(upstreamPort: number, withStats: boolean): Promise<void> {
+async function turnoutRole(upstreamPort: number, withStats: boolean, upstreamClient: "node" | "undici" = "node"): Promise<void> {
   // --from=dist measures the built package (npm run build first): plain JavaScript, readable profiles.
   // --dist=DIR (a --baseline): another build of turnout, measured beside this one in the same run.
   const fromDist = process.argv.includes("--from=dist");
@@ -131,7 +132,9 @@ async function turnoutRole(upstreamPort: number, withStats: boolean): Promise<vo
   const router = createRouter({ versions: ["v1", "v2"], stable: "v1", canary: "v2", split: { v1: 90, v2: 10 }, stickiness: ["header:x-user-id"] });
   const target = `http://127.0.0.1:${upstreamPort}`;
   const stats = withStats ? createStats({ versions: ["v1", "v2"] }) : undefined;
-  const proxy = createProxy(router, { upstreams: { v1: target, v2: target }, ...(stats !== undefined ? { stats } : {}) });
+  // A previous build may not know upstreamClient: only the undici path names it.
+  const client = upstreamClient === "undici" ? { upstreamClient } : {};
+  const proxy = createProxy(router, { upstreams: { v1: target, v2: target }, ...client, ...(stats !== undefined ? { stats } : {}) });
   serve(http.createServer(proxy), () => proxy.close());
 }
 
@@ -319,6 +322,7 @@ const PATH_LABELS = {
   "bare-undici": "bare proxy with undici `Pool.request` for the upstream hop",
   turnout: "turnout `createProxy` (no stats, no mirror)",
   "turnout+stats": "turnout `createProxy` with stats",
+  "turnout-undici+stats": 'turnout `createProxy` with stats, `upstreamClient: "undici"`',
   nginx: "nginx, one worker, `split_clients`, keep-alive upstreams",
   "baseline+stats": `previous build (${BASELINE ?? "--baseline=DIR"}) \`createProxy\` with stats`,
 } as const;
@@ -355,6 +359,7 @@ async function main(): Promise<void> {
       if (p === "bare-undici") targets.set(p, await startChild("bare-undici", [up], profileDir("bare-undici")));
       if (p === "turnout") targets.set(p, await startChild("turnout", [up], profileDir("turnout")));
       if (p === "turnout+stats") targets.set(p, await startChild("turnout-stats", [up], profileDir("turnout-stats")));
+      if (p === "turnout-undici+stats") targets.set(p, await startChild("turnout-undici-stats", [up], profileDir("turnout-undici-stats")));
       if (p === "nginx") targets.set(p, await startNginx(upstream.port));
       if (p === "baseline+stats")
         targets.set(p, await startChild("turnout-stats", [`--dist=${path.resolve(BASELINE!, "dist")}`, up], profileDir("baseline-stats")));
@@ -414,7 +419,10 @@ function formatTable(results: Map<PathName, Round[]>, settings: { seconds: numbe
   ratio("bare-undici", "bare", "undici hop ÷ http.request hop (bare proxies)");
   ratio("turnout", "bare", "turnout ÷ bare");
   ratio("turnout+stats", "bare", "turnout with stats ÷ bare");
+  ratio("turnout-undici+stats", "bare", "turnout over undici with stats ÷ bare");
+  ratio("turnout-undici+stats", "turnout+stats", "turnout over undici ÷ over http.request (both with stats)");
   ratio("turnout+stats", "nginx", "turnout with stats ÷ nginx");
+  ratio("turnout-undici+stats", "nginx", "turnout over undici with stats ÷ nginx");
   ratio("turnout", "nginx", "turnout ÷ nginx");
   ratio("baseline+stats", "bare", "previous build with stats ÷ bare");
   ratio("turnout+stats", "baseline+stats", "turnout with stats ÷ previous build with stats");
@@ -436,6 +444,7 @@ else if (ROLE === "bare") bareRole(Number(process.argv.at(-1)));
 else if (ROLE === "bare-undici") void bareUndiciRole(Number(process.argv.at(-1)));
 else if (ROLE === "turnout") void turnoutRole(Number(process.argv.at(-1)), false);
 else if (ROLE === "turnout-stats") void turnoutRole(Number(process.argv.at(-1)), true);
+else if (ROLE === "turnout-undici-stats") void turnoutRole(Number(process.argv.at(-1)), true, "undici");
 else {
   process.once("exit", killChildren);
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -58,6 +58,8 @@ export const ProblemCode = {
   InvalidDuration: "invalid_duration",
   /** A weight the configured bucketing scheme cannot express exactly (0.5 % where it rolls out in whole percents). */
   NotExpressible: "not_expressible",
+  /** An optional package that a chosen option needs is not installed (`upstreamClient: "undici"` without undici). */
+  MissingPackage: "missing_package",
 } as const;
 
 /** One of the {@link ProblemCode} values. */

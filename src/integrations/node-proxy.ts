@@ -7,10 +7,11 @@ import { createEngine } from "./http/engine.js";
 import { exchange } from "./http/exchange.js";
 import { buildUpstreams, forwardedHeaders } from "./http/forward.js";
 import { startMirror, throttledWarn } from "./http/mirror.js";
-import { PROXY_FIELDS, type ProxyOptions, type ProxySettings, resolveProxyOptions } from "./http/proxy-options.js";
+import { NODE_PROXY_FIELDS, type ProxyOptions, type ProxySettings, resolveProxyOptions } from "./http/proxy-options.js";
 import { splitTarget } from "./http/request.js";
 import { applyHeaders, upstreamAnswer, writeJson } from "./http/respond.js";
 import { type ProxyCounters, UpstreamError } from "./http/proxy-shared.js";
+import { type UndiciModule, resolveUpstreamClient } from "./http/undici-hop.js";
 
 export type { ProxyCounters };
 
@@ -49,11 +50,13 @@ export interface TurnoutProxy {
  */
 export function createProxy(router: Router, options: ProxyOptions): TurnoutProxy {
   let settings: ProxySettings | undefined;
-  const engine = createEngine<IncomingMessage>(router, options, PROXY_FIELDS, (problems) => {
+  let undici: UndiciModule | undefined;
+  const engine = createEngine<IncomingMessage>(router, options, NODE_PROXY_FIELDS, (problems) => {
     settings = resolveProxyOptions(router, options, problems);
+    undici = resolveUpstreamClient(options.upstreamClient, problems);
   });
   const config = settings as ProxySettings;
-  const upstreams = buildUpstreams(config);
+  const upstreams = buildUpstreams(config, undici);
   const counters = Object.assign(engine.counters, {
     upstreamErrors: 0,
     mirrored: 0,
@@ -132,7 +135,7 @@ export function createProxy(router: Router, options: ProxyOptions): TurnoutProxy
     cut = exchange({
       req,
       res,
-      upstream,
+      hop: upstream.hop,
       headers,
       version: decision.version,
       extraHeaders: prepared.headers,
@@ -150,7 +153,7 @@ export function createProxy(router: Router, options: ProxyOptions): TurnoutProxy
   };
 
   const close = (): void => {
-    for (const upstream of [...upstreams.primary.values(), ...upstreams.mirror.values()]) upstream.agent.destroy();
+    for (const upstream of [...upstreams.primary.values(), ...upstreams.mirror.values()]) upstream.close();
   };
   return Object.assign(proxy, { counters: counters as ProxyCounters, close });
 }

@@ -9,7 +9,7 @@
 
 export { createProxy } from "./node-proxy.js";
 export type { ProxyCounters, TurnoutProxy } from "./node-proxy.js";
-export type { PemInput, ProxyOptions, UpstreamTls } from "./http/proxy-options.js";
+export type { PemInput, ProxyOptions, UpstreamClient, UpstreamTls } from "./http/proxy-options.js";
 export type { MirrorResult } from "./http/mirror.js";
 export { watchConfig } from "./config-file.js";
 export { nodePinSigner } from "./pin-signer.js";

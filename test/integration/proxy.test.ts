@@ -1,8 +1,13 @@
 /**
  * turnout/node's reverse proxy against real node:http upstreams on 127.0.0.1: routing, streaming, hop-by-hop
- * headers, X-Forwarded-*, 502/504, keep-alive, and shadow traffic that never touches the client's response.
+ * headers, X-Forwarded-*, 502/504, keep-alive, and shadow traffic that never touches the client's response. Every
+ * case runs over both upstream clients (Node's `http.request` and undici): their semantics are the same.
  */
-import { readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { TLSSocket } from "node:tls";
@@ -11,7 +16,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { isTurnoutConfigError } from "../../src/errors.js";
 import { createRouter } from "../../src/router/index.js";
 import type { RouterConfig } from "../../src/types.js";
-import { type MirrorResult, type ProxyOptions, type TurnoutProxy, createProxy } from "../../src/integrations/node.js";
+import { type MirrorResult, type ProxyOptions, type TurnoutProxy, type UpstreamClient, createProxy } from "../../src/integrations/node.js";
 import { AFTER_SUNSET, retiringConfig } from "./fixtures.js";
 import { type Running, listen, memoryLogger, observedStats, until } from "./helpers.js";
 
@@ -63,16 +68,20 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function startProxy(config: RouterConfig, options: Omit<ProxyOptions, "logger"> & { logger?: ProxyOptions["logger"] }) {
-  const router = createRouter(config);
-  const proxy = createProxy(router, { logger: memoryLogger(), ...options });
-  const running = await listen(proxy);
-  cleanups.push(
-    () => proxy.close(),
-    () => running.close(),
-  );
-  return { router, proxy, url: running.url, port: running.port };
-}
+const CLIENTS = ["node", "undici"] as const satisfies readonly UpstreamClient[];
+
+/** Starts a proxy whose primary exchanges go over `upstreamClient`. */
+const proxyOver =
+  (upstreamClient: UpstreamClient) => async (config: RouterConfig, options: Omit<ProxyOptions, "logger"> & { logger?: ProxyOptions["logger"] }) => {
+    const router = createRouter(config);
+    const proxy = createProxy(router, { logger: memoryLogger(), upstreamClient, ...options });
+    const running = await listen(proxy);
+    cleanups.push(
+      () => proxy.close(),
+      () => running.close(),
+    );
+    return { router, proxy, url: running.url, port: running.port };
+  };
 
 async function upstream(name: string, status?: number) {
   const u = await echoUpstream(name, status);
@@ -87,7 +96,9 @@ async function customUpstream(handler: (req: IncomingMessage, res: ServerRespons
   return u;
 }
 
-describe("createProxy", () => {
+describe.each(CLIENTS)("createProxy over %s", (client) => {
+  const startProxy = proxyOver(client);
+
   it("routes each request to its version's upstream and adds turnout's headers", async () => {
     const [v1, v2] = [await upstream("v1"), await upstream("v2")];
     const { url } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: `${v2.url}/base/` } });
@@ -200,6 +211,18 @@ describe("createProxy", () => {
     expect(text).toBe("first part;second part");
   });
 
+  it("answers with the final response when the upstream sends 103 Early Hints first", async () => {
+    const v1 = await customUpstream((_req, res) => {
+      res.writeEarlyHints({ link: "</style.css>; rel=preload; as=style" });
+      setTimeout(() => res.writeHead(200, { "content-type": "text/plain" }).end("final"), 20);
+    });
+    const { url, proxy } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: v1.url } });
+    const response = await fetch(url);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("final");
+    expect(proxy.counters.upstreamErrors).toBe(0);
+  });
+
   it("reuses upstream connections (keep-alive)", async () => {
     const v1 = await upstream("v1");
     const { url } = await startProxy(twoVersions(), { upstreams: { v1: v1.url, v2: v1.url } });
@@ -214,11 +237,15 @@ describe("createProxy", () => {
     const perSocket = new WeakMap<object, number>();
     let answered = 0;
     let received = 0;
+    const resetPaths: string[] = [];
     const v1 = await customUpstream((req, res) => {
       received++;
       const n = (perSocket.get(req.socket) ?? 0) + 1;
       perSocket.set(req.socket, n);
-      if (n > 1) return void req.socket.destroy();
+      if (n > 1) {
+        resetPaths.push(req.url ?? "");
+        return void req.socket.destroy();
+      }
       req.resume();
       req.on("end", () => {
         answered++;
@@ -231,8 +258,15 @@ describe("createProxy", () => {
     expect(answered).toBe(2);
     expect(received).toBe(3); // /b reached the upstream twice: on the reused socket, then on a new one
     expect(proxy.counters.upstreamErrors).toBe(0);
-    const post = await fetch(`${url}/c`, { method: "POST", body: "once only" });
-    expect(post.status).toBe(502); // not idempotent: never sent twice
+    // A pool may send the next request over a fresh connection (undici's does): POST until one goes over a reused one.
+    const statuses: number[] = [];
+    for (let i = 0; i < 4 && !resetPaths.includes(`/c${i - 1}`); i++)
+      statuses.push((await fetch(`${url}/c${i}`, { method: "POST", body: "once only" })).status);
+    const reset = resetPaths.at(-1) ?? "";
+    expect(reset).toMatch(/^\/c\d$/);
+    expect(statuses.at(-1)).toBe(502); // not idempotent: never sent twice
+    expect(resetPaths.filter((path) => path === reset)).toHaveLength(1);
+    expect(received).toBe(3 + statuses.length);
     expect(proxy.counters.upstreamErrors).toBe(1);
   });
 
@@ -276,6 +310,51 @@ describe("createProxy", () => {
     const response = await fetch(url);
     expect(response.status).toBe(504);
     expect(await response.json()).toMatchObject({ error: "UPSTREAM_TIMEOUT", version: "v1" });
+    expect(proxy.counters.upstreamErrors).toBe(1);
+  });
+
+  it("a client that goes away while its request waits for a connection: the request is never sent, recorded as 499", async () => {
+    const arrived: string[] = [];
+    const v1 = await customUpstream((req, res) => {
+      arrived.push(req.url ?? "");
+      if (req.url === "/slow") setTimeout(() => res.end("slow"), 600);
+      else res.end("ok");
+    });
+    const stats = observedStats();
+    const { url, proxy } = await startProxy(twoVersions(), {
+      upstreams: { v1: v1.url, v2: v1.url },
+      agent: { maxSockets: 1 },
+      timeouts: { response: "1s" },
+      stats,
+    });
+    const slow = fetch(`${url}/slow`); // holds the only connection for 600 ms
+    await until(() => arrived.length === 1);
+    const controller = new AbortController();
+    const waiting = fetch(`${url}/gave-up`, { signal: controller.signal }).catch(() => "aborted");
+    setTimeout(() => controller.abort(), 100); // the client leaves while its request waits for the connection
+    expect(await waiting).toBe("aborted");
+    expect(await (await slow).text()).toBe("slow");
+    expect(await (await fetch(`${url}/after`)).text()).toBe("ok");
+    expect(arrived).toEqual(["/slow", "/after"]); // the abandoned request was never sent
+    await until(() => stats.outcomes.length === 3);
+    expect(stats.outcomes.map((o) => o.outcome.status).sort()).toEqual([200, 200, 499]);
+    expect(proxy.counters.upstreamErrors).toBe(0);
+  });
+
+  it("answers 504 when the response timeout comes while the connection is still being established", async () => {
+    const sockets: Socket[] = [];
+    const silent = createNetServer((socket) => void sockets.push(socket)); // takes the TCP connection, never speaks TLS
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => (sockets.forEach((socket) => socket.destroy()), silent.close(() => resolve()))));
+    const { port } = silent.address() as AddressInfo;
+    const upstreams = { v1: `https://127.0.0.1:${port}`, v2: `https://127.0.0.1:${port}` };
+    const stats = observedStats();
+    const { url, proxy } = await startProxy(twoVersions(), { upstreams, stats, timeouts: { connect: "30s", response: "150ms" } });
+    const response = await fetch(url); // long before the connect timeout: the test would time out first
+    expect(response.status).toBe(504);
+    expect(await response.json()).toMatchObject({ error: "UPSTREAM_TIMEOUT", version: "v1" });
+    await until(() => stats.outcomes.length === 1);
+    expect(stats.outcomes[0]?.outcome.status).toBe(504);
     expect(proxy.counters.upstreamErrors).toBe(1);
   });
 
@@ -446,6 +525,7 @@ describe("createProxy", () => {
         mirror: { maxInFlight: -1, methods: ["GET", 7], colour: "red" },
         agent: { maxSockets: 0 },
         pin: { header: false },
+        upstreamClient: "curl",
       } as never);
       expect.unreachable();
     } catch (error) {
@@ -454,6 +534,7 @@ describe("createProxy", () => {
         "invalid_duration timeouts.response",
         "invalid_url upstreams.v1",
         "invalid_url upstreams.v3",
+        "invalid_value upstreamClient",
         "out_of_range agent.maxSockets",
         "out_of_range mirror.maxInFlight",
         "required upstreams.v2",
@@ -464,7 +545,42 @@ describe("createProxy", () => {
   });
 });
 
-describe("createProxy with https upstreams", () => {
+describe("createProxy's upstreamClient", () => {
+  it('"undici" without the undici package installed: one TurnoutConfigError with missing_package, never a later crash', async () => {
+    // turnout's sources alone in a folder with no node_modules above it: undici cannot be found from there.
+    const alone = mkdtempSync(join(tmpdir(), "turnout-no-undici-"));
+    cleanups.push(() => rmSync(alone, { recursive: true, force: true }));
+    cpSync(fileURLToPath(new URL("../../src", import.meta.url)), join(alone, "src"), { recursive: true });
+    writeFileSync(
+      join(alone, "check.ts"),
+      `import { createRouter } from "./src/index.js";
+import { createProxy } from "./src/integrations/node.js";
+const router = createRouter({ versions: ["v1"], stable: "v1" });
+try {
+  createProxy(router, { upstreams: { v1: "http://127.0.0.1:1" }, upstreamClient: "undici" });
+  console.log("created");
+} catch (error) {
+  console.log(JSON.stringify((error as { problems: unknown }).problems));
+}
+createProxy(router, { upstreams: { v1: "http://127.0.0.1:1" } }).close();
+console.log("node client ok");
+`,
+    );
+    const tsx = fileURLToPath(new URL("../../node_modules/tsx/dist/cli.mjs", import.meta.url));
+    const output = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [tsx, join(alone, "check.ts")], { cwd: alone }, (error, stdout, stderr) =>
+        error ? reject(new Error(stderr)) : resolve(stdout),
+      );
+    });
+    const [problems, nodeClient] = output.trim().split("\n");
+    expect(JSON.parse(problems ?? "null")).toEqual([expect.objectContaining({ code: "missing_package", path: "upstreamClient" })]);
+    expect(JSON.parse(problems ?? "null")[0].message).toMatch(/npm install undici/);
+    expect(nodeClient).toBe("node client ok");
+  });
+});
+
+describe.each(CLIENTS)("createProxy over %s with https upstreams", (client) => {
+  const startProxy = proxyOver(client);
   // A private CA and a server certificate for 127.0.0.1 it signed (valid until 2126), made with openssl; the CA's key
   // was thrown away. The server certificate has no extended key usage, so it also serves as a client certificate.
   const fixture = (name: string) => readFileSync(new URL(`./fixtures/tls/${name}`, import.meta.url), "utf8");
@@ -542,7 +658,8 @@ describe("createProxy with https upstreams", () => {
   });
 });
 
-describe("createProxy shadow traffic", () => {
+describe.each(CLIENTS)("createProxy over %s: shadow traffic", (client) => {
+  const startProxy = proxyOver(client);
   const mirrorAll = twoVersions({ mirror: { version: "v2", percent: 100 } });
 
   it("sends a copy (same method, path, body, plus x-turnout-shadow) and discards its response", async () => {

@@ -1,11 +1,12 @@
 /**
  * One primary exchange of the proxy: stream the request to the upstream and the response back, with connect,
  * response and idle time limits, `502`/`504` JSON answers before the response has started, and one retry of a
- * bodyless idempotent request whose reused keep-alive socket the upstream had just closed.
+ * bodyless idempotent request whose reused keep-alive socket the upstream had just closed. The upstream client
+ * (Node's `http.request` or undici) is a {@link Hop}; these rules are the same for both.
  */
-import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import type { Socket } from "node:net";
-import { type Upstream, withoutHopByHop } from "./forward.js";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { type HeaderRecord, withoutHopByHop } from "./headers.js";
+import { type Hop, type HopFailure, UpstreamTimeout } from "./hop.js";
 import { type HeaderPair, applyHeaders, upstreamAnswer, writeJson } from "./respond.js";
 
 /** Why an upstream exchange failed: `timeout` answers 504, `unavailable` 502. */
@@ -15,7 +16,8 @@ export type UpstreamFailure = "timeout" | "unavailable";
 export interface Exchange {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly upstream: Upstream;
+  /** The upstream client of the decided version. */
+  readonly hop: Hop;
   readonly path: string;
   readonly headers: OutgoingHttpHeaders;
   readonly version: string;
@@ -32,23 +34,14 @@ export interface Exchange {
 
 const RETRYABLE = new Set(["GET", "HEAD", "OPTIONS"]);
 
-class Timeout extends Error {
-  constructor(what: string, ms: number) {
-    super(`upstream ${what} timeout after ${ms} ms`);
-    this.name = "UpstreamTimeout";
-  }
-}
-
 /**
  * Starts the client's response with the upstream's status and headers (minus hop-by-hop) and turnout's own
  * headers: `Set-Cookie` appended, `Link` joined, the others replaced. One `writeHead` with a ready header object
  * when nothing was set on the response before (the usual case: one validation pass, no per-header bookkeeping);
  * header by header otherwise, so that what is already there is kept the same way.
  */
-function writeUpstreamHead(res: ServerResponse, upstreamRes: IncomingMessage, extra: readonly HeaderPair[]): void {
-  const headers = withoutHopByHop(upstreamRes.headers);
-  const status = upstreamRes.statusCode ?? 502;
-  const message = upstreamRes.statusMessage || undefined;
+function writeUpstreamHead(res: ServerResponse, status: number, message: string | undefined, received: HeaderRecord, extra: readonly HeaderPair[]): void {
+  const headers = withoutHopByHop(received);
   if (res.getHeaderNames().length > 0) {
     res.statusCode = status;
     if (message !== undefined) res.statusMessage = message;
@@ -74,7 +67,7 @@ function writeUpstreamHead(res: ServerResponse, upstreamRes: IncomingMessage, ex
  *
  * @example
  * ```ts
- * exchange({ req, res, upstream, path: "/users", headers, version: "v1", extraHeaders: [], connectMs: 5000,
+ * exchange({ req, res, hop: upstream.hop, path: "/users", headers, version: "v1", extraHeaders: [], connectMs: 5000,
  *   responseMs: 30000, idleMs: 60000, onStatus() {}, onFailure() {} });
  * ```
  */
@@ -83,7 +76,8 @@ export function exchange(x: Exchange): () => void {
   let clientGone = false;
   let responding = false;
   let failed = false;
-  let current: ClientRequest | undefined;
+  let cut: ((reason?: Error) => void) | undefined;
+  let responseTimer: NodeJS.Timeout | undefined;
   const bodyless = RETRYABLE.has(req.method ?? "") && req.headers["transfer-encoding"] === undefined && (req.headers["content-length"] ?? "0") === "0";
 
   const fail = (kind: UpstreamFailure, error: unknown): void => {
@@ -98,54 +92,39 @@ export function exchange(x: Exchange): () => void {
   };
 
   const send = (attempt: number): void => {
-    let up: ClientRequest;
-    try {
-      up = x.upstream.request(req.method, x.path, x.headers, x.idleMs);
-    } catch (error) {
-      return fail("unavailable", error); // e.g. a rewritten path that Node refuses to send
-    }
-    current = up;
     let timedOut = false;
-    const timeout = (what: string, ms: number): void => {
+    responseTimer = setTimeout(() => {
       timedOut = true;
-      up.destroy(new Timeout(what, ms));
+      cut?.(new UpstreamTimeout("response", x.responseMs));
+    }, x.responseMs);
+    const events = {
+      head(status: number, message: string | undefined, headers: HeaderRecord): boolean {
+        clearTimeout(responseTimer);
+        if (clientGone) return false;
+        responding = true;
+        x.onStatus(status);
+        writeUpstreamHead(res, status, message, headers, x.extraHeaders);
+        return true;
+      },
+      failed(error: unknown, kind: HopFailure): void {
+        clearTimeout(responseTimer);
+        if (clientGone) return;
+        if (attempt === 0 && bodyless && !responding && !timedOut && kind === "reset") return send(1);
+        fail(timedOut || kind === "timeout" ? "timeout" : "unavailable", error);
+      },
     };
-    const responseTimer = setTimeout(() => timeout("response", x.responseMs), x.responseMs);
-    let connectTimer: NodeJS.Timeout | undefined;
-    const clearTimers = (): void => {
+    const request = { method: req.method, path: x.path, headers: x.headers, body: attempt === 0 ? req : undefined, idleMs: x.idleMs, connectMs: x.connectMs };
+    try {
+      cut = x.hop(request, res, events);
+    } catch (error) {
       clearTimeout(responseTimer);
-      clearTimeout(connectTimer);
-    };
-    up.on("timeout", () => timeout("idle", x.idleMs));
-    up.once("socket", (socket: Socket) => {
-      if (!socket.connecting) return;
-      connectTimer = setTimeout(() => timeout("connect", x.connectMs), x.connectMs);
-      // For https the connection is established once the TLS handshake is done, not at the TCP connect.
-      socket.once(x.upstream.url.protocol === "https:" ? "secureConnect" : "connect", () => clearTimeout(connectTimer));
-    });
-    up.once("close", clearTimers);
-    up.on("error", (error: NodeJS.ErrnoException) => {
-      clearTimers();
-      if (clientGone) return;
-      if (attempt === 0 && bodyless && !responding && !timedOut && up.reusedSocket && error.code === "ECONNRESET") return send(1);
-      fail(timedOut ? "timeout" : "unavailable", error);
-    });
-    up.on("response", (upstreamRes: IncomingMessage) => {
-      clearTimers();
-      if (clientGone) return void upstreamRes.resume();
-      responding = true;
-      x.onStatus(upstreamRes.statusCode);
-      writeUpstreamHead(res, upstreamRes, x.extraHeaders);
-      upstreamRes.on("error", (error) => fail(timedOut ? "timeout" : "unavailable", error));
-      upstreamRes.on("aborted", () => fail("unavailable", new Error("the upstream closed the connection mid-response")));
-      upstreamRes.pipe(res);
-    });
-    if (attempt === 0) req.pipe(up);
-    else up.end();
+      fail("unavailable", error); // e.g. a rewritten path that Node refuses to send
+    }
   };
   send(0);
   return () => {
     clientGone = true;
-    current?.destroy();
+    clearTimeout(responseTimer);
+    cut?.();
   };
 }

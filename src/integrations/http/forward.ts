@@ -4,9 +4,11 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type RequestOptions } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import type { TLSSocket } from "node:tls";
+import type { ConnectionOptions, TLSSocket } from "node:tls";
 import { type HeaderRecord, forwardHeaders, withoutHopByHop } from "./headers.js";
-import type { ProxySettings } from "./proxy-options.js";
+import { type Hop, nodeHop } from "./hop.js";
+import type { ProxySettings, UpstreamTls } from "./proxy-options.js";
+import { type UndiciModule, undiciHop } from "./undici-hop.js";
 
 export { withoutHopByHop };
 
@@ -21,6 +23,10 @@ export interface Upstream {
    * `idleMs`, the request emits `timeout` after that long without activity on its socket.
    */
   request(method: string | undefined, path: string, headers: OutgoingHttpHeaders, idleMs?: number): ClientRequest;
+  /** The client of the primary exchanges: over `request`, or over an undici pool. */
+  readonly hop: Hop;
+  /** Closes the keep-alive connections. */
+  close(): void;
 }
 
 /** Keep-alive settings for the upstream agents. */
@@ -28,21 +34,28 @@ export interface AgentSettings {
   readonly maxSockets: number;
   readonly maxFreeSockets: number;
   /** TLS options of `https:` upstreams (validated: see `ProxyOptions.tls`); ignored for `http:`. */
-  readonly tls?: object;
+  readonly tls?: UpstreamTls;
+}
+
+/** The primary exchanges over undici instead of Node's agent: the loaded package and the connect limit. */
+export interface UndiciClient {
+  readonly undici: UndiciModule;
+  readonly connectMs: number;
 }
 
 /**
- * An upstream for `url` (http or https) with its own keep-alive agent.
+ * An upstream for `url` (http or https) with its own keep-alive agent; with `client`, its primary exchanges go
+ * over an undici pool (of `settings.maxSockets` connections) instead.
  *
  * @example
  * ```ts
  * const v2 = createUpstream(new URL("http://127.0.0.1:3002/api"), { maxSockets: 256, maxFreeSockets: 64 });
  * ```
  */
-export function createUpstream(url: URL, settings: AgentSettings): Upstream {
+export function createUpstream(url: URL, settings: AgentSettings, client?: UndiciClient): Upstream {
   const secure = url.protocol === "https:";
   const agentOptions = { keepAlive: true, maxSockets: settings.maxSockets, maxFreeSockets: settings.maxFreeSockets, scheduling: "lifo" as const };
-  const agent = secure ? new HttpsAgent({ ...settings.tls, ...agentOptions }) : new HttpAgent(agentOptions);
+  const agent = secure ? new HttpsAgent({ ...(settings.tls as ConnectionOptions | undefined), ...agentOptions }) : new HttpAgent(agentOptions);
   const request = secure ? httpsRequest : httpRequest;
   const basePath = url.pathname.endsWith("/") ? url.pathname.slice(0, -1) : url.pathname;
   const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname; // IPv6 literals
@@ -53,7 +66,13 @@ export function createUpstream(url: URL, settings: AgentSettings): Upstream {
   // with one listener instead of three.
   const start = (method: string | undefined, path: string, headers: OutgoingHttpHeaders, idleMs?: number): ClientRequest =>
     request({ protocol, hostname, port, method, path, headers, agent, timeout: idleMs } satisfies RequestOptions);
-  return { url, basePath, agent, request: start };
+  const pool =
+    client === undefined ? undefined : undiciHop(client.undici, { url, maxSockets: settings.maxSockets, connectMs: client.connectMs, tls: settings.tls });
+  const close = (): void => {
+    agent.destroy();
+    pool?.close();
+  };
+  return { url, basePath, agent, request: start, hop: pool?.hop ?? nodeHop(start, secure), close };
 }
 
 /**
@@ -74,19 +93,20 @@ export function forwardedHeaders(req: IncomingMessage, target: URL, trustProxy: 
 
 /**
  * The upstreams of the primary traffic and of the copies: separate keep-alive agents, so that a hanging mirror
- * never holds a socket the primary needs.
+ * never holds a socket the primary needs. With `undici`, the primary traffic goes over undici pools; the copies
+ * always go over Node's agents.
  *
  * @example
  * ```ts
  * const { primary, mirror } = buildUpstreams(settings);
  * ```
  */
-export function buildUpstreams(settings: ProxySettings): { primary: Map<string, Upstream>; mirror: Map<string, Upstream> } {
+export function buildUpstreams(settings: ProxySettings, undici?: UndiciModule): { primary: Map<string, Upstream>; mirror: Map<string, Upstream> } {
   const primary = new Map<string, Upstream>();
   const mirror = new Map<string, Upstream>();
   const copies = Math.max(1, settings.mirror.maxInFlight);
   for (const [version, url] of settings.upstreamUrls) {
-    primary.set(version, createUpstream(url, settings.agent));
+    primary.set(version, createUpstream(url, settings.agent, undici === undefined ? undefined : { undici, connectMs: settings.connectMs }));
     mirror.set(version, createUpstream(url, { ...settings.agent, maxSockets: copies, maxFreeSockets: Math.min(settings.agent.maxFreeSockets, copies) }));
   }
   return { primary, mirror };

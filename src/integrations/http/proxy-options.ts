@@ -49,7 +49,17 @@ export interface ProxyOptions extends SharedProxyOptions<IncomingMessage> {
    * certificate. `rejectUnauthorized: false` accepts any certificate: for experiments only, never in production.
    */
   readonly tls?: UpstreamTls;
+  /**
+   * The client of the requests to the upstreams: `"node"` (default) Node's `http.request` over a keep-alive agent,
+   * `"undici"` an undici `Pool` per upstream (the `undici` package must be installed: it is an optional peer
+   * dependency). Both stream bodies both ways and keep the same time limits, answers, headers, retry and TLS
+   * options; shadow copies always go over Node's agents. See the proxy guide for what each costs.
+   */
+  readonly upstreamClient?: UpstreamClient;
 }
+
+/** The client of the proxy's requests to its upstreams (see {@link ProxyOptions.upstreamClient}). */
+export type UpstreamClient = "node" | "undici";
 
 /** PEM text or its bytes; a list for several certificates. */
 export type PemInput = string | Buffer | readonly (string | Buffer)[];
@@ -74,6 +84,9 @@ const TLS_FIELDS = ["ca", "cert", "key", "passphrase", "servername", "rejectUnau
 
 /** Option names the proxy adds to the shared HTTP options. */
 export const PROXY_FIELDS = ["upstreams", "timeouts", "mirror", "agent", "tls", "trustProxy", "rewritePath"] as const;
+
+/** Option names of the node:http proxy: the proxy's, plus the choice of upstream client. */
+export const NODE_PROXY_FIELDS = [...PROXY_FIELDS, "upstreamClient"] as const;
 
 /** The proxy's settings after validation. */
 export interface ProxySettings {

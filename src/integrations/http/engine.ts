@@ -272,6 +272,8 @@ export function createEngine<Req>(
 
   const { key: keyOf, attributes: attributesOf, stats } = options;
   const { enforceSunset, lifecycle, rejectUnknown } = settings;
+  /** The last Prepared per decision object (decisions are shared, frozen objects), used only without stats. */
+  const reused = new WeakMap<Decision, { readonly pin: string | undefined; readonly honoured: boolean; readonly prepared: Prepared }>();
 
   // The hot path of every adapter: no object spreads, one RouteRequest shape, the clock read only when a pin or a
   // sunset needs it, and the start time only when outcomes are recorded.
@@ -320,6 +322,26 @@ export function createEngine<Req>(
         counters.unknownVersion++;
         return { decision, headers: [], startedAt, answer: unknownVersionAnswer(decision.requested, availableVersions(router.config, clock())), client };
       }
+      let pin: string | undefined;
+      let honoured = false;
+      if (decision.pin !== "" && (pinHeader !== undefined || pinCookie !== undefined)) {
+        // A honoured pin is sent back as it came, never re-issued: its expiry must not slide, so that a client
+        // echoing it reaches the current split (a promotion, a rollback) within the pin's max age.
+        honoured = decision.reason === DecisionReason.Pinned && sentPin !== undefined;
+        pin = honoured ? sentPin : router.issuePin(decision.version, pinExpiry(clock(), pinMaxAgeMs));
+        if (pin === "") pin = undefined;
+      }
+      let answer: JsonAnswer | undefined;
+      if (enforceSunset && decision.lifecycle?.sunsetAt !== undefined && isSunset(decision, clock())) {
+        counters.gone++;
+        answer = goneAnswer(decision);
+      }
+      // Without stats nothing in a Prepared is per request: the same decision with the same pin gets the same one.
+      const reusable = stats === undefined && answer === undefined;
+      if (reusable) {
+        const last = reused.get(decision);
+        if (last !== undefined && last.pin === pin && last.honoured === honoured) return last.prepared;
+      }
       const headers: HeaderPair[] = [];
       if (versionHeader !== undefined && decision.version !== "") headers.push([versionHeader, decision.version]);
       if (decision.experiment !== undefined) {
@@ -327,23 +349,14 @@ export function createEngine<Req>(
         if (experimentHeader !== undefined) headers.push([experimentHeader, headerSafe(decision.experiment.name)]);
         if (variantHeader !== undefined) headers.push([variantHeader, headerSafe(decision.experiment.variant)]);
       }
-      if (decision.pin !== "" && (pinHeader !== undefined || pinCookie !== undefined)) {
-        // A honoured pin is sent back as it came, never re-issued: its expiry must not slide, so that a client
-        // echoing it reaches the current split (a promotion, a rollback) within the pin's max age.
-        const honoured = decision.reason === DecisionReason.Pinned && sentPin !== undefined;
-        const pin = honoured ? sentPin : router.issuePin(decision.version, pinExpiry(clock(), pinMaxAgeMs));
-        if (pin !== undefined && pin !== "") {
-          if (pinHeader !== undefined) headers.push([pinHeader, pin]);
-          if (pinCookie !== undefined && !honoured) headers.push(["set-cookie", pinCookieHeader(pinCookie, pin)]);
-        }
+      if (pin !== undefined) {
+        if (pinHeader !== undefined) headers.push([pinHeader, pin]);
+        if (pinCookie !== undefined && !honoured) headers.push(["set-cookie", pinCookieHeader(pinCookie, pin)]);
       }
       if (lifecycle) for (const pair of lifecycleHeaders(decision.lifecycle)) headers.push(pair);
-      let answer: JsonAnswer | undefined;
-      if (enforceSunset && decision.lifecycle?.sunsetAt !== undefined && isSunset(decision, clock())) {
-        counters.gone++;
-        answer = goneAnswer(decision);
-      }
-      return { decision, headers, startedAt, answer, client };
+      const prepared: Prepared = { decision, headers, startedAt, answer, client };
+      if (reusable) reused.set(decision, { pin, honoured, prepared: Object.freeze(prepared) });
+      return prepared;
     } catch (error) {
       fault("building the response headers failed", error);
       return { decision, headers: [], startedAt, answer: undefined, client: undefined };

@@ -74,7 +74,7 @@ export function turnout(router: Router, options: TurnoutHonoOptions = {}): Turno
       return jsonResponse(prepared.answer, prepared.headers);
     }
     await next(); // Hono's compose hands a throw to onError and keeps it in c.error
-    engine.record(prepared, c.res.status, c.error);
+    if (engine.records) engine.record(prepared, c.res.status, c.error);
     try {
       addPairs(c.res.headers, prepared.headers);
     } catch {

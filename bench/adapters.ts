@@ -2,9 +2,15 @@
  * What turnout's adapters cost per request, each against the same bare framework app, in one run:
  *
  *   tsx bench/adapters.ts [--seconds=3] [--connections=32] [--rounds=2] [--only=decide|fastify|hono|proxy]
+ *                         [--from=dist] [--baseline=REPO] [--profile=DIR]
  *
  * - Fastify with the turnout plugin vs bare Fastify, Hono (on @hono/node-server) with the turnout middleware vs
- *   bare Hono: throughput loss and added p99 (goal: at most 5 % each).
+ *   bare Hono: throughput loss and added p99 (goal: at most 5 % each), the server's CPU time and bytes allocated
+ *   per request. A second baseline sets the same two response headers by hand (`-hand`): what any hook or
+ *   middleware that sets headers costs in that framework.
+ * - `--from=dist` measures the built package (`npm run build` first; plain JavaScript, readable profiles);
+ *   `--baseline=REPO` adds the built package of another checkout (REPO/dist) as a fourth side (`-baseline`):
+ *   before and after in one run. `--profile=DIR` writes a CPU profile of each server to DIR/<side>/.
  * - The fetch proxy (`createFetchProxy` served by @hono/node-server) vs the node:http proxy (`createProxy`), same
  *   upstream, same load: throughput, p50, p99.
  * - ns per decision from a Web `Request` (`router.decide(routeRequest(request))`) vs from a plain object.
@@ -16,10 +22,16 @@ import { fork, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { createRouter } from "../src/router/index.js";
 import type { RouterConfig } from "../src/types.js";
+import type * as Core from "../src/index.js";
+import type * as FastifyIntegration from "../src/integrations/fastify.js";
+import type * as HonoIntegration from "../src/integrations/hono.js";
+import type * as FetchIntegration from "../src/integrations/fetch.js";
+import type * as NodeIntegration from "../src/integrations/node.js";
 
 const ROLE = process.argv.find((a) => a.startsWith("--role="))?.slice("--role=".length);
 const arg = (name: string, fallback: number): number => {
@@ -36,14 +48,29 @@ const BODY = {
   ],
 };
 
+/** What turnout sets on the bench's responses (this config, a sticky key): the version and the pin. */
+const HAND_HEADERS = [
+  ["x-api-version", "v1"],
+  ["x-turnout-pin", "v1~1~tpepnp~3a6c153b3b029efd"],
+] as const;
+
 async function serveNode(listener: http.RequestListener): Promise<number> {
   const server = http.createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return (server.address() as AddressInfo).port;
 }
 
+/** Where a server loads turnout from: `--dist=DIR` (a baseline's build), the built package (`--from=dist`), else the sources. */
+function source(entry: "index" | "fastify" | "hono" | "fetch" | "node"): string {
+  const dist = process.argv.find((a) => a.startsWith("--dist="))?.slice("--dist=".length);
+  if (dist !== undefined) return path.join(dist, `${entry}.js`);
+  if (process.argv.includes("--from=dist")) return new URL(`../dist/${entry}.js`, import.meta.url).href;
+  return entry === "index" ? "../src/index.js" : `../src/integrations/${entry}.js`;
+}
+
 async function role(kind: string): Promise<number> {
-  const router = createRouter(CONFIG);
+  // The router comes from the same build as the adapter: an adapter knows its own build's routers only.
+  const router = ((await import(source("index"))) as typeof Core).createRouter(CONFIG);
   const upstream = process.argv.find((a) => a.startsWith("--upstream="))?.slice("--upstream=".length) ?? "";
   switch (kind) {
     case "upstream": {
@@ -54,32 +81,50 @@ async function role(kind: string): Promise<number> {
       });
     }
     case "fastify-bare":
+    case "fastify-hand":
     case "fastify-turnout": {
       const { default: Fastify } = await import("fastify");
-      const { turnout } = await import("../src/integrations/fastify.js");
+      const { turnout } = (await import(source("fastify"))) as typeof FastifyIntegration;
       const app = Fastify();
       if (kind === "fastify-turnout") await app.register(turnout(router));
+      if (kind === "fastify-hand") {
+        // The same response headers set by hand in the hook turnout sets them in (onSend, so that they go on every
+        // reply and win over the application's): what any plugin that does so costs.
+        app.addHook("onSend", (_request, reply, payload, done) => {
+          for (const [name, value] of HAND_HEADERS) reply.header(name, value);
+          done(null, payload);
+        });
+      }
       app.get("/users", async () => BODY);
       await app.listen({ port: 0, host: "127.0.0.1" });
       return (app.server.address() as AddressInfo).port;
     }
     case "hono-bare":
+    case "hono-hand":
     case "hono-turnout": {
       const { Hono } = await import("hono");
       const { getRequestListener } = await import("@hono/node-server");
-      const { turnout } = await import("../src/integrations/hono.js");
+      const { turnout } = (await import(source("hono"))) as typeof HonoIntegration;
       const app = new Hono();
       if (kind === "hono-turnout") app.use(turnout(router));
+      if (kind === "hono-hand") {
+        // A middleware that sets the same response headers by hand, as Hono's own middlewares do: what any
+        // middleware (Hono's async path) and any header (a Headers object instead of a plain one) cost.
+        app.use(async (c, next) => {
+          await next();
+          for (const [name, value] of HAND_HEADERS) c.res.headers.set(name, value);
+        });
+      }
       app.get("/users", (c) => c.json(BODY));
       return serveNode(getRequestListener(app.fetch));
     }
     case "fetch-proxy": {
       const { getRequestListener } = await import("@hono/node-server");
-      const { createFetchProxy } = await import("../src/integrations/fetch.js");
+      const { createFetchProxy } = (await import(source("fetch"))) as typeof FetchIntegration;
       return serveNode(getRequestListener(createFetchProxy(router, { upstreams: { v1: upstream, v2: upstream } })));
     }
     case "node-proxy": {
-      const { createProxy } = await import("../src/integrations/node.js");
+      const { createProxy } = (await import(source("node"))) as typeof NodeIntegration;
       return serveNode(createProxy(router, { upstreams: { v1: upstream, v2: upstream } }));
     }
     default:
@@ -93,42 +138,112 @@ interface Run {
   p99: number;
 }
 
-function start(kind: string, upstream = ""): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(fileURLToPath(import.meta.url), [`--role=${kind}`, `--upstream=${upstream}`], { execArgv: ["--import", "tsx"], stdio: "inherit" });
+const PROFILE = process.argv.find((a) => a.startsWith("--profile="))?.slice("--profile=".length);
+
+/** A server process; `allocated` sums what V8's garbage collections report (`--trace-gc-nvp`) as allocated since the one before. */
+interface Server {
+  readonly child: ChildProcess;
+  readonly url: string;
+  allocated: number;
+}
+
+const BASELINE = process.argv.find((a) => a.startsWith("--baseline="))?.slice("--baseline=".length);
+
+function start(side: string, upstream = ""): Promise<Server> {
+  // With --profile=DIR each server writes a CPU profile of its whole life (warm-up and rounds) to DIR/<side>/ as it exits.
+  const profile = PROFILE === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROFILE}/${side}`];
+  const baseline = side.endsWith("-baseline") && BASELINE !== undefined;
+  const kind = baseline ? side.replace(/-baseline$/, "-turnout") : side;
+  const from = baseline ? [`--dist=${path.resolve(BASELINE, "dist")}`] : process.argv.includes("--from=dist") ? ["--from=dist"] : [];
+  const child = fork(fileURLToPath(import.meta.url), [`--role=${kind}`, `--upstream=${upstream}`, ...from], {
+    execArgv: ["--import", "tsx", "--trace-gc-nvp", ...profile],
+    stdio: ["inherit", "pipe", "inherit", "ipc"],
+  });
   return new Promise((resolve, reject) => {
-    child.once("message", (message) => resolve({ child, url: `http://127.0.0.1:${(message as { port: number }).port}` }));
-    child.once("exit", (code) => reject(new Error(`${kind} exited with ${code}`)));
+    let rest = "";
+    const onData = (chunk: Buffer): void => {
+      const lines = (rest + chunk.toString("latin1")).split("\n");
+      rest = lines.pop() ?? "";
+      for (const line of lines) {
+        const hit = / allocated=(\d+)/.exec(line);
+        if (hit !== null) server.allocated += Number(hit[1]);
+        else if (!line.includes(" pause=")) console.log(line);
+      }
+    };
+    const server: Server = { child, url: "", allocated: 0 };
+    child.stdout?.on("data", onData);
+    child.once("message", (message) => resolve(Object.assign(server, { url: `http://127.0.0.1:${(message as { port: number }).port}` })));
+    child.once("exit", (code) => reject(new Error(`${side} exited with ${code}`)));
   });
 }
 
-async function load(url: string, seconds: number, connections: number): Promise<Run> {
+/** The CPU time (user + system, µs) the server process has used so far. */
+function cpuOf(server: Server): Promise<number> {
+  return new Promise((resolve) => {
+    server.child.once("message", (message) => {
+      const { user, system } = message as NodeJS.CpuUsage;
+      resolve(user + system);
+    });
+    server.child.send("cpu");
+  });
+}
+
+interface Sample extends Run {
+  requests: number;
+  cpuUs: number;
+  allocated: number;
+}
+
+async function load(url: string, seconds: number, connections: number): Promise<Run & { requests: number }> {
   const result = await autocannon({ url: `${url}/users`, connections, duration: seconds, headers: { "x-user-id": "user-42" } });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, requests: result.requests.total };
+}
+
+/** One load of `server`, with the CPU time it used and the bytes it allocated meanwhile. */
+async function measure(server: Server, seconds: number, connections: number): Promise<Sample> {
+  const cpu0 = await cpuOf(server);
+  const allocated0 = server.allocated;
+  const run = await load(server.url, seconds, connections);
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the last collections' trace lines
+  return { ...run, cpuUs: (await cpuOf(server)) - cpu0, allocated: server.allocated - allocated0 };
 }
 
 const mean = (runs: Run[], key: keyof Run): number => runs.reduce((sum, run) => sum + run[key], 0) / runs.length;
+const perRequest = (runs: Sample[], key: "cpuUs" | "allocated"): number =>
+  runs.reduce((sum, run) => sum + run[key], 0) / runs.reduce((sum, run) => sum + run.requests, 0);
 
-async function pair(name: string, a: string, b: string, upstream: string, seconds: number, connections: number, rounds: number): Promise<void> {
-  const [left, right] = [await start(a, upstream), await start(b, upstream)];
+/**
+ * Measures `sides` in alternation, `rounds` times each, and compares every side with the first. Besides the load
+ * generator's figures: the server's CPU time per request (less sensitive to a shared machine than throughput) and
+ * the bytes it allocated per request (summed from the garbage collections in the rounds, so ± one young generation).
+ */
+async function group(name: string, sides: readonly string[], upstream: string, seconds: number, connections: number, rounds: number): Promise<void> {
+  const servers: Server[] = [];
   try {
-    await load(left.url, 1, connections); // warm-up
-    await load(right.url, 1, connections);
-    const runs: Record<string, Run[]> = { [a]: [], [b]: [] };
+    for (const side of sides) servers.push(await start(side, upstream));
+    for (const server of servers) await load(server.url, 1, connections); // warm-up
+    const runs = sides.map((): Sample[] => []);
     for (let round = 0; round < rounds; round++) {
-      runs[a]?.push(await load(left.url, seconds, connections));
-      runs[b]?.push(await load(right.url, seconds, connections));
+      for (const [i, server] of servers.entries()) runs[i]?.push(await measure(server, seconds, connections));
     }
-    const [ra, rb] = [runs[a] ?? [], runs[b] ?? []];
-    const line = (label: string, r: Run[]): string =>
-      `  ${label.padEnd(16)} ${mean(r, "rps").toFixed(0).padStart(7)} req/s   p50 ${mean(r, "p50").toFixed(1).padStart(5)} ms   p99 ${mean(r, "p99").toFixed(1).padStart(5)} ms`;
-    console.log(`${name}\n${line(a, ra)}\n${line(b, rb)}`);
-    const loss = 1 - mean(rb, "rps") / mean(ra, "rps");
-    const addedP99 = mean(rb, "p99") / mean(ra, "p99") - 1;
-    console.log(`  ${b} vs ${a}: throughput ${(loss * 100).toFixed(1)} % lower, p99 ${(addedP99 * 100).toFixed(1)} % higher\n`);
+    const line = (label: string, r: Sample[]): string =>
+      `  ${label.padEnd(16)} ${mean(r, "rps").toFixed(0).padStart(7)} req/s   p50 ${mean(r, "p50").toFixed(1).padStart(5)} ms   p99 ${mean(r, "p99").toFixed(1).padStart(5)} ms` +
+      `   CPU ${perRequest(r, "cpuUs").toFixed(1).padStart(5)} µs/req   ${perRequest(r, "allocated").toFixed(0).padStart(6)} B/req`;
+    console.log(`${name}\n${sides.map((side, i) => line(side, runs[i] ?? [])).join("\n")}`);
+    const [base = [], ...others] = runs;
+    for (const [i, r] of others.entries()) {
+      const loss = 1 - mean(r, "rps") / mean(base, "rps");
+      const addedP99 = mean(r, "p99") / mean(base, "p99") - 1;
+      const addedCpu = perRequest(r, "cpuUs") - perRequest(base, "cpuUs");
+      console.log(
+        `  ${sides[i + 1]} vs ${sides[0]}: throughput ${(loss * 100).toFixed(1)} % lower, p99 ${(addedP99 * 100).toFixed(1)} % higher, ` +
+          `CPU +${addedCpu.toFixed(1)} µs/req, +${(perRequest(r, "allocated") - perRequest(base, "allocated")).toFixed(0)} B/req`,
+      );
+    }
+    console.log("");
   } finally {
-    left.child.kill();
-    right.child.kill();
+    await Promise.all(servers.map(({ child }) => new Promise((resolve) => child.once("exit", resolve).kill())));
   }
 }
 
@@ -173,18 +288,26 @@ async function main(): Promise<void> {
     `adapters bench: ${seconds}s x ${rounds} rounds per side, ${connections} connections, node ${process.version}, load ${loadavg()[0]?.toFixed(2)}\n`,
   );
   if (wanted("decide")) await decideCost();
-  if (wanted("fastify")) await pair("Fastify 5", "fastify-bare", "fastify-turnout", "", seconds, connections, rounds);
-  if (wanted("hono")) await pair("Hono 4 on @hono/node-server", "hono-bare", "hono-turnout", "", seconds, connections, rounds);
+  const sides = (framework: string): string[] => [
+    `${framework}-bare`,
+    `${framework}-hand`,
+    `${framework}-turnout`,
+    ...(BASELINE !== undefined ? [`${framework}-baseline`] : []),
+  ];
+  if (wanted("fastify")) await group("Fastify 5", sides("fastify"), "", seconds, connections, rounds);
+  if (wanted("hono")) await group("Hono 4 on @hono/node-server", sides("hono"), "", seconds, connections, rounds);
   if (!wanted("proxy")) return;
   const upstream = await start("upstream");
   try {
-    await pair("Proxies (same upstream)", "node-proxy", "fetch-proxy", upstream.url, seconds, connections, rounds);
+    await group("Proxies (same upstream)", ["node-proxy", "fetch-proxy"], upstream.url, seconds, connections, rounds);
   } finally {
     upstream.child.kill();
   }
 }
 
 if (ROLE !== undefined) {
+  process.once("SIGTERM", () => process.exit(0)); // an orderly exit, so that --cpu-prof writes its profile
+  process.on("message", () => process.send?.(process.cpuUsage()));
   const port = await role(ROLE);
   process.send?.({ port });
 } else {

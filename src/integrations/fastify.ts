@@ -40,10 +40,11 @@ export type TurnoutFastifyPlugin = FastifyPluginAsync & {
   readonly counters: HttpCounters;
 };
 
+/** What the plugin keeps per request: the prepared decision, and the thrown error and whether the outcome was recorded. */
 interface Exchange {
   readonly prepared: Prepared;
-  error?: unknown;
-  recorded?: boolean;
+  error: unknown;
+  recorded: boolean;
 }
 
 /**
@@ -61,42 +62,57 @@ interface Exchange {
  */
 export function turnout(router: Router, options: TurnoutFastifyOptions = {}): TurnoutFastifyPlugin {
   const engine = createEngine<FastifyRequest>(router, options);
-  const exchanges = new WeakMap<FastifyRequest, Exchange>();
+  // A request decoration of this plugin's own (not a WeakMap: no ephemeron per request for the collector to trace).
+  const held = Symbol("turnout.exchange");
+  const exchangeOf = (request: FastifyRequest): Exchange | null => (request as unknown as Record<symbol, Exchange | null>)[held] ?? null;
   const record = (request: FastifyRequest, status: number | undefined): void => {
-    const exchange = exchanges.get(request);
-    if (exchange === undefined || exchange.recorded === true) return;
+    const exchange = exchangeOf(request);
+    if (exchange === null || exchange.recorded) return;
     exchange.recorded = true;
     engine.record(exchange.prepared, status, exchange.error);
   };
+  // The hooks take Fastify's `done` callback: an async hook costs a promise and a trip through the microtask queue
+  // per request and hook. Without stats there is nothing to record, so there are no end-of-response hooks.
   const plugin: FastifyPluginAsync = async (instance) => {
     if (!instance.hasRequestDecorator("turnout")) instance.decorateRequest("turnout", null);
-    instance.addHook("onRequest", async (request, reply) => {
-      if (exchanges.has(request) || request.turnout !== null) return; // registered twice on the way: decide once
+    if (!instance.hasRequestDecorator(held)) instance.decorateRequest(held, null);
+    instance.addHook("onRequest", (request, reply, done) => {
+      if (request.turnout !== null) return done(); // registered twice on the way: decide once
       const prepared = engine.prepare(request.raw, request.url, request);
       request.turnout = prepared.decision;
-      exchanges.set(request, { prepared });
-      if (prepared.answer !== undefined) return answer(reply, prepared.answer);
+      (request as unknown as Record<symbol, Exchange>)[held] = { prepared, error: undefined, recorded: false };
+      if (prepared.answer !== undefined) answer(reply, prepared.answer);
+      else done();
     });
-    instance.addHook("onError", async (request, _reply, error) => {
-      const exchange = exchanges.get(request);
-      if (exchange !== undefined) exchange.error = error;
-    });
-    instance.addHook("onSend", async (request, reply, payload) => {
-      const exchange = exchanges.get(request);
-      if (exchange === undefined) return payload;
-      try {
-        for (const [name, value] of exchange.prepared.headers) {
-          const existing = name === "link" ? reply.getHeader("link") : undefined;
-          // Fastify appends Set-Cookie values itself; Link values are joined; the others replaced.
-          reply.header(name, existing === undefined ? value : `${String(existing)}, ${value}`);
+    instance.addHook("onSend", (request, reply, payload, done) => {
+      const exchange = exchangeOf(request);
+      if (exchange !== null) {
+        try {
+          for (const [name, value] of exchange.prepared.headers) {
+            const existing = name === "link" ? reply.getHeader("link") : undefined;
+            // Fastify appends Set-Cookie values itself; Link values are joined; the others replaced.
+            reply.header(name, existing === undefined ? value : `${String(existing)}, ${value}`);
+          }
+        } catch (error) {
+          engine.fault("setting the response headers failed", error);
         }
-      } catch (error) {
-        engine.fault("setting the response headers failed", error);
       }
-      return payload;
+      done(null, payload);
     });
-    instance.addHook("onResponse", async (request, reply) => record(request, reply.statusCode));
-    instance.addHook("onRequestAbort", async (request) => record(request, undefined));
+    if (!engine.records) return;
+    instance.addHook("onError", (request, _reply, error, done) => {
+      const exchange = exchangeOf(request);
+      if (exchange !== null) exchange.error = error;
+      done();
+    });
+    instance.addHook("onResponse", (request, reply, done) => {
+      record(request, reply.statusCode);
+      done();
+    });
+    instance.addHook("onRequestAbort", (request, done) => {
+      record(request, undefined);
+      done();
+    });
   };
   // What fastify-plugin sets: the hooks apply to the context that registers the plugin, not to a child of it.
   Object.assign(plugin, {

@@ -6,7 +6,7 @@ import type { Context, Handler, MiddlewareHandler } from "hono";
 import type { Decision, Router } from "../types.js";
 import { createEngine } from "./http/engine.js";
 import { type VersionedOptions, checkVersioned, pickHandler } from "./http/dispatch.js";
-import type { HttpCounters, TurnoutHttpOptions, Validators } from "./http/types.js";
+import type { HttpCounters, RequestLike, TurnoutHttpOptions, Validators } from "./http/types.js";
 import { checkValidators } from "./http/validate.js";
 import { addPairs, checkInput, jsonResponse, targetOf } from "./http/web.js";
 
@@ -67,14 +67,14 @@ export function turnout(router: Router, options: TurnoutHonoOptions = {}): Turno
   const engine = createEngine<Context>(router, options);
   const middleware: MiddlewareHandler<TurnoutEnv> = async (c, next) => {
     if (c.get("turnout") !== undefined) return next(); // mounted twice: decide once
-    const prepared = engine.prepare(c.req.raw, targetOf(c.req.url), c);
+    const prepared = engine.prepare(requestOf(c), targetOf(c.req.url), c);
     c.set("turnout", prepared.decision);
     if (prepared.answer !== undefined) {
       engine.record(prepared, prepared.answer.status);
       return jsonResponse(prepared.answer, prepared.headers);
     }
     await next(); // Hono's compose hands a throw to onError and keeps it in c.error
-    engine.record(prepared, c.res.status, c.error);
+    if (engine.records) engine.record(prepared, c.res.status, c.error);
     try {
       addPairs(c.res.headers, prepared.headers);
     } catch {
@@ -88,6 +88,20 @@ export function turnout(router: Router, options: TurnoutHonoOptions = {}): Turno
     }
   };
   return Object.assign(middleware, { counters: engine.counters });
+}
+
+/**
+ * The request turnout reads the headers of. On Node (`@hono/node-server` passes Node's request as `c.env.incoming`),
+ * Node's own: its headers are a plain object already, where the Web `Request`'s `Headers` would be built from the
+ * raw headers for turnout alone (unless the application reads them too). Elsewhere, the Web `Request`.
+ */
+function requestOf(c: Context): RequestLike {
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
+  const node = incoming as { rawHeaders?: unknown; headers?: unknown } | null | undefined;
+  if (typeof node === "object" && node !== null && Array.isArray(node.rawHeaders) && typeof node.headers === "object" && node.headers !== null) {
+    return node as RequestLike;
+  }
+  return c.req.raw;
 }
 
 /**

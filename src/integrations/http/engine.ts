@@ -44,8 +44,10 @@ export interface Prepared {
   /** Response headers to set (lower-case names). */
   readonly headers: readonly HeaderPair[];
   /** An answer turnout gives itself instead of the application's (410 after sunset, 404 unknown version). */
-  readonly answer?: JsonAnswer;
-  readonly client?: string;
+  readonly answer: JsonAnswer | undefined;
+  /** The client counted in the stats (only with `stats`). */
+  readonly client: string | undefined;
+  /** `performance.now()` when the request was prepared (only with `stats`; else 0). */
   readonly startedAt: number;
 }
 
@@ -60,6 +62,8 @@ export interface ResponseLike {
 export interface Engine<Req> {
   readonly counters: MutableHttpCounters & HttpCounters;
   readonly logger: Logger;
+  /** True when outcomes are recorded (a `stats` option): an adapter needs no end-of-response hook without it. */
+  readonly records: boolean;
   /** Decides for `request` (`target` is the path + query); never throws. */
   prepare(request: RequestLike, target: string | undefined, req: Req): Prepared;
   /** Records the outcome in the stats when `response` finishes or the client goes away; never throws. */
@@ -266,111 +270,120 @@ export function createEngine<Req>(
     }
   };
 
-  const decideFor = (request: RequestLike, target: string | undefined, req: Req): { decision: Decision; sentPin?: string; client?: string } => {
-    // The router reads the query from the path's query string itself, and only when a rule asks for it.
-    const path = typeof target === "string" && target.charCodeAt(0) === 47 /* "/" */ ? target : joinTarget(splitTarget(target));
-    const headers = request.headers;
-    let sentPin = pinHeader === undefined ? undefined : headerValue(headers, pinHeader);
-    if (sentPin === undefined && pinCookie !== undefined) sentPin = readCookie(headerValue(headers, "cookie"), pinCookie.name);
-    let key: string | undefined;
-    let attributes: ReturnType<NonNullable<TurnoutHttpOptions<Req>["attributes"]>>;
-    try {
-      const keyed = options.key?.(req);
-      key = typeof keyed === "string" ? keyed : undefined;
-      attributes = options.attributes?.(req);
-    } catch (error) {
-      // The same answer as a fault inside the router: the stable version, with its pin.
-      fault("deciding the version failed (the key or attributes function threw); serving the stable version", error);
-      return { decision: fallback(), ...(sentPin !== undefined ? { sentPin } : {}) };
-    }
-    const routeRequest: RouteRequest = {
-      headers,
-      path,
-      ...(key !== undefined ? { key } : {}),
-      ...(attributes !== undefined ? { attributes } : {}),
-      // A pin's expiry is judged by this engine's clock, the one that set it.
-      ...(sentPin !== undefined ? { pin: sentPin, now: clock() } : {}),
-    };
-    let decision: Decision;
-    if (internals !== undefined) decision = internals.decide(routeRequest, routerFault);
-    else {
-      decision = router.decide(routeRequest);
-      if (decision.reason === DecisionReason.Error) counters.faults++; // a router of another make: its fault is not known here
-    }
-    const client = options.stats === undefined ? undefined : clientOf(req, routeRequest, key);
-    return { decision, ...(sentPin !== undefined ? { sentPin } : {}), ...(client !== undefined ? { client } : {}) };
-  };
+  const { key: keyOf, attributes: attributesOf, stats } = options;
+  const { enforceSunset, lifecycle, rejectUnknown } = settings;
+  /** The last Prepared per decision object (decisions are shared, frozen objects), used only without stats. */
+  const reused = new WeakMap<Decision, { readonly pin: string | undefined; readonly honoured: boolean; readonly prepared: Prepared }>();
 
+  // The hot path of every adapter: no object spreads, one RouteRequest shape, the clock read only when a pin or a
+  // sunset needs it, and the start time only when outcomes are recorded.
   const prepare = (request: RequestLike, target: string | undefined, req: Req): Prepared => {
     counters.requests++;
-    const startedAt = performance.now();
-    let decision: Decision;
+    const startedAt = stats === undefined ? 0 : performance.now();
+    let decision: Decision | undefined;
     let sentPin: string | undefined;
     let client: string | undefined;
     try {
-      ({ decision, sentPin, client } = decideFor(request, target, req));
+      // The router reads the query from the path's query string itself, and only when a rule asks for it.
+      const path = typeof target === "string" && target.charCodeAt(0) === 47 /* "/" */ ? target : joinTarget(splitTarget(target));
+      const headers = request.headers;
+      sentPin = pinHeader === undefined ? undefined : headerValue(headers, pinHeader);
+      if (sentPin === undefined && pinCookie !== undefined) sentPin = readCookie(headerValue(headers, "cookie"), pinCookie.name);
+      let key: string | undefined;
+      let attributes: RouteRequest["attributes"];
+      try {
+        const keyed = keyOf?.(req);
+        key = typeof keyed === "string" ? keyed : undefined;
+        attributes = attributesOf?.(req);
+      } catch (error) {
+        // The same answer as a fault inside the router: the stable version, with its pin.
+        fault("deciding the version failed (the key or attributes function threw); serving the stable version", error);
+        decision = fallback();
+      }
+      if (decision === undefined) {
+        // A pin's expiry is judged by this engine's clock, the one that set it.
+        const routeRequest: RouteRequest = { headers, path, key, attributes, pin: sentPin, now: sentPin === undefined ? undefined : clock() };
+        if (internals !== undefined) decision = internals.decide(routeRequest, routerFault);
+        else {
+          decision = router.decide(routeRequest);
+          if (decision.reason === DecisionReason.Error) counters.faults++; // a router of another make: its fault is not known here
+        }
+        if (stats !== undefined) client = clientOf(req, routeRequest, key);
+      }
     } catch (error) {
       fault("deciding the version failed; serving the stable version", error);
       decision = fallback();
+      sentPin = undefined;
+      client = undefined;
     }
     try {
-      const headers: HeaderPair[] = [];
-      if (decision.reason === DecisionReason.UnknownVersion && settings.rejectUnknown) {
+      if (decision.reason === DecisionReason.UnknownVersion && rejectUnknown) {
         // No version serves this request: no version, pin or lifecycle headers.
         counters.unknownVersion++;
-        const answer = unknownVersionAnswer(decision.requested, availableVersions(router.config, clock()));
-        return { decision, headers, startedAt, answer, ...(client !== undefined ? { client } : {}) };
+        return { decision, headers: [], startedAt, answer: unknownVersionAnswer(decision.requested, availableVersions(router.config, clock())), client };
       }
+      let pin: string | undefined;
+      let honoured = false;
+      if (decision.pin !== "" && (pinHeader !== undefined || pinCookie !== undefined)) {
+        // A honoured pin is sent back as it came, never re-issued: its expiry must not slide, so that a client
+        // echoing it reaches the current split (a promotion, a rollback) within the pin's max age.
+        honoured = decision.reason === DecisionReason.Pinned && sentPin !== undefined;
+        pin = honoured ? sentPin : router.issuePin(decision.version, pinExpiry(clock(), pinMaxAgeMs));
+        if (pin === "") pin = undefined;
+      }
+      let answer: JsonAnswer | undefined;
+      if (enforceSunset && decision.lifecycle?.sunsetAt !== undefined && isSunset(decision, clock())) {
+        counters.gone++;
+        answer = goneAnswer(decision);
+      }
+      // Without stats nothing in a Prepared is per request: the same decision with the same pin gets the same one.
+      const reusable = stats === undefined && answer === undefined;
+      if (reusable) {
+        const last = reused.get(decision);
+        if (last !== undefined && last.pin === pin && last.honoured === honoured) return last.prepared;
+      }
+      const headers: HeaderPair[] = [];
       if (versionHeader !== undefined && decision.version !== "") headers.push([versionHeader, decision.version]);
       if (decision.experiment !== undefined) {
         // Experiment and variant names are free text in the config: keep them from breaking the response.
         if (experimentHeader !== undefined) headers.push([experimentHeader, headerSafe(decision.experiment.name)]);
         if (variantHeader !== undefined) headers.push([variantHeader, headerSafe(decision.experiment.variant)]);
       }
-      if (decision.pin !== "" && (pinHeader !== undefined || pinCookie !== undefined)) {
-        // A honoured pin is sent back as it came, never re-issued: its expiry must not slide, so that a client
-        // echoing it reaches the current split (a promotion, a rollback) within the pin's max age.
-        const honoured = decision.reason === DecisionReason.Pinned && sentPin !== undefined;
-        const pin = honoured ? sentPin : router.issuePin(decision.version, pinExpiry(clock(), pinMaxAgeMs));
-        if (pin !== undefined && pin !== "") {
-          if (pinHeader !== undefined) headers.push([pinHeader, pin]);
-          if (pinCookie !== undefined && !honoured) headers.push(["set-cookie", pinCookieHeader(pinCookie, pin)]);
-        }
+      if (pin !== undefined) {
+        if (pinHeader !== undefined) headers.push([pinHeader, pin]);
+        if (pinCookie !== undefined && !honoured) headers.push(["set-cookie", pinCookieHeader(pinCookie, pin)]);
       }
-      if (settings.lifecycle) for (const pair of lifecycleHeaders(decision.lifecycle)) headers.push(pair);
-      let answer: JsonAnswer | undefined;
-      if (settings.enforceSunset && isSunset(decision, clock())) {
-        counters.gone++;
-        answer = goneAnswer(decision);
-      }
-      return { decision, headers, startedAt, ...(answer !== undefined ? { answer } : {}), ...(client !== undefined ? { client } : {}) };
+      if (lifecycle) for (const pair of lifecycleHeaders(decision.lifecycle)) headers.push(pair);
+      const prepared: Prepared = { decision, headers, startedAt, answer, client };
+      if (reusable) reused.set(decision, { pin, honoured, prepared: Object.freeze(prepared) });
+      return prepared;
     } catch (error) {
       fault("building the response headers failed", error);
-      return { decision, headers: [], startedAt };
+      return { decision, headers: [], startedAt, answer: undefined, client: undefined };
     }
   };
 
   const record = (prepared: Prepared, status: number | undefined, error?: unknown): void => {
-    const stats = options.stats;
     // A request for a version that does not exist was served by no version: it is not the stable version's traffic.
     if (stats === undefined || (prepared.decision.reason === DecisionReason.UnknownVersion && prepared.answer !== undefined)) return;
     try {
       // A client that went away before the response finished is a 499 (as nginx and Envoy log it): its
       // duration still counts toward latency, but not as the version's failure.
       const final = status ?? (error === undefined ? 499 : statusOf(error));
-      stats.recordOutcome(prepared.decision, {
+      const outcome: { status: number; durationMs: number; error?: unknown; client?: string } = {
         status: final,
         durationMs: performance.now() - prepared.startedAt,
-        ...(error !== undefined && final >= 500 ? { error } : {}),
-        ...(prepared.client !== undefined ? { client: prepared.client } : {}),
-      });
+      };
+      if (error !== undefined && final >= 500) outcome.error = error;
+      if (prepared.client !== undefined) outcome.client = prepared.client;
+      stats.recordOutcome(prepared.decision, outcome);
     } catch (error) {
       fault("recording the outcome failed", error);
     }
   };
 
   const watch = (response: ResponseLike, prepared: Prepared, thrown?: () => unknown): void => {
-    if (options.stats === undefined) return;
+    if (stats === undefined) return;
     let done = false;
     const finish = (aborted: boolean): void => {
       if (done) return;
@@ -387,5 +400,5 @@ export function createEngine<Req>(
     response.once("close", () => finish(response.writableFinished !== true));
   };
 
-  return { counters: counters as MutableHttpCounters & HttpCounters, logger, prepare, watch, record, fault };
+  return { counters: counters as MutableHttpCounters & HttpCounters, logger, records: stats !== undefined, prepare, watch, record, fault };
 }

@@ -58,6 +58,24 @@ describe("turnout/hono", () => {
     expect(new Set(seen.values()).size).toBe(2);
   });
 
+  it("over real HTTP reads Node's headers: a pin sent back in the header or the cookie is honoured, as with app.request", async () => {
+    const router = createRouter(baseConfig());
+    const app = new Hono<TurnoutEnv>();
+    app.use(turnout(router, { clock: () => BEFORE, logger: memoryLogger(), pin: { cookie: true } }));
+    app.get("/users", (c) => c.json({ version: c.var.turnout.version, reason: c.var.turnout.reason }));
+    const url = await listen(app);
+    const first = await fetch(`${url}/users`, { headers: { "x-user-id": "user-3" } });
+    const pin = first.headers.get("x-turnout-pin") ?? "";
+    const { version } = (await first.json()) as { version: string };
+    const byHeader = await fetch(`${url}/users`, { headers: { "x-turnout-pin": pin } });
+    expect(await byHeader.json()).toEqual({ version, reason: "pinned" });
+    expect(byHeader.headers.get("set-cookie")).toBeNull(); // honoured, not re-issued
+    const byCookie = await fetch(`${url}/users`, { headers: { cookie: `a=1; turnout_pin=${encodeURIComponent(pin)}` } });
+    expect(await byCookie.json()).toEqual({ version, reason: "pinned" });
+    const inProcess = await app.request("/users", { headers: { cookie: `turnout_pin=${encodeURIComponent(pin)}` } });
+    expect(await inProcess.json()).toEqual({ version, reason: "pinned" });
+  });
+
   it("keeps its headers on error answers (a throw handled by onError, an HTTPException) and records them as failures", async () => {
     const stats = observedStats();
     const app = new Hono<TurnoutEnv>();

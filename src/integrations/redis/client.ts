@@ -119,15 +119,44 @@ function subscriptionState(events: SubscriptionEvents, subscribe: () => Promise<
 }
 
 /**
+ * A node-redis cluster client refreshes its slot map when a node answers `MOVED` or `ASK` (node-redis 6 also when a
+ * node keeps reconnecting; node-redis 5 only then). After a failover, a node-redis 5 client therefore keeps sending the
+ * promoted replica's slots to the dead primary's connection, where the commands wait, for as long as that node is
+ * down. So when a command is slow (half its deadline without a reply), one probe at a time goes out without a
+ * routing key, to the next node in the client's rotation: a live node that does not hold the slot answers `MOVED`, and
+ * the client rediscovers the cluster by itself. A probe is a read of one key (`EXISTS`); nothing is written.
+ */
+function slotMapNudge(cluster: NodeRedisClusterLike, timeoutMs: number): (key: string) => void {
+  let probing = false;
+  return (key) => {
+    if (probing) return;
+    probing = true;
+    const probe = Promise.resolve().then(() => cluster.sendCommand(undefined, true, ["EXISTS", key]));
+    void settled(probe, timeoutMs).then(() => {
+      probing = false;
+    });
+  };
+}
+
+/**
  * node-redis (client or cluster). `connect()` on the duplicate must have settled before it is destroyed:
  * destroying it mid-handshake leaves the socket open and the process alive.
  */
 function nodeRedis(client: NodeRedisClientLike | NodeRedisClusterLike, cluster: boolean, timeoutMs: number): Connection {
+  const nudge = cluster ? slotMapNudge(client as NodeRedisClusterLike, timeoutMs) : undefined;
   return {
     kind: cluster ? "node-redis-cluster" : "node-redis",
     ready: () => (cluster ? (client as NodeRedisClusterLike).isOpen !== false : (client as NodeRedisClientLike).isReady !== false),
-    command: (args, key) =>
-      cluster ? (client as NodeRedisClusterLike).sendCommand(key, false, [...args]) : (client as NodeRedisClientLike).sendCommand([...args]),
+    command: (args, key) => {
+      if (nudge === undefined) return (client as NodeRedisClientLike).sendCommand([...args]);
+      const reply = (client as NodeRedisClusterLike).sendCommand(key, false, [...args]);
+      if (key === undefined) return reply;
+      const slow = setTimeout(() => nudge(key), Math.max(1, Math.floor(timeoutMs / 2)));
+      slow.unref?.();
+      const answered = (): void => clearTimeout(slow);
+      reply.then(answered, answered);
+      return reply;
+    },
     subscribe(channel, events) {
       const sub = client.duplicate();
       const onMessage = (payload: unknown): void => {

@@ -58,7 +58,10 @@ export interface RedisCluster {
   primaryFor(key: string): Promise<RedisServer>;
   /** Waits until `primary` has a replica that has synced with it (what a failover needs); throws after `timeoutMs`. */
   failoverReady(primary: RedisServer, timeoutMs?: number): Promise<void>;
-  /** Starts a node stopped by a test again and waits until it has synced as a replica (of its shard's new primary). */
+  /**
+   * Starts a node stopped by a test again and waits until it has synced as a replica of its shard's new primary (or,
+   * if none was promoted, until it is the primary again with its replica synced).
+   */
   rejoin(node: RedisServer, timeoutMs?: number): Promise<void>;
   dispose(): Promise<void>;
 }
@@ -117,7 +120,8 @@ export async function startCluster(): Promise<RedisCluster> {
     nodes,
     ports: nodes.map((n) => n.port),
     async primaryFor(key) {
-      const slot = Number(await rawCommand(nodes[0]!.port, ["CLUSTER", "KEYSLOT", key]).then((r) => r.replace(/^:/, "")));
+      // Any node that answers computes the slot (the one killed by a test does not).
+      const slot = Number((await Promise.any(nodes.map((n) => rawCommand(n.port, ["CLUSTER", "KEYSLOT", key])))).replace(/^:/, ""));
       for (const node of nodes) {
         const lines = (await rawCommand(node.port, ["CLUSTER", "NODES"]).catch(() => "")).split("\n");
         for (const line of lines) {
@@ -139,9 +143,11 @@ export async function startCluster(): Promise<RedisCluster> {
     },
     async rejoin(node, timeoutMs = 30_000) {
       await node.start();
-      await waitFor(`127.0.0.1:${node.port} to sync as a replica again`, timeoutMs, async () =>
-        isLinkedReplica(await rawCommand(node.port, ["INFO", "replication"])),
-      );
+      // A synced replica; or, when no replica was promoted while it was down, a primary again whose replica has synced.
+      await waitFor(`127.0.0.1:${node.port} to sync again`, timeoutMs, async () => {
+        const info = await rawCommand(node.port, ["INFO", "replication"]);
+        return isLinkedReplica(info) || hasOnlineReplica(info);
+      });
     },
     async dispose() {
       await Promise.all(nodes.map((n) => n.dispose()));

@@ -65,6 +65,7 @@ describe.skipIf(!available)("Redis Cluster: three primaries, three replicas", ()
       keys.statsIndex,
       `${keys.statsPrefix}pod-1`,
       `${keys.statsPrefix}pod-2`,
+      `${keys.prefix}stats-revision:pod-1`,
       rollout.state,
       rollout.lease,
       rollout.events,

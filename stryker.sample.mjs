@@ -1,7 +1,7 @@
 // Sampled mutation scores for turnout's core folders (see docs/mutation-testing.md, "Sampled scores").
 //
-// As a module: `sampleLines(folder, lines, seed)` lists every mutant StrykerJS would make in src/<folder>/ (without
-// index.ts), keeps the source lines that carry at least one mutant lying on that line alone, and draws `lines` of them
+// As a module: `sampleLines(folder, lines, seed)` lists every mutant StrykerJS would make in src/<folder>/ (and its
+// subfolders, without its index.ts), keeps the source lines that carry at least one mutant lying on that line alone, and draws `lines` of them
 // at random from a fixed seed: the same folder, size and seed give the same lines as long as the sources do not change.
 // stryker.config.mjs turns them into `file.ts:L-L` ranges (MUTATE_SAMPLE=lines, MUTATE_SEED=seed).
 //
@@ -15,7 +15,8 @@ const quiet = { isDebugEnabled: () => false, debug() {}, info() {}, warn() {}, e
 
 /** Every mutant of src/<folder>/ as { file, line (1-based), lines (how many lines it spans) }. */
 export async function listMutants(folder) {
-  const files = readdirSync(`src/${folder}`)
+  // The files stryker.config.mjs mutates for the whole folder: src/<folder>/**/*.ts but its index.ts.
+  const files = readdirSync(`src/${folder}`, { recursive: true })
     .filter((name) => name.endsWith(".ts") && name !== "index.ts")
     .sort()
     .map((name) => ({ name: `src/${folder}/${name}`, content: readFileSync(`src/${folder}/${name}`, "utf8"), mutate: true }));

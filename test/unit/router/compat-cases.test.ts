@@ -258,6 +258,30 @@ describe("GrowthBook cases.json", () => {
     expect({ used: tally.used, total: tally.total }).toEqual({ used: 14, total: gb.hash.length });
   });
 
+  it("an experiment under the GrowthBook scheme reports the key's bucket as floor(hash × 10 000), from the same hash cases", () => {
+    for (const [seed, value, version, expected] of gb.hash) {
+      // An empty seed is refused in a configuration (GrowthBook falls back to the experiment key); an empty key is not assigned.
+      if ((version !== 1 && version !== 2) || seed === "" || value === "") continue;
+      const router = createRouter({
+        versions: ["v1"],
+        stable: "v1",
+        experiments: [
+          {
+            name: "e",
+            variants: [
+              { name: "a", weight: 1 },
+              { name: "b", weight: 1 },
+            ],
+            bucketing: { scheme: "growthbook", seed, hashVersion: version },
+          },
+        ],
+      });
+      expect(router.assign("e", value)?.bucket, `hash(${JSON.stringify(seed)}, ${JSON.stringify(value)}, ${version})`).toBe(
+        Math.min(9_999, Math.floor(expected * 10_000)),
+      );
+    }
+  });
+
   it("getBucketRange: 8 of 13 cases, those with valid inputs", () => {
     const tally = new Tally();
     for (const [name, [count, coverage, weights], expected] of gb.getBucketRange) {

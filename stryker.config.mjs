@@ -1,8 +1,26 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { sampleLines } from "./stryker.sample.mjs";
+
 // StrykerJS over one core folder at a time: MUTATE_FOLDER=router|stats|rollout (see `npm run mutate`).
 const folder = process.env.MUTATE_FOLDER ?? "router";
-// MUTATE_FILES narrows a run to some files of the folder (comma-separated names, e.g. "hash.ts,decide.ts").
-const files = process.env.MUTATE_FILES?.split(",").map((name) => `src/${folder}/${name.trim()}`);
-const scope = process.env.MUTATE_FILES ? `${folder}-${process.env.MUTATE_FILES.replaceAll(",", "+").replaceAll(".ts", "")}` : folder;
+// MUTATE_FILES narrows a run to some files of the folder (comma-separated names, e.g. "hash.ts,decide.ts"), or lines of
+// a file ("machine.ts:276-302").
+// MUTATE_SAMPLE=n mutates n source lines of the folder drawn at random (MUTATE_SEED, 1 by default): a sampled score.
+const sampleSize = Number(process.env.MUTATE_SAMPLE ?? 0);
+const seed = Number(process.env.MUTATE_SEED ?? 1);
+const sample = sampleSize > 0 ? await sampleLines(folder, sampleSize, seed) : undefined;
+const names = sample?.lines ?? process.env.MUTATE_FILES?.split(",").map((name) => name.trim());
+const files = names?.map((name) => `src/${folder}/${name}`);
+const scope = sample
+  ? `${folder}-sample${sampleSize}-seed${seed}`
+  : process.env.MUTATE_FILES
+    ? `${folder}-${process.env.MUTATE_FILES.replaceAll(",", "+").replaceAll(".ts", "")}`
+    : folder;
+if (sample) {
+  // What `node stryker.sample.mjs` needs to put an interval on the score: how many lines the sample was drawn from.
+  mkdirSync("reports/mutation", { recursive: true });
+  writeFileSync(`reports/mutation/${scope}.sample.json`, JSON.stringify({ folder, seed, ...sample }, null, 2));
+}
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {

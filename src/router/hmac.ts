@@ -151,7 +151,9 @@ function encodeInto(text: string, from: number, to: number, into: Uint8Array, at
  * HMAC-SHA-256 keyed once, computed over buffers it keeps: `mac(prefix, text, end, out)` writes the MAC of the UTF-8
  * of `prefix + text.slice(0, end)` into `out` (8 big-endian words) without building that string or its bytes, and
  * without allocating (but when a longer message than any before grows the buffer). The key's inner and outer pad
- * blocks are compressed here, once: a call compresses the message's blocks and one outer block.
+ * blocks are compressed here, once: a call compresses the message's blocks and one outer block. `prefix` and `text` are
+ * encoded one after the other, so a surrogate pair split between them counts as two lone surrogates (U+FFFD each):
+ * keep the prefix's last character outside the surrogates (the pins' prefix ends with ":").
  */
 export function hmacSha256Into(secret: string): (prefix: string, text: string, end: number, out: Int32Array) => void {
   const w = new Int32Array(64);

@@ -37,6 +37,21 @@ describe("hash identity with murmurhash3js-revisited over TextEncoder bytes", ()
     );
   });
 
+  it("for keys whose character codes OR to exactly 0x80 (U+0080 among NULs), which are not ASCII", () => {
+    for (const key of ["\u0080", "\u0080\u0000", "\u0000\u0080\u0000\u0000", "a\u0080\u0000\u0000", "a\u0080\u0080\u0000é", "\u0080\u0080\u0080\u0080\u0080"]) {
+      expect(murmur3(key, 7), JSON.stringify(key)).toBe(reference(key, 7));
+    }
+  });
+
+  it("for every two or three characters around the surrogate block (pairs, lone halves in either order, neighbours)", () => {
+    const edges = ["a", "\u0080", "\ud7ff", "\ud800", "\udbff", "\udc00", "\udfff", "\ue000", "\uffff"];
+    for (const x of edges) {
+      for (const y of edges) {
+        for (const key of [x + y, `é${x}${y}`, `${x}${y}z`]) expect(murmur3(key, 3), JSON.stringify(key)).toBe(reference(key, 3));
+      }
+    }
+  });
+
   it("bucket = floor(hash × 10 000 / 2^32) and seed = hash of the salt", () => {
     fc.assert(
       fc.property(fc.string({ unit: "binary", maxLength: 40 }), fc.string({ maxLength: 20 }), (key, salt) => {

@@ -275,6 +275,24 @@ describe("operator controls", () => {
     expect(d.position).toEqual(["promoted", 1, 100]);
   });
 
+  it("resume keeps the check that fell due during the pause: it runs at the next tick, not at the end of the remaining hold", () => {
+    const d = new Driver({
+      steps: [
+        { weight: 5, pause: "10m" },
+        { weight: 25, pause: "10m" },
+      ],
+      analysis: analysed,
+    });
+    d.run({ type: "start" }, 0);
+    expect(d.state.nextCheckAt).toBe(MIN);
+    d.run({ type: "pause" }, 0.5 * MIN);
+    d.run({ type: "resume" }, 20 * MIN);
+    expect(d.state.holdUntil).toBe(29.5 * MIN);
+    expect(d.state.nextCheckAt).toBe(MIN);
+    d.tick(20 * MIN, "pass");
+    expect(d.state.checks.passed).toBe(1);
+  });
+
   it("resume at the instant a failed check ended the hold asks for no second check at that instant (one failure is not counted twice)", () => {
     const d = new Driver({
       steps: [

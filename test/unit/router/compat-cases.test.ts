@@ -1,11 +1,13 @@
 // The feature-flag SDKs' own published cross-language test data (test/cases/<sdk>/, sources and licences in
 // test/cases/README.md), replayed through turnout's compatibility bucketing. Every case of every copied file is
 // counted: used, or left out with the reason; the counts are asserted, so a case cannot disappear silently.
+import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type Bucketing, type RouterConfig, createRouter } from "../../../src/index.js";
 import { bucketRanges, compileScheme, fractions, rangeIndex } from "../../../src/router/schemes/scheme.js";
+import { sha1Top60 } from "../../../src/router/schemes/sha1.js";
 
 const casesDir = join(import.meta.dirname, "..", "..", "cases");
 const readJson = <T>(path: string): T => JSON.parse(readFileSync(join(casesDir, path), "utf8")) as T;
@@ -256,6 +258,30 @@ describe("GrowthBook cases.json", () => {
       tally.used++;
     }
     expect({ used: tally.used, total: tally.total }).toEqual({ used: 14, total: gb.hash.length });
+  });
+
+  it("an experiment under the GrowthBook scheme reports the key's bucket as floor(hash × 10 000), from the same hash cases", () => {
+    for (const [seed, value, version, expected] of gb.hash) {
+      // An empty seed is refused in a configuration (GrowthBook falls back to the experiment key); an empty key is not assigned.
+      if ((version !== 1 && version !== 2) || expected === null || seed === "" || value === "") continue;
+      const router = createRouter({
+        versions: ["v1"],
+        stable: "v1",
+        experiments: [
+          {
+            name: "e",
+            variants: [
+              { name: "a", weight: 1 },
+              { name: "b", weight: 1 },
+            ],
+            bucketing: { scheme: "growthbook", seed, hashVersion: version },
+          },
+        ],
+      });
+      expect(router.assign("e", value)?.bucket, `hash(${JSON.stringify(seed)}, ${JSON.stringify(value)}, ${version})`).toBe(
+        Math.min(9_999, Math.floor(expected * 10_000)),
+      );
+    }
   });
 
   it("getBucketRange: 8 of 13 cases, those with valid inputs", () => {
@@ -540,6 +566,17 @@ describe("LaunchDarkly published bucket values", () => {
   const published = readJson<{ cases: { flagKey: string; salt: string; seed?: number; contextValue: string; expected: number }[] }>(
     "launchdarkly/bucketing.json",
   );
+  it("hashes a flag key, salt and key that fill more than one SHA-1 block as node:crypto does (the first 60 bits)", () => {
+    for (const length of [40, 55, 56, 64, 119, 120, 300]) {
+      const key = Array.from({ length }, (_, i) => "abcdefghijklmnopqrstuvwxyz0123456789-é😀"[i % 39]).join("");
+      const prefix = "flag-key.salt.";
+      const hex = createHash("sha1")
+        .update(prefix + key)
+        .digest("hex");
+      expect(sha1Top60(prefix, key), `${length} characters`).toBe(parseInt(hex.slice(0, 15), 16));
+    }
+  });
+
   it("reproduces all 14 values (within the SDKs' 1e-7)", () => {
     for (const c of published.cases) {
       const position = compileScheme({ scheme: "launchdarkly", flagKey: c.flagKey, salt: c.salt, ...(c.seed === undefined ? {} : { seed: c.seed }) }, [

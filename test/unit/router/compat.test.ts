@@ -213,6 +213,33 @@ describe("bucketing: what the SDKs' users rely on", () => {
       ),
     ).toEqual([{ code: "conflict", path: "bucketing.coverage" }]);
     expect(problemsOf(() => createRouter(gb({ mode: "rollout", range: [0.3, 0.4] })))).toEqual([]);
+  });
+
+  it("takes a range only within 0 ≤ start ≤ end ≤ 1: a start below 0 is refused, an empty range (start = end) is a variant nobody gets", () => {
+    expect(
+      problemsOf(() =>
+        createRouter(
+          gb({
+            ranges: [
+              [-0.1, 0.8],
+              [0.8, 0.9],
+            ],
+          }),
+        ),
+      ),
+    ).toEqual([{ code: "invalid_value", path: "bucketing.ranges[0]" }]);
+    const router = createRouter(
+      gb(
+        {
+          ranges: [
+            [0, 0.9],
+            [0.9, 0.9],
+          ],
+        },
+        { v1: 100, v2: 0 },
+      ),
+    );
+    for (let i = 0; i < 200; i++) expect(router.decide({ key: `user-${i}` }).version).toBe("v1");
     expect(problemsOf(() => createRouter(gb({ mode: "rollout", range: [0.3, 0.5] })))).toContainEqual({ code: "not_expressible", path: "split.v2" });
     expect(problemsOf(() => createRouter(gb({ filters: [{ seed: "s", ranges: [[0, 1]] }], namespace: ["ns", 0, 1] })))).toEqual([
       { code: "conflict", path: "bucketing.namespace" },

@@ -58,6 +58,11 @@ const cases: [string, unknown, string][] = [
   ["an empty values list", { ...base, overrides: [{ header: "x", values: [], version: "v2" }] }, "empty overrides[0].values"],
   ["a regex that does not compile", { ...base, overrides: [{ header: "x", matches: "(", version: "v2" }] }, "invalid_regex overrides[0].matches"],
   ["an unsafe (catastrophic) regex", { ...base, overrides: [{ header: "ua", matches: "^(a+)+$", version: "v2" }] }, "unsafe_regex overrides[0].matches"],
+  [
+    "a repeated group around a group that repeats",
+    { ...base, overrides: [{ header: "ua", matches: "^((a+))+$", version: "v2" }] },
+    "unsafe_regex overrides[0].matches",
+  ],
   ["a regex with a backreference", { ...base, overrides: [{ header: "ua", matches: "(a)\\1", version: "v2" }] }, "unsafe_regex overrides[0].matches"],
   ["a polynomial regex", { ...base, overrides: [{ header: "ua", matches: ".*.*.*x", version: "v2" }] }, "unsafe_regex overrides[0].matches"],
   ["present that is not a boolean", { ...base, overrides: [{ header: "x", present: "yes", version: "v2" }] }, "type overrides[0].present"],

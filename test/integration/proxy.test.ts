@@ -96,6 +96,16 @@ async function customUpstream(handler: (req: IncomingMessage, res: ServerRespons
   return u;
 }
 
+/** Both versions at an https address whose server takes the TCP connection and never speaks TLS. */
+async function silentTlsUpstreams(): Promise<{ v1: string; v2: string }> {
+  const sockets: Socket[] = [];
+  const silent = createNetServer((socket) => void sockets.push(socket));
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  cleanups.push(() => new Promise<void>((resolve) => (sockets.forEach((socket) => socket.destroy()), silent.close(() => resolve()))));
+  const { port } = silent.address() as AddressInfo;
+  return { v1: `https://127.0.0.1:${port}`, v2: `https://127.0.0.1:${port}` };
+}
+
 describe.each(CLIENTS)("createProxy over %s", (client) => {
   const startProxy = proxyOver(client);
 
@@ -300,12 +310,7 @@ describe.each(CLIENTS)("createProxy over %s", (client) => {
   });
 
   it("answers 504 when an https upstream accepts the connection but never completes the TLS handshake (connect timeout)", async () => {
-    const sockets: Socket[] = [];
-    const silent = createNetServer((socket) => void sockets.push(socket)); // takes the TCP connection, never speaks TLS
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-    cleanups.push(() => new Promise<void>((resolve) => (sockets.forEach((socket) => socket.destroy()), silent.close(() => resolve()))));
-    const { port } = silent.address() as AddressInfo;
-    const upstreams = { v1: `https://127.0.0.1:${port}`, v2: `https://127.0.0.1:${port}` };
+    const upstreams = await silentTlsUpstreams();
     const { url, proxy } = await startProxy(twoVersions(), { upstreams, timeouts: { connect: "150ms", response: "60s" } });
     const response = await fetch(url);
     expect(response.status).toBe(504);
@@ -342,12 +347,7 @@ describe.each(CLIENTS)("createProxy over %s", (client) => {
   });
 
   it("answers 504 when the response timeout comes while the connection is still being established", async () => {
-    const sockets: Socket[] = [];
-    const silent = createNetServer((socket) => void sockets.push(socket)); // takes the TCP connection, never speaks TLS
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-    cleanups.push(() => new Promise<void>((resolve) => (sockets.forEach((socket) => socket.destroy()), silent.close(() => resolve()))));
-    const { port } = silent.address() as AddressInfo;
-    const upstreams = { v1: `https://127.0.0.1:${port}`, v2: `https://127.0.0.1:${port}` };
+    const upstreams = await silentTlsUpstreams();
     const stats = observedStats();
     const { url, proxy } = await startProxy(twoVersions(), { upstreams, stats, timeouts: { connect: "30s", response: "150ms" } });
     const response = await fetch(url); // long before the connect timeout: the test would time out first

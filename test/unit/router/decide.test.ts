@@ -140,6 +140,27 @@ describe("keyless traffic", () => {
   });
 });
 
+describe("the keyless rng's range", () => {
+  it("takes exactly 0 as the first bucket and 0.99999 as the last, and refuses 1, a negative number or more as a broken rng (stable, reason error)", () => {
+    const logger = { warn: () => {}, error: () => {} };
+    const split = { ...base, split: { v1: 10, v2: 90 } };
+    // The two ends of [0, 1) are the first and the last bucket: with a 10/90 split they are the two versions.
+    const first = createRouter(split, { rng: () => 0, logger }).decide({});
+    const last = createRouter(split, { rng: () => 0.99999, logger }).decide({});
+    expect([first.reason, last.reason]).toEqual(["keyless", "keyless"]);
+    expect([first.version, last.version].sort()).toEqual(["v1", "v2"]);
+    for (const r of [1, -0.0001, 1.5, Number.POSITIVE_INFINITY]) {
+      const errors: unknown[] = [];
+      const told = { warn: () => {}, error: (_message: string, context?: { error?: unknown }) => errors.push(context?.error) };
+      expect(createRouter(split, { rng: () => r, logger: told }).decide({})).toMatchObject({ version: "v1", reason: "error" });
+      // The logger is told what was wrong with the rng, not of an error deeper down.
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(RangeError);
+      expect((errors[0] as Error).message).toBe(`rng returned ${String(r)}, expected a number in [0, 1)`);
+    }
+  });
+});
+
 describe("header overrides", () => {
   const config: RouterConfig = {
     ...base,

@@ -201,6 +201,20 @@ describe("pins expire", () => {
     expect(routerAt(t).decide({ key: "user-1", pin })).toMatchObject({ reason: "weighted_routing", pinIgnored: "expired" });
   });
 
+  it("a pin seen before (verified once, then remembered) is refused from the exact instant of its expiry, by the request's now or the clock", () => {
+    const t = { now: Date.UTC(2026, 0, 1) };
+    const expiry = t.now + 60_000;
+    const pin = routerAt(t).issuePin("preview", expiry);
+    const router = routerAt(t);
+    expect(router.decide({ key: "user-1", pin }).version).toBe("preview"); // verified, now remembered
+    expect(router.decide({ key: "user-1", pin, now: expiry - 1 }).version).toBe("preview");
+    expect(router.decide({ key: "user-1", pin, now: expiry })).toMatchObject({ reason: "weighted_routing", pinIgnored: "expired" });
+    t.now = expiry - 1;
+    expect(router.decide({ key: "user-1", pin }).version).toBe("preview");
+    t.now = expiry;
+    expect(router.decide({ key: "user-1", pin })).toMatchObject({ reason: "weighted_routing", pinIgnored: "expired" });
+  });
+
   it("an expired pin of an earlier revision is refused too (checked after the MAC)", () => {
     const t = { now: Date.UTC(2026, 0, 1) };
     const router = routerAt(t);

@@ -459,6 +459,17 @@ describe("mirror", () => {
     expect(mirrored / 8000).toBeCloseTo(0.25, 1);
   });
 
+  it("without a key, marks a request for copying by the rng: the first `percent` of [0, 1), not one bucket more", () => {
+    const mirrored = (r: number) =>
+      createRouter({ ...base, split: { v1: 100, v2: 0 }, mirror: { version: "v2", percent: 25 } }, { rng: () => r }).decide({}).mirror;
+    expect([0, 0.1, 0.2499].map(mirrored)).toEqual(["v2", "v2", "v2"]);
+    expect([0.25, 0.5, 0.9999].map(mirrored)).toEqual([undefined, undefined, undefined]);
+    const share = createRouter({ ...base, split: { v1: 100, v2: 0 }, mirror: { version: "v2", percent: 25 } }, { rng: seeded(11) });
+    let copies = 0;
+    for (let i = 0; i < 8000; i++) if (share.decide({}).mirror === "v2") copies++;
+    expect(copies / 8000).toBeCloseTo(0.25, 1);
+  });
+
   it("never mirrors a version to itself, and honours `from`", () => {
     const router = createRouter({ ...base, split: { v1: 50, v2: 50 }, mirror: { version: "v2", percent: 100 } });
     expect(router.decide({ key: keyFor(router, "v2") }).mirror).toBeUndefined();

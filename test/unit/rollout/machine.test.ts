@@ -560,6 +560,21 @@ describe("state is plain JSON", () => {
     expect(checkState(a.plan, { ...a.state, phase: "sleeping", stepIndex: 9 }).map((p) => p.path)).toEqual(["state.phase", "state.stepIndex"]);
   });
 
+  it("refuses a restored weight or rollback weight that is not a number from 0 to 100 (out_of_range, type), and takes both ends", () => {
+    const d = new Driver({ steps: [{ weight: 5, pause: "10m" }] });
+    const codes = (state: Record<string, unknown>) => checkState(d.plan, state).map((p) => [p.code, p.path]);
+    for (const weight of [-1, 100.5, Number.NaN, Number.POSITIVE_INFINITY, "5", null]) {
+      expect(codes({ ...d.state, weight })).toEqual([["out_of_range", "state.weight"]]);
+    }
+    for (const rollbackWeights of [[-1], [101], [Number.NaN], ["5"], "5", null]) {
+      expect(codes({ ...d.state, rollbackWeights })).toEqual([["type", "state.rollbackWeights"]]);
+    }
+    expect(codes({ ...d.state, rollbackWeights: [0, 50, 100] })).toEqual([]);
+    // 0 and 100 are weights: an idle state has 0, a promoted one 100.
+    expect(codes(d.state)).toEqual([]);
+    expect(codes({ ...d.state, phase: "promoted", weight: 100, stepIndex: 1 })).toEqual([]);
+  });
+
   it("refuses a state that could never move on (regression: a hold without its end, or an analysed step without its next check, was accepted and stalled)", () => {
     const d = new Driver({
       steps: [

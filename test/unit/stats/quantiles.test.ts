@@ -77,6 +77,36 @@ describe("DDSketch quantiles against exact quantiles of 1,000,000 samples", () =
   });
 });
 
+describe("a window's slots, recycled", () => {
+  it("answer from the requests of their new slice only, and hand the old ones to the lifetime figures, every bin included", () => {
+    const stats = createStats({ versions: ["v1"], window: "1m", resolution: "10s" });
+    const all: number[] = [];
+    const record = (latencyMs: number, at: number) => {
+      stats.record({ version: "v1", ok: true, latencyMs }, at);
+      all.push(latencyMs);
+    };
+    // The first slice spans many bins (lo < hi); each later slice one bin of its own, so that a bin left behind in a
+    // recycled slot would move the window's quantiles.
+    for (let i = 0; i < 50; i++) (record(5, T0), record(900, T0));
+    const slices = 30; // five minutes: every slot of the one-minute ring is reused several times
+    for (let s = 1; s <= slices; s++) for (let i = 0; i < 10; i++) record(10 * s, T0 + s * 10_000);
+    const now = T0 + slices * 10_000;
+    const window = stats.window({ now });
+    const inWindow = all.filter((_, i) => i >= 100 && Math.floor((i - 100) / 10) + 1 >= (window.from - T0) / 10_000).sort((a, b) => a - b);
+    expect(window.totals.requests).toBe(inWindow.length);
+    const latency = window.versions.v1!.latency!;
+    expect(relativeError(latency.p50, exactQuantile(Float64Array.from(inWindow), 0.5))).toBeLessThanOrEqual(RELATIVE_ACCURACY);
+    expect(latency.max).toBe(10 * slices);
+    const lifetime = stats.lifetime(now).versions.v1!.latency!;
+    const sorted = Float64Array.from(all).sort();
+    for (const q of [0.5, 0.95, 0.99] as const) {
+      const key = q === 0.5 ? "p50" : q === 0.95 ? "p95" : "p99";
+      expect(relativeError(lifetime[key], exactQuantile(sorted, q))).toBeLessThanOrEqual(RELATIVE_ACCURACY);
+    }
+    expect(lifetime.max).toBe(900);
+  });
+});
+
 describe("sketch edges", () => {
   it("reports sub-microsecond latencies (the zero bin) as the exact minimum, and clamps to [min, max]", () => {
     const stats = createStats({ versions: ["v1"] });

@@ -87,7 +87,10 @@ describe("a window's slots, recycled", () => {
     };
     // The first slice spans many bins (lo < hi); each later slice one bin of its own, so that a bin left behind in a
     // recycled slot would move the window's quantiles.
-    for (let i = 0; i < 50; i++) (record(5, T0), record(900, T0));
+    for (let i = 0; i < 50; i++) {
+      record(5, T0);
+      record(900, T0);
+    }
     const slices = 30; // five minutes: every slot of the one-minute ring is reused several times
     for (let s = 1; s <= slices; s++) for (let i = 0; i < 10; i++) record(10 * s, T0 + s * 10_000);
     const now = T0 + slices * 10_000;

@@ -562,7 +562,7 @@ describe("state is plain JSON", () => {
 
   it("refuses a restored weight or rollback weight that is not a number from 0 to 100 (out_of_range, type), and takes both ends", () => {
     const d = new Driver({ steps: [{ weight: 5, pause: "10m" }] });
-    const codes = (state: Record<string, unknown>) => checkState(d.plan, state).map((p) => [p.code, p.path]);
+    const codes = (state: object) => checkState(d.plan, state).map((p) => [p.code, p.path]);
     for (const weight of [-1, 100.5, Number.NaN, Number.POSITIVE_INFINITY, "5", null]) {
       expect(codes({ ...d.state, weight })).toEqual([["out_of_range", "state.weight"]]);
     }

@@ -37,6 +37,7 @@ import path from "node:path";
 import autocannon from "autocannon";
 import type * as Core from "../src/index.js";
 import type * as NodeIntegration from "../src/integrations/node.js";
+import { bareProxy } from "./lib/bare-proxy.js";
 import { machineInfo } from "./lib/harness.js";
 
 const ROLE = process.argv.find((a) => a.startsWith("--role="))?.slice("--role=".length);
@@ -80,18 +81,7 @@ function upstreamRole(): void {
 }
 
 function bareRole(upstreamPort: number): void {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const server = http.createServer((req, res) => {
-    const upstream = http.request({ host: "127.0.0.1", port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on("error", () => {
-      res.statusCode = 502;
-      res.end();
-    });
-    req.pipe(upstream);
-  });
+  const { server, agent } = bareProxy(upstreamPort);
   serve(server, () => agent.destroy());
 }
 

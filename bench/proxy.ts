@@ -22,6 +22,7 @@ import { fork } from "node:child_process";
 import http from "node:http";
 import { writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
+import { bareProxy } from "./lib/bare-proxy.js";
 import { machineInfo, REPO_ROOT } from "./lib/harness.js";
 
 const ROLE = process.argv.find((a) => a.startsWith("--role="))?.slice("--role=".length);
@@ -93,18 +94,7 @@ async function proxyRole(upstreamPort: number): Promise<void> {
 
 /** The least a Node reverse proxy can be: the baseline for what one more Node HTTP hop costs. */
 async function bareRole(upstreamPort: number): Promise<void> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const server = http.createServer((req, res) => {
-    const upstream = http.request({ host: "127.0.0.1", port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on("error", () => {
-      res.statusCode = 502;
-      res.end();
-    });
-    req.pipe(upstream);
-  });
+  const { server, agent } = bareProxy(upstreamPort);
   server.keepAliveTimeout = 60_000;
   server.listen(0, "127.0.0.1", () => process.send?.({ port: (server.address() as { port: number }).port }));
   reportCpu();

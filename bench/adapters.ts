@@ -7,7 +7,8 @@
  * - Fastify with the turnout plugin vs bare Fastify, Hono (on @hono/node-server) with the turnout middleware vs
  *   bare Hono: throughput loss and added p99 (goal: at most 5 % each), the server's CPU time and bytes allocated
  *   per request. A second baseline sets the same two response headers by hand (`-hand`): what any hook or
- *   middleware that sets headers costs in that framework.
+ *   middleware that sets headers costs in that framework; a third does nothing at all (`-noop`): what the framework
+ *   charges any hook or middleware.
  * - `--from=dist` measures the built package (`npm run build` first; plain JavaScript, readable profiles);
  *   `--baseline=REPO` adds the built package of another checkout (REPO/dist) as a fourth side (`-baseline`):
  *   before and after in one run. `--profile=DIR` writes a CPU profile of each server to DIR/<side>/.
@@ -81,18 +82,23 @@ async function role(kind: string): Promise<number> {
       });
     }
     case "fastify-bare":
+    case "fastify-noop":
     case "fastify-hand":
     case "fastify-turnout": {
       const { default: Fastify } = await import("fastify");
       const { turnout } = (await import(source("fastify"))) as typeof FastifyIntegration;
       const app = Fastify();
       if (kind === "fastify-turnout") await app.register(turnout(router));
+      if (kind === "fastify-noop") {
+        // A hook that does nothing: what Fastify charges any plugin with a request hook.
+        app.addHook("onRequest", (_request, _reply, done) => done());
+      }
       if (kind === "fastify-hand") {
-        // The same response headers set by hand in the hook turnout sets them in (onSend, so that they go on every
-        // reply and win over the application's): what any plugin that does so costs.
-        app.addHook("onSend", (_request, reply, payload, done) => {
+        // The same response headers set by hand in the hook turnout sets them in (onRequest, so that they go on every
+        // reply, error replies included): what any plugin that does so costs.
+        app.addHook("onRequest", (_request, reply, done) => {
           for (const [name, value] of HAND_HEADERS) reply.header(name, value);
-          done(null, payload);
+          done();
         });
       }
       app.get("/users", async () => BODY);
@@ -100,6 +106,7 @@ async function role(kind: string): Promise<number> {
       return (app.server.address() as AddressInfo).port;
     }
     case "hono-bare":
+    case "hono-noop":
     case "hono-hand":
     case "hono-turnout": {
       const { Hono } = await import("hono");
@@ -107,6 +114,12 @@ async function role(kind: string): Promise<number> {
       const { turnout } = (await import(source("hono"))) as typeof HonoIntegration;
       const app = new Hono();
       if (kind === "hono-turnout") app.use(turnout(router));
+      if (kind === "hono-noop") {
+        // A middleware that does nothing: what Hono charges any middleware (its handlers then run as a promise chain).
+        app.use(async (_c, next) => {
+          await next();
+        });
+      }
       if (kind === "hono-hand") {
         // A middleware that sets the same response headers by hand, as Hono's own middlewares do: what any
         // middleware (Hono's async path) and any header (a Headers object instead of a plain one) cost.
@@ -290,6 +303,7 @@ async function main(): Promise<void> {
   if (wanted("decide")) await decideCost();
   const sides = (framework: string): string[] => [
     `${framework}-bare`,
+    `${framework}-noop`,
     `${framework}-hand`,
     `${framework}-turnout`,
     ...(BASELINE !== undefined ? [`${framework}-baseline`] : []),

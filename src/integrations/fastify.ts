@@ -50,7 +50,8 @@ interface Exchange {
 /**
  * A plugin that decides the version of every request in the context it is registered in (and its children,
  * not its siblings): `request.turnout` is the decision (in `onRequest`), turnout's headers go on every reply,
- * error replies included (`onSend`), a version past its sunset gets 410 and an unknown version 404 before any
+ * error replies and 404s included (set in `onRequest`; a header of the same name the route sets replaces turnout's,
+ * Set-Cookie values add up), a version past its sunset gets 410 and an unknown version 404 before any
  * handler runs, and the outcome is recorded in `stats` when the response has been sent (`onResponse`; a thrown
  * error counts as a failure). Throws `TurnoutConfigError` for bad options; never throws on the request path.
  *
@@ -72,32 +73,29 @@ export function turnout(router: Router, options: TurnoutFastifyOptions = {}): Tu
     engine.record(exchange.prepared, status, exchange.error);
   };
   // The hooks take Fastify's `done` callback: an async hook costs a promise and a trip through the microtask queue
-  // per request and hook. Without stats there is nothing to record, so there are no end-of-response hooks.
+  // per request and hook. Without stats there is nothing to record, so there are no end-of-response hooks and no
+  // per-request state beyond `request.turnout`.
   const plugin: FastifyPluginAsync = async (instance) => {
     if (!instance.hasRequestDecorator("turnout")) instance.decorateRequest("turnout", null);
-    if (!instance.hasRequestDecorator(held)) instance.decorateRequest(held, null);
+    if (engine.records && !instance.hasRequestDecorator(held)) instance.decorateRequest(held, null);
+    // The headers are set as the request comes in, so they are on every reply, error replies and 404s included
+    // (Fastify keeps a reply's headers when its error handler answers), and no `onSend` hook runs per reply.
     instance.addHook("onRequest", (request, reply, done) => {
       if (request.turnout !== null) return done(); // registered twice on the way: decide once
       const prepared = engine.prepare(request.raw, request.url, request);
       request.turnout = prepared.decision;
-      (request as unknown as Record<symbol, Exchange>)[held] = { prepared, error: undefined, recorded: false };
+      if (engine.records) (request as unknown as Record<symbol, Exchange>)[held] = { prepared, error: undefined, recorded: false };
+      try {
+        for (const [name, value] of prepared.headers) {
+          // Fastify appends Set-Cookie values itself; a Link an earlier hook set is joined.
+          const existing = name === "link" ? reply.getHeader("link") : undefined;
+          reply.header(name, existing === undefined ? value : `${String(existing)}, ${value}`);
+        }
+      } catch (error) {
+        engine.fault("setting the response headers failed", error);
+      }
       if (prepared.answer !== undefined) answer(reply, prepared.answer);
       else done();
-    });
-    instance.addHook("onSend", (request, reply, payload, done) => {
-      const exchange = exchangeOf(request);
-      if (exchange !== null) {
-        try {
-          for (const [name, value] of exchange.prepared.headers) {
-            const existing = name === "link" ? reply.getHeader("link") : undefined;
-            // Fastify appends Set-Cookie values itself; Link values are joined; the others replaced.
-            reply.header(name, existing === undefined ? value : `${String(existing)}, ${value}`);
-          }
-        } catch (error) {
-          engine.fault("setting the response headers failed", error);
-        }
-      }
-      done(null, payload);
     });
     if (!engine.records) return;
     instance.addHook("onError", (request, _reply, error, done) => {

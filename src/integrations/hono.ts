@@ -8,7 +8,8 @@ import { createEngine } from "./http/engine.js";
 import { type VersionedOptions, checkVersioned, pickHandler } from "./http/dispatch.js";
 import type { HttpCounters, RequestLike, TurnoutHttpOptions, Validators } from "./http/types.js";
 import { checkValidators } from "./http/validate.js";
-import { addPairs, checkInput, jsonResponse, targetOf } from "./http/web.js";
+import type { HeaderPair } from "./http/respond.js";
+import { addMissing, checkInput, jsonResponse, targetOf } from "./http/web.js";
 
 /**
  * The Hono environment the middleware provides: `c.get("turnout")` (and `c.var.turnout`) is the decision. Merge it
@@ -67,21 +68,35 @@ export function turnout(router: Router, options: TurnoutHonoOptions = {}): Turno
   const engine = createEngine<Context>(router, options);
   const middleware: MiddlewareHandler<TurnoutEnv> = async (c, next) => {
     if (c.get("turnout") !== undefined) return next(); // mounted twice: decide once
-    const prepared = engine.prepare(requestOf(c), targetOf(c.req.url), c);
+    const node = nodeOf(c);
+    const prepared = node === undefined ? engine.prepare(c.req.raw, targetOf(c.req.url), c) : engine.prepare(node.incoming, node.incoming.url, c);
     c.set("turnout", prepared.decision);
     if (prepared.answer !== undefined) {
       engine.record(prepared, prepared.answer.status);
       return jsonResponse(prepared.answer, prepared.headers);
     }
+    if (node !== undefined && !combines(prepared.headers)) {
+      // On Node the headers go on Node's response before the route runs, and reach the client whatever response the
+      // route returns: Hono's own fast way of writing a response stays open, where reading `c.res.headers` would
+      // build a Web `Headers` for every response. Node lets the response's own headers win, as turnout's rule says.
+      try {
+        for (const [name, value] of prepared.headers) node.outgoing.setHeader(name, value);
+      } catch (error) {
+        engine.fault("setting the response headers failed", error);
+      }
+      await next();
+      if (engine.records) engine.record(prepared, c.res.status, c.error);
+      return;
+    }
     await next(); // Hono's compose hands a throw to onError and keeps it in c.error
     if (engine.records) engine.record(prepared, c.res.status, c.error);
     try {
-      addPairs(c.res.headers, prepared.headers);
+      addMissing(c.res.headers, prepared.headers);
     } catch {
       // Immutable headers (a response from fetch): Hono's `res` setter copies the response into a mutable one.
       try {
         c.res = new Response(c.res.body, c.res);
-        addPairs(c.res.headers, prepared.headers);
+        addMissing(c.res.headers, prepared.headers);
       } catch (error) {
         engine.fault("setting the response headers failed", error);
       }
@@ -90,18 +105,32 @@ export function turnout(router: Router, options: TurnoutHonoOptions = {}): Turno
   return Object.assign(middleware, { counters: engine.counters });
 }
 
+/** Node's request and response under `@hono/node-server`, which passes them as `c.env.incoming` and `c.env.outgoing`. */
+interface NodePair {
+  readonly incoming: RequestLike & { readonly url: string };
+  readonly outgoing: { setHeader(name: string, value: string): unknown };
+}
+
 /**
- * The request turnout reads the headers of. On Node (`@hono/node-server` passes Node's request as `c.env.incoming`),
- * Node's own: its headers are a plain object already, where the Web `Request`'s `Headers` would be built from the
- * raw headers for turnout alone (unless the application reads them too). Elsewhere, the Web `Request`.
+ * Node's request and response, when Hono runs on `@hono/node-server`. turnout reads the request headers from Node's
+ * request, a plain object already, where the Web `Request`'s `Headers` would be built from the raw headers for
+ * turnout alone (unless the application reads them too). Elsewhere, `undefined`: the Web `Request` is read.
  */
-function requestOf(c: Context): RequestLike {
-  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
-  const node = incoming as { rawHeaders?: unknown; headers?: unknown } | null | undefined;
-  if (typeof node === "object" && node !== null && Array.isArray(node.rawHeaders) && typeof node.headers === "object" && node.headers !== null) {
-    return node as RequestLike;
-  }
-  return c.req.raw;
+function nodeOf(c: Context): NodePair | undefined {
+  const env = c.env as { incoming?: unknown; outgoing?: unknown } | undefined;
+  const incoming = env?.incoming as { rawHeaders?: unknown; headers?: unknown; url?: unknown } | null | undefined;
+  const outgoing = env?.outgoing as { setHeader?: unknown; headersSent?: unknown } | null | undefined;
+  if (typeof incoming !== "object" || incoming === null || typeof outgoing !== "object" || outgoing === null) return undefined;
+  if (!Array.isArray(incoming.rawHeaders) || typeof incoming.headers !== "object" || incoming.headers === null || typeof incoming.url !== "string")
+    return undefined;
+  if (typeof outgoing.setHeader !== "function" || outgoing.headersSent !== false) return undefined;
+  return { incoming, outgoing } as NodePair;
+}
+
+/** Whether turnout's headers include one that combines with the application's (`Set-Cookie`, `Link`), so they must be added to the response. */
+function combines(pairs: readonly HeaderPair[]): boolean {
+  for (const [name] of pairs) if (name === "set-cookie" || name === "link") return true;
+  return false;
 }
 
 /**

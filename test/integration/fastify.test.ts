@@ -87,16 +87,21 @@ describe.each(majors)("turnout/fastify on %s", (_name, factory) => {
       throw new Error("boom");
     });
     server.get("/teapot", async (_request, reply) => reply.code(418).header("set-cookie", "session=abc").send({ short: "and stout" }));
+    // A header the route sets itself replaces turnout's; Set-Cookie values add up.
+    server.get("/own", async (_request, reply) => reply.header("x-api-version", "v1-legacy").send({ own: true }));
     const boom = await server.inject({ url: "/boom", headers: { "x-canary": "true" } });
     expect([boom.statusCode, boom.headers["x-api-version"]]).toEqual([500, "v2"]);
     const teapot = await server.inject({ url: "/teapot", headers: { "x-user-id": "u-3" } });
     expect(teapot.statusCode).toBe(418);
-    expect(teapot.headers["set-cookie"]).toEqual(["session=abc", expect.stringMatching(/^turnout_pin=/)]);
+    expect(teapot.headers["set-cookie"]).toEqual([expect.stringMatching(/^turnout_pin=/), "session=abc"]);
+    const own = await server.inject({ url: "/own", headers: { "x-canary": "true" } });
+    expect([own.statusCode, own.headers["x-api-version"], typeof own.headers["x-turnout-pin"]]).toEqual([200, "v1-legacy", "string"]);
     const missing = await server.inject({ url: "/nowhere", headers: { "x-canary": "true" } });
     expect([missing.statusCode, missing.headers["x-api-version"]]).toEqual([404, "v2"]);
     expect(stats.outcomes.map((o) => [o.outcome.status, o.outcome.error instanceof Error])).toEqual([
       [500, true],
       [418, false],
+      [200, false],
       [404, false],
     ]);
     expect(stats.outcomes[1]?.outcome.client).toBe("u-3");

@@ -4,6 +4,7 @@
 import { serve, type ServerType } from "@hono/node-server";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import type { ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
 import { createRouter } from "../../src/router/index.js";
@@ -113,6 +114,66 @@ describe("turnout/hono", () => {
     expect(relayed.headers.getSetCookie()).toEqual([expect.stringMatching(/^turnout_pin=/)]);
     const cookie = await app.request("/cookie", { headers: { "x-user-id": "u-1" } });
     expect(cookie.headers.getSetCookie()).toEqual(["session=abc", expect.stringMatching(/^turnout_pin=/)]);
+  });
+
+  it("on Node puts its headers on every response, whatever the route answers; a header the route sets itself wins, cookies add up", async () => {
+    const origin = new Hono().get("/", (c) => c.text("from origin", 201, { "x-origin": "yes" }));
+    const originUrl = await listen(origin as unknown as Hono<TurnoutEnv>);
+    const app = new Hono<TurnoutEnv>();
+    app.use(turnout(createRouter(baseConfig())));
+    app.get("/json", (c) => c.json({ ok: true }));
+    app.get("/stream", (c) => c.body(new Blob(["a", "b"]).stream()));
+    app.get("/own", (c) => c.text("mine", 200, { "x-api-version": "v1-legacy" }));
+    app.get("/relay", () => fetch(originUrl));
+    app.get("/boom", () => {
+      throw new Error("boom");
+    });
+    app.get("/raw", (c) => {
+      // A route that writes Node's response itself (hono/node-server's RESPONSE_ALREADY_SENT way).
+      const outgoing = (c.env as { outgoing: ServerResponse }).outgoing;
+      outgoing.writeHead(202, { "content-type": "text/plain" }).end("raw");
+      return new Response(null, { headers: { "x-hono-already-sent": "true" } });
+    });
+    app.onError((_error, c) => c.text("handled", 500));
+    const url = await listen(app);
+    const answers = [];
+    for (const path of ["/json", "/stream", "/relay", "/boom", "/nowhere", "/raw"]) {
+      const response = await fetch(`${url}${path}`, { headers: { "x-canary": "true" } });
+      answers.push([path, response.status, response.headers.get("x-api-version"), response.headers.get("x-turnout-pin")?.slice(0, 3), await response.text()]);
+    }
+    expect(answers).toEqual([
+      ["/json", 200, "v2", "v2~", '{"ok":true}'],
+      ["/stream", 200, "v2", "v2~", "ab"],
+      ["/relay", 201, "v2", "v2~", "from origin"],
+      ["/boom", 500, "v2", "v2~", "handled"],
+      ["/nowhere", 404, "v2", "v2~", "404 Not Found"],
+      ["/raw", 202, "v2", "v2~", "raw"],
+    ]);
+    // The route's own value of a header turnout also sets wins, over Node and with app.request alike.
+    const own = await fetch(`${url}/own`, { headers: { "x-canary": "true" } });
+    const ownInMemory = await app.request("/own", { headers: { "x-canary": "true" } });
+    for (const response of [own, ownInMemory]) {
+      expect([response.headers.get("x-api-version"), response.headers.get("x-turnout-pin")?.slice(0, 3)]).toEqual(["v1-legacy", "v2~"]);
+    }
+  });
+
+  it("on Node keeps combining Set-Cookie and Link with the route's own", async () => {
+    let now = DEPRECATED;
+    const app = new Hono<TurnoutEnv>();
+    app.use(turnout(createRouter(retiringConfig()), { clock: () => now, pin: { cookie: true } }));
+    app.get("/api/:version/users", (c) => {
+      c.header("set-cookie", "session=abc");
+      c.header("link", '<https://docs.example/users>; rel="help"');
+      return c.json({ version: c.var.turnout.version });
+    });
+    const url = await listen(app);
+    const response = await fetch(`${url}/api/v1/users`, { headers: { "x-user-id": "u-1" } });
+    expect(response.status).toBe(200);
+    expect(response.headers.getSetCookie()).toEqual(["session=abc", expect.stringMatching(/^turnout_pin=/)]);
+    expect(response.headers.get("link")).toMatch(/^<https:\/\/docs\.example\/users>; rel="help", .*rel="deprecation"/);
+    expect(response.headers.get("sunset")).toBe("Sun, 01 Jun 2025 00:00:00 GMT");
+    now = AFTER_SUNSET;
+    expect((await fetch(`${url}/api/v1/users`)).status).toBe(410);
   });
 
   it("sends lifecycle headers, answers 410 after the sunset and 404 for an unknown version without running the route", async () => {

@@ -26,6 +26,17 @@ export function targetOf(url: string): string {
   return hash === -1 ? url.slice(slash) : url.slice(slash, hash);
 }
 
+/**
+ * Adds turnout's headers to `headers` where the application has not set them: `Set-Cookie` and `Link` are appended
+ * to the application's, the others kept as the application set them (as when turnout sets them before the route).
+ */
+export function addMissing(headers: Headers, pairs: readonly HeaderPair[]): void {
+  for (const [name, value] of pairs) {
+    if (name === "set-cookie" || name === "link") headers.append(name, value);
+    else if (!headers.has(name)) headers.set(name, value);
+  }
+}
+
 /** Adds turnout's headers to `headers`: `Set-Cookie` and `Link` are appended, the others replaced. */
 export function addPairs(headers: Headers, pairs: readonly HeaderPair[]): void {
   for (const [name, value] of pairs) {

@@ -238,7 +238,12 @@ async function group(name: string, sides: readonly string[], upstream: string, s
     for (const server of servers) await load(server.url, 1, connections); // warm-up
     const runs = sides.map((): Sample[] => []);
     for (let round = 0; round < rounds; round++) {
-      for (const [i, server] of servers.entries()) runs[i]?.push(await measure(server, seconds, connections));
+      // Each round starts with another side, so that a machine speeding up or slowing down favours none.
+      for (let k = 0; k < servers.length; k++) {
+        const i = (round + k) % servers.length;
+        const server = servers[i] as Server;
+        runs[i]?.push(await measure(server, seconds, connections));
+      }
     }
     const line = (label: string, r: Sample[]): string =>
       `  ${label.padEnd(16)} ${mean(r, "rps").toFixed(0).padStart(7)} req/s   p50 ${mean(r, "p50").toFixed(1).padStart(5)} ms   p99 ${mean(r, "p99").toFixed(1).padStart(5)} ms` +
@@ -252,6 +257,17 @@ async function group(name: string, sides: readonly string[], upstream: string, s
       console.log(
         `  ${sides[i + 1]} vs ${sides[0]}: throughput ${(loss * 100).toFixed(1)} % lower, p99 ${(addedP99 * 100).toFixed(1)} % higher, ` +
           `CPU +${addedCpu.toFixed(1)} µs/req, +${(perRequest(r, "allocated") - perRequest(base, "allocated")).toFixed(0)} B/req`,
+      );
+      // The same comparison round by round (each side against the bare app of its own round, measured seconds
+      // apart): on a machine whose speed drifts, the median of these is steadier than the ratio of the means.
+      const paired = (f: (side: Sample, bare: Sample) => number): string => {
+        const values = r.map((run, round) => f(run, base[round] as Sample)).sort((a, b) => a - b);
+        const at = (q: number): number => values[Math.min(values.length - 1, Math.floor(q * values.length))] as number;
+        return `${at(0.5).toFixed(1)} (quartiles ${at(0.25).toFixed(1)} … ${at(0.75).toFixed(1)})`;
+      };
+      console.log(
+        `    round by round, median: throughput ${paired((x, b) => (1 - x.rps / b.rps) * 100)} % lower, ` +
+          `p99 ${paired((x, b) => (x.p99 / b.p99 - 1) * 100)} % higher, CPU +${paired((x, b) => x.cpuUs / x.requests - b.cpuUs / b.requests)} µs/req`,
       );
     }
     console.log("");

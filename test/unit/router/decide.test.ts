@@ -1,6 +1,6 @@
 // decide(): every rule kind, the precedence between them, pins, and junk input.
 import { describe, expect, it } from "vitest";
-import { type Decision, type RouterConfig, createRouter } from "../../../src/index.js";
+import { type Decision, type RouterConfig, bucketOf, createRouter, seedOf } from "../../../src/index.js";
 import { mulberry32 } from "../../../src/internal/random.js";
 
 const base: RouterConfig = {
@@ -468,6 +468,17 @@ describe("mirror", () => {
     let copies = 0;
     for (let i = 0; i < 8000; i++) if (share.decide({}).mirror === "v2") copies++;
     expect(copies / 8000).toBeCloseTo(0.25, 1);
+  });
+
+  it("with a key, marks the keys whose mirror bucket is below percent × 100: the boundary bucket itself is not copied", () => {
+    // The mirror's buckets come from its own seed (`mirror:` + the router's salt), apart from the split's.
+    const seed = seedOf("mirror:");
+    const inBucket = (bucket: number): string => {
+      for (let i = 0; i < 3_000_000; i++) if (bucketOf(`k${i}`, seed) === bucket) return `k${i}`;
+      throw new Error(`no key in bucket ${bucket}`);
+    };
+    const router = createRouter({ ...base, split: { v1: 100, v2: 0 }, mirror: { version: "v2", percent: 12.34 } });
+    expect([1233, 1234, 0, 9999].map((bucket) => router.decide({ key: inBucket(bucket) }).mirror)).toEqual(["v2", undefined, "v2", undefined]);
   });
 
   it("never mirrors a version to itself, and honours `from`", () => {

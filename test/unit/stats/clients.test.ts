@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bucketOf, murmur3Signed } from "../../../src/router/hash.js";
-import { CLIENT_SEED, LIFETIME_P, exactLimitOf } from "../../../src/stats/hll.js";
+import { CLIENT_SEED, LIFETIME_P, estimate, exactLimitOf } from "../../../src/stats/hll.js";
 import { createStats, mergeSnapshots, parseSnapshot, readSnapshot, type WindowClientPrecision } from "../../../src/stats/index.js";
 import { windowWorkload } from "./helpers.js";
 
@@ -188,5 +188,55 @@ describe("distinct clients", () => {
     const s = stats.snapshot(T0);
     expect(s.lifetime.versions.v1!.requests).toBe(1_000_000);
     expect(s.totalClients).toBe(1);
+  });
+
+  it("estimate from the registers as Ertl's formula does, σ and τ summed until they stop changing (empty, saturated and mixed registers)", () => {
+    // The formula written out with a fixed number of terms, far more than either series needs at these values.
+    const sigma = (x: number): number => {
+      if (x === 1) return Infinity;
+      let [z, y, power] = [x, 1, x];
+      for (let k = 0; k < 64; k++) {
+        power *= power;
+        z += power * y;
+        y *= 2;
+      }
+      return z;
+    };
+    const tau = (x: number): number => {
+      if (x === 0 || x === 1) return 0;
+      let [z, y, root] = [1 - x, 1, x];
+      for (let k = 0; k < 64; k++) {
+        root = Math.sqrt(root);
+        y *= 0.5;
+        z -= (1 - root) ** 2 * y;
+      }
+      return z / 3;
+    };
+    const p = 10;
+    const m = 1 << p;
+    const q = 32 - p;
+    const reference = (regs: Uint8Array): number => {
+      const histogram = new Array<number>(q + 2).fill(0);
+      for (const r of regs) histogram[Math.min(r, q + 1)]! += 1;
+      let z = m * tau(1 - histogram[q + 1]! / m);
+      for (let k = q; k >= 1; k--) z = 0.5 * (z + histogram[k]!);
+      z += m * sigma(histogram[0]! / m);
+      return Math.round((m / (2 * Math.LN2)) * (m / z));
+    };
+    const registers = (rank: (i: number) => number): Uint8Array => Uint8Array.from({ length: m }, (_, i) => rank(i));
+    const cases = {
+      "all empty": registers(() => 0),
+      "one register set": registers((i) => (i === 7 ? 3 : 0)),
+      "half empty": registers((i) => (i % 2 === 0 ? 0 : 1 + (i % 5))),
+      "none empty": registers((i) => 1 + (i % 7)),
+      "nearly all saturated": registers((i) => (i < 1000 ? q + 1 : 4)),
+      "saturated and empty": registers((i) => (i % 3 === 0 ? q + 1 : i % 3 === 1 ? 0 : 2 + (i % 11))),
+    };
+    const got = Object.fromEntries(Object.entries(cases).map(([name, regs]) => [name, estimate(regs, 0, p)]));
+    const want = Object.fromEntries(Object.entries(cases).map(([name, regs]) => [name, reference(regs)]));
+    expect(got).toEqual(want);
+    // The series matter: a single term of σ at one register in 1,024 set would give another count.
+    expect([want["all empty"], want["one register set"]]).toEqual([0, 1]);
+    expect(Object.values(want).every((n) => Number.isFinite(n) && n >= 0)).toBe(true);
   });
 });

@@ -482,6 +482,23 @@ describe("rollback", () => {
     expect(early.position).toEqual(["rollingBack", 1, 10]);
   });
 
+  it("says in the promotion's event what it changed and whether a rollback window follows", () => {
+    const promoted = (plan: RolloutPlan) => {
+      const d = new Driver(plan);
+      d.run({ type: "start" }, 0);
+      d.tick(10 * MIN, "pass");
+      return d.last.events.find((e) => e.type === "promoted");
+    };
+    expect(promoted({ steps: [{ weight: 50, pause: "10m" }], rollbackWindow: "15m" })).toMatchObject({
+      message: "promoted to 100%; rollback window 15m",
+      previousWeight: 50,
+      weight: 100,
+    });
+    const direct = promoted({ steps: [{ weight: 50, pause: "10m" }] });
+    expect([direct?.message, direct?.previousWeight]).toEqual(["promoted to 100%", 50]);
+    expect(promoted({ steps: [{ weight: 50, pause: "10m" }], analysis: analysed })?.health?.verdict).toBe("pass");
+  });
+
   it("keeps analysing during the rollback window and flips back on failure", () => {
     const d = new Driver({ steps: [{ weight: 50, pause: "10m" }], rollbackWindow: "15m", analysis: analysed });
     d.run({ type: "start" }, 0);
@@ -513,6 +530,15 @@ describe("blue-green", () => {
     expect(d.position).toEqual(["promoted", 2, 100]);
     d.run({ type: "abort" }, 20 * MIN);
     expect(d.position).toEqual(["aborted", 2, 0]);
+  });
+
+  it("previews only in a blue-green plan: a canary step at 0 % progresses, or analyses", () => {
+    const canary = new Driver({ steps: [{ weight: 0, pause: "10m" }, { weight: 50 }] });
+    canary.run({ type: "start" }, 0);
+    expect(canary.position).toEqual(["progressing", 0, 0]);
+    const analysedCanary = new Driver({ steps: [{ weight: 0, pause: "10m", analysis: { maxErrorRate: 1 } }, { weight: 50 }] });
+    analysedCanary.run({ type: "start" }, 0);
+    expect(analysedCanary.position).toEqual(["analysing", 0, 0]);
   });
 
   it("aborts a preview whose smoke checks fail", () => {

@@ -58,6 +58,8 @@ describe("plan validation lists every problem with a code and a path", () => {
     ["an analysed step with a zero hold", { steps: [{ weight: 5, pause: 0, analysis: { maxErrorRate: 5 } }] }, ["conflict", "steps[0].pause"]],
     ["the same stable and canary", { steps: [{ weight: 5 }], stable: "v1", canary: "v1" }, ["conflict", "canary"]],
     ["an empty name", { steps: [{ weight: 5, name: " " }] }, ["empty", "steps[0].name"]],
+    ["a name of 201 characters", { steps: [{ weight: 5, name: "n".repeat(201) }] }, ["too_long", "steps[0].name"]],
+    ["a p99 limit of 0 ms", { steps: [{ weight: 5, analysis: { maxP99Ms: 0 } }] }, ["out_of_range", "steps[0].analysis.maxP99Ms"]],
     ["a bad rollback window", { steps: [{ weight: 5 }], rollbackWindow: "soon" }, ["invalid_duration", "rollbackWindow"]],
     ["a zero rollback interval", { steps: [{ weight: 5 }], rollbackInterval: 0 }, ["out_of_range", "rollbackInterval"]],
     ["a window analysis without criteria", { steps: [{ weight: 5 }], analysis: { window: "1m" }, rollbackWindow: "10m" }, ["required", "analysis"]],
@@ -77,6 +79,10 @@ describe("plan validation lists every problem with a code and a path", () => {
       expect((thrown as Error).message).toMatch(/^invalid rollout plan: /);
     });
   }
+
+  it("takes a step name of exactly 200 characters", () => {
+    expect(problemsOf({ steps: [{ weight: 5, name: "n".repeat(200) }] })).toEqual([]);
+  });
 
   it("lists every problem of a plan at once, in order", () => {
     const problems = problemsOf({

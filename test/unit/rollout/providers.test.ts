@@ -87,6 +87,15 @@ describe("plan providers", () => {
     expect(() => compilePlan({ ...promPlan, providers: {} })).toThrow(TurnoutConfigError);
   });
 
+  it("takes {{version}} with spaces inside the braces, and refuses a query that selects no version", () => {
+    const withQuery = (errors: string) => codes({ ...promPlan, providers: { prom: { type: "prometheus", url: "http://p", queries: { ...QUERIES, errors } } } });
+    expect(withQuery('sum(x{version="{{ version }}"})')).toEqual([]);
+    expect(withQuery('sum(x{version="{{version}}"})')).toEqual([]);
+    expect(withQuery('sum(x{version="{{  version	}}"})')).toEqual([]);
+    expect(withQuery('sum(x{version="v2"})')).toEqual(["required providers.prom.queries.errors"]);
+    expect(withQuery('sum(x{version="{{ver sion}}"})')).toEqual(["invalid_value providers.prom.queries.errors", "required providers.prom.queries.errors"]);
+  });
+
   it("fills in the placeholders: the window never reaches before the step began", () => {
     const request: ProviderRequest = {
       provider: "prom",

@@ -211,4 +211,21 @@ describe("simulateRollout scenarios", () => {
     expect(() => simulateRollout(sixSteps, { requestsPerSecond: 1 }, { sliceMs: "soon" })).toThrow(/invalid simulation options/);
     expect(() => simulateRollout({ steps: [] }, { requestsPerSecond: 1 })).toThrow(/invalid rollout plan/);
   });
+
+  it("takes up to 1,000 traffic changes and a slice of at least 1 ms, and says so beyond", () => {
+    const problemsOf = (run: () => unknown): Array<[string, string]> => {
+      try {
+        run();
+        return [];
+      } catch (error) {
+        return (error as TurnoutConfigError).problems.map((p) => [p.code, p.path]);
+      }
+    };
+    const changes = (n: number) => Array.from({ length: n }, (_, i) => ({ at: `${i + 1}s`, requestsPerSecond: 1 + (i % 3) }));
+    const short = { steps: [{ weight: 50, pause: "5s" }] };
+    expect(problemsOf(() => simulateRollout(short, { requestsPerSecond: 1, changes: changes(1000) }, { sliceMs: 1000 }))).toEqual([]);
+    expect(problemsOf(() => simulateRollout(short, { requestsPerSecond: 1, changes: changes(1001) }))).toEqual([["too_long", "changes"]]);
+    expect(problemsOf(() => simulateRollout(short, { requestsPerSecond: 1 }, { sliceMs: 1 }))).toEqual([]);
+    expect(problemsOf(() => simulateRollout(short, { requestsPerSecond: 1 }, { sliceMs: 0.5 }))).toEqual([["out_of_range", "sliceMs"]]);
+  });
 });

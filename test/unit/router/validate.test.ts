@@ -169,6 +169,32 @@ describe("config validation", () => {
     ]);
   });
 
+  it("names a variant's missing name, and reports a name of the wrong type once, not also as a duplicate", () => {
+    const experiment = (variants: unknown[], name: unknown = "e") => ({ name, variants });
+    expect(pairs({ ...base, experiments: [experiment([{ weight: 1 }])] })).toEqual(["required experiments[0].variants[0].name"]);
+    expect(
+      pairs({
+        ...base,
+        experiments: [
+          experiment([
+            { name: 5, weight: 1 },
+            { name: 5, weight: 1 },
+          ]),
+        ],
+      }),
+    ).toEqual(["type experiments[0].variants[0].name", "type experiments[0].variants[1].name"]);
+    expect(pairs({ ...base, experiments: [experiment([{ name: "A", weight: 1 }], 7), experiment([{ name: "A", weight: 1 }], 7)] })).toEqual([
+      "type experiments[0].name",
+      "type experiments[1].name",
+    ]);
+  });
+
+  it("without a split, takes the stable version as the one with weight when checking a bucketing scheme's order", () => {
+    const three = { versions: ["v1", "v2", "v3"], stable: "v3", canary: "v2" };
+    expect(pairs({ ...three, bucketing: { scheme: "unleash", groupId: "g", order: ["v1", "v2"] } })).toEqual(["conflict split.v3"]);
+    expect(() => createRouter({ ...three, bucketing: { scheme: "unleash", groupId: "g", order: ["v2", "v3"] } } as RouterConfig)).not.toThrow();
+  });
+
   it("gives every problem a message that starts with its path", () => {
     for (const problem of problemsOf({ ...base, split: { v1: Number.NaN, v3: 1 } })) {
       expect(problem.message.startsWith(`${problem.path}:`)).toBe(true);

@@ -178,6 +178,29 @@ describe("snapshots", () => {
     ]);
   });
 
+  it("say which part has the wrong type: the window's figures, a latency, its bins, a version's slices", () => {
+    const good = clone(busy().snapshot(T0 + 480_000)) as unknown as Record<string, unknown>;
+    for (const [field, value] of [
+      ["windowMs", "300000"],
+      ["resolutionMs", null],
+    ] as const) {
+      expect(
+        problemsOf(() => parseSnapshot({ ...good, [field]: value })),
+        field,
+      ).toEqual([{ code: "type", path: "windowMs" }]);
+    }
+    const raw = clone(good.raw) as { versions: Record<string, { slices: unknown; retired: Record<string, unknown> }> };
+    const v1 = raw.versions.v1!;
+    v1.retired.latency = { ...(v1.retired.latency as object), bins: 7 };
+    (raw.versions.v2 as { retired: Record<string, unknown> }).retired.latency = "fast";
+    v1.slices = { 0: {} };
+    expect(problemsOf(() => parseSnapshot({ ...good, raw }))).toEqual([
+      { code: "type", path: "raw.versions.v1.retired.latency.bins" },
+      { code: "type", path: "raw.versions.v1.slices" },
+      { code: "type", path: "raw.versions.v2.retired.latency" },
+    ]);
+  });
+
   it("refuse an `at` or `startedAt` beyond a Date's range (regression: parsing one looped forever)", () => {
     const s = clone(busy().snapshot(T0 + 480_000));
     expect(problemsOf(() => parseSnapshot({ ...s, at: 1e300, startedAt: -1e300 }))).toEqual([

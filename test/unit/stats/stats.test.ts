@@ -80,6 +80,7 @@ describe("createStats options", () => {
     expect(problemsOf({ window: "1d", resolution: "10s" })).toEqual([{ code: "out_of_range", path: "window" }]);
     expect(problemsOf({ resolution: 0.5 })).toEqual([{ code: "out_of_range", path: "resolution" }]);
     expect(problemsOf({ migration: { from: "v1", to: "v1" } })).toEqual([{ code: "conflict", path: "migration.to" }]);
+    expect(problemsOf({ migration: "v1->v2" })).toEqual([{ code: "type", path: "migration" }]);
     expect(problemsOf("fast")).toEqual([{ code: "type", path: "" }]);
     expect(createStats({ window: 60_000, resolution: "1s" }).windowMs).toBe(60_000);
   });

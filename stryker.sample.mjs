@@ -60,15 +60,19 @@ export async function sampleLines(folder, lines, seed) {
 const detected = new Set(["Killed", "Timeout"]);
 const valid = new Set(["Killed", "Timeout", "Survived", "NoCoverage"]);
 
-/** Score of one JSON report, with a 95 % interval over its lines when `population` (lines to draw from) is given. */
-export function score(report, population) {
+/**
+ * Score of one JSON report, with a 95 % interval over its lines when `population` (lines to draw from) is given.
+ * `only` (a set of "src/<folder>/file.ts:line") restricts it to those lines.
+ */
+export function score(report, population, only) {
   const counts = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, Ignored: 0, other: 0 };
   const perLine = new Map();
   for (const [file, { mutants }] of Object.entries(report.files)) {
     for (const mutant of mutants) {
+      const key = `${file}:${mutant.location.start.line}`;
+      if (only !== undefined && !only.has(key)) continue;
       counts[mutant.status in counts ? mutant.status : "other"] += 1;
       if (!valid.has(mutant.status)) continue;
-      const key = `${file}:${mutant.location.start.line}`;
       const cell = perLine.get(key) ?? { mutants: 0, detected: 0 };
       cell.mutants += 1;
       cell.detected += detected.has(mutant.status) ? 1 : 0;
@@ -91,11 +95,19 @@ export function score(report, population) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const percent = (x) => `${(100 * x).toFixed(1)} %`;
-  for (const path of process.argv.slice(2)) {
+  // --skip=n: score only the lines drawn after the first n, e.g. those no test was written for after a smaller sample
+  // of the same seed (a sample of n lines is the first n lines of a larger one).
+  const skip = Number(process.argv.find((a) => a.startsWith("--skip="))?.slice("--skip=".length) ?? 0);
+  for (const path of process.argv.slice(2).filter((a) => !a.startsWith("--"))) {
     const report = JSON.parse(readFileSync(path, "utf8"));
     const samplePath = path.replace(/\.json$/, ".sample.json");
-    const population = existsSync(samplePath) ? JSON.parse(readFileSync(samplePath, "utf8")).population : undefined;
-    const { counts, lines, total, ratio, interval } = score(report, population);
+    const sample = existsSync(samplePath) ? JSON.parse(readFileSync(samplePath, "utf8")) : undefined;
+    const population = sample?.population;
+    const only =
+      skip > 0 && sample !== undefined
+        ? new Set(sample.lines.slice(skip).map((range) => `src/${sample.folder}/${range.slice(0, range.lastIndexOf("-"))}`))
+        : undefined;
+    const { counts, lines, total, ratio, interval } = score(report, population, only);
     const range = interval ? ` (95 % interval ${percent(interval[0])} to ${percent(interval[1])}, ${lines} of ${population} lines)` : ` (${lines} lines)`;
     console.log(
       `${path}: ${total} mutants, ${counts.Killed} killed, ${counts.Timeout} timed out, ${counts.Survived} survived, ${counts.NoCoverage} no coverage, ${counts.Ignored} ignored: ${percent(ratio)}${range}`,

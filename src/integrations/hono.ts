@@ -8,8 +8,8 @@ import { createEngine } from "./http/engine.js";
 import { type VersionedOptions, checkVersioned, pickHandler } from "./http/dispatch.js";
 import type { HttpCounters, RequestLike, TurnoutHttpOptions, Validators } from "./http/types.js";
 import { checkValidators } from "./http/validate.js";
-import type { HeaderPair } from "./http/respond.js";
-import { addMissing, checkInput, jsonResponse, targetOf } from "./http/web.js";
+import { type HeaderPair, combinesWithYours } from "./http/respond.js";
+import { addPairs, checkInput, jsonResponse, targetOf } from "./http/web.js";
 
 /**
  * The Hono environment the middleware provides: `c.get("turnout")` (and `c.var.turnout`) is the decision. Merge it
@@ -75,28 +75,28 @@ export function turnout(router: Router, options: TurnoutHonoOptions = {}): Turno
       engine.record(prepared, prepared.answer.status);
       return jsonResponse(prepared.answer, prepared.headers);
     }
-    if (node !== undefined && !combines(prepared.headers)) {
-      // On Node the headers go on Node's response before the route runs, and reach the client whatever response the
-      // route returns: Hono's own fast way of writing a response stays open, where reading `c.res.headers` would
-      // build a Web `Headers` for every response. Node lets the response's own headers win, as turnout's rule says.
+    // On Node, unless some header combines with the application's, the headers go on Node's response before the
+    // route runs and reach the client whatever response the route returns: Hono's own fast way of writing a
+    // response stays open, where reading `c.res.headers` would build a Web `Headers` for every response. Node lets
+    // the response's own headers win, as turnout's rule says.
+    const outgoing = node !== undefined && !prepared.headers.some(combines) ? node.outgoing : undefined;
+    if (outgoing !== undefined) {
       try {
-        for (const [name, value] of prepared.headers) node.outgoing.setHeader(name, value);
+        for (const [name, value] of prepared.headers) outgoing.setHeader(name, value);
       } catch (error) {
         engine.fault("setting the response headers failed", error);
       }
-      await next();
-      if (engine.records) engine.record(prepared, c.res.status, c.error);
-      return;
     }
     await next(); // Hono's compose hands a throw to onError and keeps it in c.error
     if (engine.records) engine.record(prepared, c.res.status, c.error);
+    if (outgoing !== undefined) return;
     try {
-      addMissing(c.res.headers, prepared.headers);
+      addPairs(c.res.headers, prepared.headers, true);
     } catch {
       // Immutable headers (a response from fetch): Hono's `res` setter copies the response into a mutable one.
       try {
         c.res = new Response(c.res.body, c.res);
-        addMissing(c.res.headers, prepared.headers);
+        addPairs(c.res.headers, prepared.headers, true);
       } catch (error) {
         engine.fault("setting the response headers failed", error);
       }
@@ -104,6 +104,8 @@ export function turnout(router: Router, options: TurnoutHonoOptions = {}): Turno
   };
   return Object.assign(middleware, { counters: engine.counters });
 }
+
+const combines = ([name]: HeaderPair): boolean => combinesWithYours(name);
 
 /** Node's request and response under `@hono/node-server`, which passes them as `c.env.incoming` and `c.env.outgoing`. */
 interface NodePair {
@@ -125,12 +127,6 @@ function nodeOf(c: Context): NodePair | undefined {
     return undefined;
   if (typeof outgoing.setHeader !== "function" || outgoing.headersSent !== false) return undefined;
   return { incoming, outgoing } as NodePair;
-}
-
-/** Whether turnout's headers include one that combines with the application's (`Set-Cookie`, `Link`), so they must be added to the response. */
-function combines(pairs: readonly HeaderPair[]): boolean {
-  for (const [name] of pairs) if (name === "set-cookie" || name === "link") return true;
-  return false;
 }
 
 /**

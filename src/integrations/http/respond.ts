@@ -224,6 +224,11 @@ export function writeJson(res: JsonResponseLike, answer: JsonAnswer): void {
   res.end(body);
 }
 
+/** Whether turnout's header `name` is combined with the application's own (`Set-Cookie` appended, `Link` joined) rather than set alone. */
+export function combinesWithYours(name: string): boolean {
+  return name === "set-cookie" || name === "link";
+}
+
 /** The part of Node's `ServerResponse` needed to set headers. */
 export interface HeaderTarget {
   getHeader(name: string): number | string | readonly string[] | string[] | undefined;
@@ -241,7 +246,7 @@ export interface HeaderTarget {
  */
 export function applyHeaders(res: HeaderTarget, pairs: readonly HeaderPair[]): void {
   for (const [name, value] of pairs) {
-    if (name === "set-cookie" || name === "link") {
+    if (combinesWithYours(name)) {
       const existing = res.getHeader(name);
       if (existing !== undefined) {
         const list = Array.isArray(existing) ? [...(existing as readonly string[])] : [String(existing)];

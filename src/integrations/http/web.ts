@@ -5,7 +5,7 @@
  */
 import { isRecord } from "../../internal/problems.js";
 import type { Decision } from "../../types.js";
-import { type HeaderPair, type JsonAnswer, invalidAnswer } from "./respond.js";
+import { type HeaderPair, type JsonAnswer, combinesWithYours, invalidAnswer } from "./respond.js";
 import type { Validators } from "./types.js";
 import { runValidator, validatorFor } from "./validate.js";
 
@@ -27,22 +27,14 @@ export function targetOf(url: string): string {
 }
 
 /**
- * Adds turnout's headers to `headers` where the application has not set them: `Set-Cookie` and `Link` are appended
- * to the application's, the others kept as the application set them (as when turnout sets them before the route).
+ * Adds turnout's headers to `headers`: `Set-Cookie` and `Link` are appended to the application's (Headers joins Link
+ * values with ", "); the others replace the application's, or with `keepYours` are set only where it set none (as
+ * when turnout sets them before the route).
  */
-export function addMissing(headers: Headers, pairs: readonly HeaderPair[]): void {
+export function addPairs(headers: Headers, pairs: readonly HeaderPair[], keepYours = false): void {
   for (const [name, value] of pairs) {
-    if (name === "set-cookie" || name === "link") headers.append(name, value);
-    else if (!headers.has(name)) headers.set(name, value);
-  }
-}
-
-/** Adds turnout's headers to `headers`: `Set-Cookie` and `Link` are appended, the others replaced. */
-export function addPairs(headers: Headers, pairs: readonly HeaderPair[]): void {
-  for (const [name, value] of pairs) {
-    // Set-Cookie and Link add to what the application set (Headers joins Link values with ", ").
-    if (name === "set-cookie" || name === "link") headers.append(name, value);
-    else headers.set(name, value);
+    if (combinesWithYours(name)) headers.append(name, value);
+    else if (!keepYours || !headers.has(name)) headers.set(name, value);
   }
 }
 
